@@ -1,0 +1,456 @@
+"""The facts model: every value a rule may read, as frozen, typed dataclasses.
+
+Conventions (rules/README.md relies on them):
+- ``None`` means *not supplied or not present* (no --crl given; no EKU extension).
+- ``UNKNOWN`` means *could not be established*; a rule that reads it is ``not_evaluated``, never ``pass``.
+- Fact paths never index into sequences: a question about "some certificate of the chain" is a derived fact
+  holding the certificates that answer it (empty when none do), so evidence can name them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from mtls_doctor.facts.unknown import Unknown
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """Where a fact was read, precise enough to point a person at it."""
+
+    source: str
+    """The path as the user gave it (or ``<stdin>``, ``tls://host:port``)."""
+    block: int | None = None
+    """1-based position of a certificate or PEM block in a bundle."""
+    line: int | None = None
+    """1-based line in the file (PEM blocks: the BEGIN line; nginx: the directive)."""
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.block is not None:
+            where += f" (block {self.block})"
+        return where
+
+
+class FileFormat(enum.Enum):
+    """How a certificate or key file is encoded."""
+
+    PEM = "pem"
+    DER = "der"
+    PKCS7 = "pkcs7"
+    """A PKCS#7 (p7b) certificate bundle, PEM or DER."""
+    PKCS12 = "pkcs12"
+    """A PKCS#12 (pfx/p12) container."""
+
+
+class KeyType(enum.Enum):
+    """Public-key algorithm of a certificate or private key."""
+
+    RSA = "rsa"
+    EC = "ec"
+    DSA = "dsa"
+    ED25519 = "ed25519"
+    ED448 = "ed448"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicKey:
+    """A public key as OpenSSL's security level sees it."""
+
+    type: KeyType
+    bits: int
+    curve: str | None
+    security_bits: int
+    """Strength in bits as OpenSSL computes it (EVP_PKEY_get_security_bits): RSA-2048 is 112, P-256 is 128."""
+
+    def __str__(self) -> str:
+        if self.curve:
+            return f"{self.type.value.upper()} {self.curve}"
+        return f"{self.type.value.upper()}-{self.bits}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameConstraints:
+    """The nameConstraints extension of a CA, in OpenSSL's general-name notation (``DNS:example.com``)."""
+
+    permitted: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cert:
+    """One X.509 certificate, as read. Time-independent: validity against a clock lives in PathFacts."""
+
+    origin: Origin
+    subject: str
+    """RFC 4514, as cryptography renders it (``CN=alice,O=Example``)."""
+    issuer: str
+    serial: str
+    """Hexadecimal, upper case, as ``openssl x509 -serial`` prints it."""
+    sha256: str
+    not_before: datetime
+    not_after: datetime
+    key: PublicKey
+    signature_algorithm: str
+    """OpenSSL's long name, e.g. ``ecdsa-with-SHA256``, ``sha1WithRSAEncryption``."""
+    signature_hash: str | None
+    """``sha1``, ``sha256``, ...; None for algorithms without a separate digest (Ed25519)."""
+    self_issued: bool
+    """Subject equals issuer."""
+    self_signed: bool
+    """Self-issued and its signature verifies with its own key: what OpenSSL accepts as a trust anchor."""
+    basic_constraints: bool
+    """The basicConstraints extension is present."""
+    is_ca: bool | None
+    """cA flag; None when basicConstraints is absent."""
+    path_length: int | None
+    key_usage: frozenset[str] | None
+    """keyUsage bits by their RFC 5280 names (``digitalSignature``, ``keyCertSign``); None when absent."""
+    eku: frozenset[str] | None
+    """extendedKeyUsage by name (``clientAuth``, ``serverAuth``, ``anyExtendedKeyUsage``) or dotted OID."""
+    ns_cert_type: frozenset[str] | None
+    """Netscape nsCertType bits (``client``, ``server``, ``email``, ``sslCA`` ...); None when absent."""
+    subject_key_id: str | None
+    authority_key_id: str | None
+    san: tuple[str, ...]
+    """subjectAltName entries in OpenSSL notation (``DNS:alice.example``, ``email:...``, ``IP Address:...``)."""
+    name_constraints: NameConstraints | None
+    unknown_critical_extensions: tuple[str, ...]
+    """Dotted OIDs of critical extensions OpenSSL does not handle (they give verify error 34)."""
+    public_ca_issued: bool
+    """The issuer is a public Web PKI CA (Let's Encrypt, DigiCert, ...), by its organisation name."""
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stray:
+    """Content of a bundle that is not a certificate: kept and reported, never silently dropped."""
+
+    origin: Origin
+    kind: str
+    """``text``, ``private key``, ``certificate request``, ``CRL``, ``malformed PEM block``, ``binary junk``."""
+    lines: int
+    """How many lines it spans (its content is never shown: it may be a private key)."""
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.origin}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertFile:
+    """A file of certificates as read: the certificates in file order, and everything else in it."""
+
+    path: str
+    format: FileFormat
+    certs: tuple[Cert, ...]
+    stray: tuple[Stray, ...]
+    private_keys_inside: int
+    """Private-key blocks found in the file (their content is never read into facts)."""
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyFacts:
+    """The client's private key, described without a single secret byte."""
+
+    origin: Origin
+    public: PublicKey
+    encrypted: bool
+    matches_leaf: bool
+    """The key belongs to the first certificate of the cert file (what curl and OpenSSL check)."""
+    matches: Cert | None
+    """The certificate of the client's files this key belongs to, if any."""
+
+
+class VerifyClient(enum.Enum):
+    """nginx ``ssl_verify_client``."""
+
+    ON = "on"
+    OPTIONAL = "optional"
+    OPTIONAL_NO_CA = "optional_no_ca"
+    OFF = "off"
+
+
+class CertSource(enum.Enum):
+    """Where the server found a certificate of the path."""
+
+    SENT = "sent by the client"
+    CA_FILE = "ssl_client_certificate"
+    TRUSTED_FILE = "ssl_trusted_certificate"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientFacts:
+    """What the client holds and what it will send."""
+
+    cert_file: CertFile
+    chain_file: CertFile | None
+    """--chain: extra certificates the client sends after its cert file."""
+    leaf: Cert
+    """The first certificate of the cert file: what curl and nginx take as the client certificate."""
+    sent: tuple[Cert, ...]
+    """Everything the client sends, leaf first (curl sends its whole --cert file; then --chain)."""
+    key: KeyFacts | None
+    leaf_not_first: bool
+    """A later certificate of the cert file is the real leaf (the key matches it, or the first one issued it)."""
+    cert_file_is_der: bool
+    """The cert file is DER: curl's default ``--cert-type PEM`` cannot read it."""
+    unrelated_sent: tuple[Cert, ...]
+    """Certificates the client sends that are not on its path to the trust anchor."""
+    duplicate_sent: tuple[Cert, ...]
+    presentation_error: str | None
+    """What curl would say instead of connecting (key mismatch, DER, ...); None when it can present the cert."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crl:
+    """One CRL as configured with ``ssl_crl``."""
+
+    origin: Origin
+    issuer: str
+    this_update: datetime
+    next_update: datetime | None
+    revoked_count: int
+    issuer_cert: Cert | None
+    """The CA among the path and trust store whose name matches the CRL issuer."""
+    signature_valid: bool | None
+    """Verified with ``issuer_cert``'s key; None when no such certificate is known."""
+
+    def __str__(self) -> str:
+        return f"CRL of {self.issuer} ({self.origin})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrlFile:
+    """A file given to ``ssl_crl``."""
+
+    path: str
+    crls: tuple[Crl, ...]
+    stray: tuple[Stray, ...]
+    format: FileFormat
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerFacts:
+    """The server's trust settings, as nginx would apply them."""
+
+    verify_client: VerifyClient
+    verify_depth: int
+    """``ssl_verify_depth``; nginx's default is 1 (it admits one intermediate)."""
+    seclevel: int
+    """OpenSSL security level of the server context; Debian's default is 2."""
+    ca_file: CertFile | None
+    """``ssl_client_certificate``: trusted, and advertised to clients."""
+    trusted_file: CertFile | None
+    """``ssl_trusted_certificate``: trusted, never advertised."""
+    crl_files: tuple[CrlFile, ...]
+    crl_check: bool
+    """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
+    advertised_ca_names: tuple[str, ...]
+    """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
+    non_ca_in_ca_file: tuple[Cert, ...]
+    """End-entity certificates in the CA file: they anchor nothing (unless self-signed) but are advertised."""
+    config_error: str | None
+    """The error nginx would print when refusing to start with these settings; None when it starts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameViolation:
+    """A name of a certificate below a CA that the CA's nameConstraints rule out."""
+
+    cert: Cert
+    constrained_by: Cert
+    name: str
+    excluded: bool
+    """True: the name falls in an excluded subtree (48); False: outside every permitted subtree (47)."""
+
+    def __str__(self) -> str:
+        verb = "is excluded by" if self.excluded else "is not permitted by"
+        return f"{self.name} of {self.cert.subject} {verb} {self.constrained_by.subject}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathFacts:
+    """The certification path nginx's OpenSSL builds from the leaf, judged at the server's clock.
+
+    Built the way OpenSSL's build_chain does: at each step an issuer is looked for in the trust store first
+    (ssl_client_certificate + ssl_trusted_certificate), then among the certificates the client sent; an issuer
+    must match by name and its key must verify the signature.
+    """
+
+    certs: tuple[Cert, ...]
+    """Leaf first, up to the last certificate whose issuer was found."""
+    sources: tuple[CertSource, ...]
+    anchor: Cert | None
+    """The self-signed certificate of the trust store the path ends in; None when it ends elsewhere."""
+    top: Cert
+    intermediates: tuple[Cert, ...]
+    """The certificates strictly between the leaf and the anchor: what ``ssl_verify_depth`` counts."""
+    intermediate_count: int
+    depth_exceeded: bool
+    """More intermediates than ``ssl_verify_depth`` admits (depth N admits N; nginx logs 20 or 2, never 22)."""
+    depth_overflow_in_store: bool
+    """The intermediate just past the depth limit came from the trust store (nginx then logs 2, else 20)."""
+    issuer_missing: str | None
+    """The issuer name that could be found nowhere (neither sent nor in the trust store)."""
+    leaf_issuer_missing: bool
+    """The leaf's own issuer is missing: nginx logs 21 ("unable to verify the first certificate")."""
+    untrusted_root_sent: Cert | None
+    """The path ends in a self-signed certificate the client sent that the server does not trust (19)."""
+    self_signed_leaf_untrusted: bool
+    """The leaf is self-signed and not in the trust store (18)."""
+    leaf_in_trust_store: bool
+    """The client's own (not self-signed) leaf sits in the CA file: it pins nothing (20)."""
+    store_intermediate_without_root: Cert | None
+    """The path ends in a CA certificate of the trust store that is not self-signed: its root is missing (2)."""
+    namesake_issuer: Cert | None
+    """A trust-store or sent CA with the missing issuer's name but another key (a re-keyed CA)."""
+    namesake_with_key_ids: bool
+    """The re-keyed case has AKI/SKI to tell the keys apart (nginx logs 20; without them it logs 7)."""
+    leaf_expired: bool
+    leaf_not_yet_valid: bool
+    leaf_days_left: int
+    expired_intermediates: tuple[Cert, ...]
+    not_yet_valid_intermediates: tuple[Cert, ...]
+    anchor_expired: bool
+    anchor_not_yet_valid: bool
+    leaf_purpose_ok: bool
+    """OpenSSL's ssl_client purpose accepts the leaf (EKU, nsCertType, keyUsage)."""
+    intermediates_without_clientauth: tuple[Cert, ...]
+    """Intermediates with an EKU lacking clientAuth (OpenSSL checks EKU along the chain)."""
+    intermediates_not_ca: tuple[Cert, ...]
+    """Intermediates with basicConstraints CA:FALSE (26)."""
+    intermediates_without_basic_constraints: tuple[Cert, ...]
+    """Intermediates with no basicConstraints at all (79)."""
+    cas_without_keycertsign: tuple[Cert, ...]
+    """Issuing CAs whose keyUsage lacks keyCertSign (32)."""
+    pathlen_exceeded_by: tuple[Cert, ...]
+    """CAs whose pathLenConstraint is exceeded by the CAs below them (25)."""
+    weak_leaf_key: bool
+    """The leaf's key is below the server's security level (66)."""
+    weak_ca_keys: tuple[Cert, ...]
+    """Intermediates or the anchor with a key below the security level (67)."""
+    weak_digest_certs: tuple[Cert, ...]
+    """Certificates (not the anchor) signed with a digest the security level forbids (68)."""
+    unknown_critical_certs: tuple[Cert, ...]
+    """Certificates of the path (not the anchor) with an unhandled critical extension (34)."""
+    name_violations_permitted: tuple[NameViolation, ...]
+    name_violations_excluded: tuple[NameViolation, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevocationFacts:
+    """What ``ssl_crl`` contributes: OpenSSL then checks a CRL for every certificate of the path."""
+
+    cas_without_crl: tuple[Cert, ...]
+    """CAs of the path (the anchor included) with no CRL: nginx logs 3."""
+    expired_crls: tuple[Crl, ...]
+    not_yet_valid_crls: tuple[Crl, ...]
+    badly_signed_crls: tuple[Crl, ...]
+    revoked: tuple[Cert, ...]
+    unused_crls: tuple[Crl, ...]
+    """CRLs issued by no CA of the path: they protect nothing for this client."""
+
+
+class Outcome(enum.Enum):
+    """What happens to the client's request."""
+
+    ACCEPT = "accept"
+    """nginx serves the request."""
+    REJECT = "reject"
+    """nginx answers 400."""
+    CLIENT_ERROR = "client_error"
+    """A client such as curl cannot even present these credentials."""
+    SERVER_CONFIG_ERROR = "server_config_error"
+    """nginx would refuse to start with these settings."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyError:
+    """One verification error OpenSSL raised, numbered as OpenSSL 3.0 numbers it."""
+
+    code: int
+    name: str
+    text: str
+    depth: int
+    subject: str
+
+    def __str__(self) -> str:
+        return f"{self.code}:{self.text} at depth {self.depth} ({self.subject})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TwinFacts:
+    """The server twin: an in-memory handshake against an OpenSSL server configured the way nginx does it."""
+
+    cert_requested: bool
+    cert_received: bool
+    errors_seen: tuple[VerifyError, ...]
+    """Every error the verification raised, in order (nginx's callback lets it go on)."""
+    last_error: VerifyError | None
+    """The one nginx logs: SSL_get_verify_result() returns the last error."""
+    logged_codes: frozenset[int]
+    errors_seen_codes: frozenset[int]
+    acceptable_ca_names: tuple[str, ...]
+    protocol: str | None
+    handshake_error: str | None
+    """The handshake itself failed (a TLS alert rather than an HTTP 400)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """What nginx does with this client: the answer a person in an outage needs first."""
+
+    outcome: Outcome
+    http_status: int | None
+    """400 for both rejections (internally 495/496), 200 when served; None when no request gets answered."""
+    reason: str | None
+    """The text of nginx's error page, or the client's or nginx's own error message."""
+    verify_error: VerifyError | None
+    """The error nginx logs at info level (the last one OpenSSL raised)."""
+    errors_seen: tuple[VerifyError, ...]
+    ssl_client_verify: str | None
+    """The value of ``$ssl_client_verify``: SUCCESS, NONE or FAILED:<text>."""
+    log_line: str | None
+    """What nginx's error log says at ``info`` level."""
+    forgiven: bool
+    """``optional_no_ca`` let a failed verification through: the request is served, unauthenticated."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockFacts:
+    """The clock the verdict is computed at."""
+
+    at: datetime
+    """The server's clock: now, or --at."""
+    local_now: datetime
+    skewed: bool
+    """--at differs from local time by more than a minute."""
+    valid_locally_only: tuple[Cert, ...]
+    """Certificates valid at local time but not at the server's clock: the skew alone breaks them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    """All a rule may read. None: not supplied. UNKNOWN: could not be established."""
+
+    clock: ClockFacts
+    client: ClientFacts | None
+    server: ServerFacts
+    path: PathFacts | Unknown | None
+    revocation: RevocationFacts | Unknown | None
+    twin: TwinFacts | Unknown | None
+    verdict: Verdict

@@ -1,0 +1,201 @@
+"""Certificate files in every shape people hand over: PEM bundles (in any order, with text between blocks),
+DER, PKCS#7 and PKCS#12. What is not a certificate is kept as ``Stray`` content and reported."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from mtls_doctor.errors import InputError
+from mtls_doctor.facts.model import FileFormat, Origin, Stray
+from mtls_doctor.pki import der
+from mtls_doctor.pki.files import Encoding, read_input, sniff
+from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_key, signing_key
+from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem
+from mtls_doctor.pki.pfx import open_pkcs12
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCert:
+    """A parsed certificate and where it was found."""
+
+    cert: x509.Certificate
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class CertBundle:
+    """Everything in one certificate file."""
+
+    path: str
+    format: FileFormat
+    certs: tuple[LoadedCert, ...]
+    stray: tuple[Stray, ...]
+    key_blocks: tuple[PemBlock, ...]
+    """Private-key blocks inside the file, kept unparsed (curl uses them when --key is not given)."""
+    pkcs12_key: LoadedKey | None
+
+
+def load_cert_file(path: str, *, what: str, passwords: Passwords) -> CertBundle:
+    """Read every certificate of ``path``; raise InputError (one line naming the file) when there is none.
+
+    ``what`` names the role in messages ("client certificate", "CA").
+    """
+    data = read_input(path, what=what)
+    encoding = sniff(data)
+    if encoding is Encoding.EMPTY:
+        raise InputError(path, f"is empty (expected a {what} certificate)")
+    if encoding is Encoding.PEM:
+        return _from_pem(path, data, what)
+    if encoding is Encoding.DER:
+        return _from_der(path, data, what, passwords)
+    if encoding is Encoding.TEXT:
+        raise InputError(path, f"holds no PEM block (expected -----BEGIN CERTIFICATE----- for the {what})")
+    raise InputError(
+        path, f"is binary data that is not a certificate (not DER, PKCS#7 or PKCS#12; expected the {what})"
+    )
+
+
+def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
+    pem = split_pem(data, source=path)
+    certs: list[LoadedCert] = []
+    stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
+    keys: list[PemBlock] = []
+    for block in pem.blocks:
+        origin = Origin(source=path, block=block.index, line=block.line)
+        if block.label in CERT_LABELS:
+            certs.append(LoadedCert(_pem_certificate(block, path), origin))
+        elif block.label == "PKCS7":
+            try:
+                p7 = pkcs7.load_pem_pkcs7_certificates(block.data)
+            except ValueError:
+                raise InputError(path, f"PEM block {block.index} (PKCS7) is corrupt", line=block.line) from None
+            certs.extend(LoadedCert(c, origin) for c in chain_order(p7))
+        else:
+            if block.label in KEY_LABELS:
+                keys.append(block)
+            stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
+    if not certs:
+        kinds = sorted({s.kind for s in stray if s.kind != "text"})
+        if kinds:
+            raise InputError(path, f"holds {' and '.join(kinds)}, not a certificate (expected the {what})")
+        raise InputError(path, f"holds no certificate (expected the {what})")
+    stray.sort(key=lambda s: s.origin.line or 0)
+    return CertBundle(path, FileFormat.PEM, tuple(certs), tuple(stray), tuple(keys), None)
+
+
+def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
+    """Parse one certificate block; a corrupt block is an error naming it, since OpenSSL refuses the file too."""
+    try:
+        if block.label != "TRUSTED CERTIFICATE":
+            return x509.load_pem_x509_certificate(block.data)
+        # OpenSSL's "trusted certificate" format: a DER certificate followed by trust settings.
+        body = base64.b64decode(b"".join(block.data.splitlines()[1:-1]))
+        length = der.first_tlv_length(body)
+        if length is not None:
+            return x509.load_der_x509_certificate(body[:length])
+    except (ValueError, binascii.Error):
+        pass
+    raise InputError(
+        path, f"PEM block {block.index} is not a valid certificate (corrupt or truncated base64)", line=block.line
+    )
+
+
+def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBundle:
+    try:
+        cert = x509.load_der_x509_certificate(data)
+    except ValueError:
+        pass
+    else:
+        return CertBundle(path, FileFormat.DER, (LoadedCert(cert, Origin(source=path, block=1)),), (), (), None)
+    try:
+        p7 = pkcs7.load_der_pkcs7_certificates(data)
+    except ValueError:
+        pass
+    else:
+        ordered = chain_order(p7)
+        if not ordered:
+            raise InputError(path, f"is a PKCS#7 bundle with no certificate (expected the {what})")
+        return CertBundle(
+            path,
+            FileFormat.PKCS7,
+            tuple(LoadedCert(c, Origin(source=path, block=i)) for i, c in enumerate(ordered, 1)),
+            (),
+            (),
+            None,
+        )
+    p12 = _pkcs12(path, data, passwords)
+    if p12 is not None:
+        return p12
+    if looks_like_der_key(data):
+        raise InputError(path, f"holds a private key (DER), not a certificate (expected the {what})")
+    try:
+        x509.load_der_x509_crl(data)
+    except ValueError:
+        pass
+    else:
+        raise InputError(path, f"holds a CRL, not a certificate (expected the {what})")
+    raise InputError(
+        path, f"is DER data that is not a certificate, PKCS#7 or PKCS#12 (corrupt or truncated?); expected the {what}"
+    )
+
+
+def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
+    opened = open_pkcs12(path, data, passwords)
+    if opened is None:
+        return None
+    loaded, encrypted = opened
+    certs: list[x509.Certificate] = []
+    if loaded.cert is not None:
+        certs.append(loaded.cert.certificate)
+    certs.extend(c.certificate for c in loaded.additional_certs)
+    if not certs:
+        raise InputError(path, "is a PKCS#12 file with no certificate in it")
+    if loaded.cert is None:
+        certs = chain_order(certs)
+    key = LoadedKey(signing_key(loaded.key, path), Origin(source=path), encrypted) if loaded.key is not None else None
+    return CertBundle(
+        path,
+        FileFormat.PKCS12,
+        tuple(LoadedCert(c, Origin(source=path, block=i)) for i, c in enumerate(certs, 1)),
+        (),
+        (),
+        key,
+    )
+
+
+def load_key_from_bundle(bundle: CertBundle, passwords: Passwords) -> LoadedKey | None:
+    """The private key inside a certificate file (PKCS#12 key or a PEM key block), as curl would use it."""
+    if bundle.pkcs12_key is not None:
+        return bundle.pkcs12_key
+    if bundle.key_blocks:
+        return load_pem_key_block(bundle.key_blocks[0], bundle.path, passwords)
+    return None
+
+
+def chain_order(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    """Order a set of certificates leaf first, each followed by its issuer (PKCS#7 does not keep file order).
+
+    Certificates not linked into the longest chain follow it, in their original order.
+    """
+    if len(certs) < 2:
+        return list(certs)
+    issuers_of_others = {c.issuer.public_bytes() for c in certs if c.issuer != c.subject}
+    leaves = [c for c in certs if c.subject.public_bytes() not in issuers_of_others] or certs[:1]
+    ordered = [leaves[0]]
+    remaining = [c for c in certs if c is not leaves[0]]
+    while remaining:
+        current = ordered[-1]
+        if current.issuer == current.subject:
+            break
+        issuer = next((c for c in remaining if c.subject == current.issuer), None)
+        if issuer is None:
+            break
+        ordered.append(issuer)
+        remaining.remove(issuer)
+    return ordered + remaining

@@ -1,0 +1,141 @@
+"""Private keys: PEM (PKCS#8, encrypted PKCS#8, legacy encrypted PEM), DER, PKCS#12.
+
+The key object stays in memory for the handshake; nothing here ever puts key material in a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+from mtls_doctor.errors import InputError
+from mtls_doctor.facts.model import Origin
+from mtls_doctor.pki.files import Encoding, read_input, sniff
+from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem
+from mtls_doctor.pki.pfx import open_pkcs12
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+SigningKey = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | dsa.DSAPrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKey:
+    """A private key and where it came from. ``repr`` never shows the key."""
+
+    key: SigningKey
+    origin: Origin
+    encrypted: bool
+
+    def __repr__(self) -> str:
+        return f"LoadedKey(origin={self.origin!r}, encrypted={self.encrypted})"
+
+
+def load_key_file(path: str, passwords: Passwords) -> LoadedKey:
+    """Read the private key of ``path`` (decrypting it if needed); InputError/PasswordError otherwise."""
+    data = read_input(path, what="private key")
+    encoding = sniff(data)
+    if encoding is Encoding.EMPTY:
+        raise InputError(path, "is empty (expected a private key)")
+    if encoding is Encoding.PEM:
+        pem = split_pem(data, source=path)
+        keys = [b for b in pem.blocks if b.label in KEY_LABELS]
+        if keys:
+            return load_pem_key_block(keys[0], path, passwords)
+        if any(b.label in CERT_LABELS for b in pem.blocks):
+            raise InputError(path, "holds a certificate, not a private key (expected the client's key)")
+        kinds = sorted({b.kind for b in pem.blocks}) or ["no key"]
+        raise InputError(path, f"holds {' and '.join(kinds)}, not a private key")
+    if encoding is Encoding.DER:
+        return _from_der(path, data, passwords)
+    if encoding is Encoding.TEXT:
+        raise InputError(path, "holds no PEM block (expected -----BEGIN PRIVATE KEY-----)")
+    raise InputError(path, "is binary data that is not a private key (not DER or PKCS#12)")
+
+
+def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> LoadedKey:
+    """Parse one PEM key block, asking for its password only when it is encrypted."""
+    encrypted = block.label == "ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in block.data
+    origin = Origin(source=path, block=block.index, line=block.line)
+    password = None
+    if encrypted:
+        password = passwords.get(path)
+        if password is None:
+            raise passwords.missing(path, "private key")
+    try:
+        key = serialization.load_pem_private_key(block.data, password)
+    except TypeError:
+        # Not encrypted after all, although it looked so: try without.
+        key = _retry_plain(block.data, path, line=block.line)
+    except ValueError as exc:
+        if encrypted:
+            raise passwords.wrong(path, "private key") from None
+        raise InputError(path, f"private key block is corrupt ({_reason(exc)})", line=block.line) from None
+    return LoadedKey(signing_key(key, path), origin, encrypted)
+
+
+def _retry_plain(data: bytes, path: str, *, line: int | None) -> PrivateKeyTypes:
+    try:
+        return serialization.load_pem_private_key(data, None)
+    except (TypeError, ValueError) as exc:
+        raise InputError(path, f"private key block cannot be read ({_reason(exc)})", line=line) from None
+
+
+def _from_der(path: str, data: bytes, passwords: Passwords) -> LoadedKey:
+    origin = Origin(source=path)
+    try:
+        return LoadedKey(signing_key(serialization.load_der_private_key(data, None), path), origin, encrypted=False)
+    except TypeError:
+        password = passwords.get(path)
+        if password is None:
+            raise passwords.missing(path, "private key") from None
+        try:
+            key = serialization.load_der_private_key(data, password)
+        except ValueError:
+            raise passwords.wrong(path, "private key") from None
+        return LoadedKey(signing_key(key, path), origin, encrypted=True)
+    except ValueError:
+        pass
+    opened = open_pkcs12(path, data, passwords)
+    if opened is None:
+        raise InputError(path, "is DER data that is not a private key (a certificate? corrupt?)")
+    loaded, encrypted = opened
+    if loaded.key is None:
+        raise InputError(path, "is a PKCS#12 file without a private key")
+    return LoadedKey(signing_key(loaded.key, path), origin, encrypted)
+
+
+def looks_like_der_key(data: bytes) -> bool:
+    """True when ``data`` parses as an (unencrypted or encrypted) DER private key."""
+    try:
+        serialization.load_der_private_key(data, None)
+    except TypeError:
+        return True
+    except ValueError:
+        return False
+    return True
+
+
+def signing_key(key: PrivateKeyTypes, path: str) -> SigningKey:
+    """``key`` as a key that can sign a TLS CertificateVerify; InputError for X25519 and the like."""
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey):
+        return key
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return key
+    raise InputError(path, f"holds a {type(key).__name__} key, which cannot sign a TLS handshake")
+
+
+def _reason(exc: Exception) -> str:
+    # cryptography's messages can carry Rust debug output; keep the first clause only.
+    return str(exc).split(".")[0].split(" See ")[0][:120]

@@ -1,0 +1,68 @@
+"""Where passwords come from: --password-file, an environment variable, or a hidden prompt on a terminal.
+
+A password is held in memory only as long as it is needed and never appears in any message or output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mtls_doctor.errors import InputError, PasswordError
+from mtls_doctor.pki.files import read_input
+
+PASSWORD_ENV = "MTLS_DOCTOR_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+def _no_prompt(_prompt: str) -> str | None:
+    return None
+
+
+@dataclass
+class Passwords:
+    """Supplies the password for encrypted keys and PKCS#12 files, asking at most once per run."""
+
+    password_file: str | None = None
+    prompt: Callable[[str], str | None] = _no_prompt
+    """Asks the person (hidden input); the default never asks. Only wired up when stdin is a terminal."""
+    _cached: bytes | None = field(default=None, repr=False)
+
+    def get(self, source: str) -> bytes | None:
+        """The password to try for ``source``, or None when none was supplied and nobody can be asked."""
+        if self._cached is not None:
+            return self._cached
+        secret: str | None
+        if self.password_file is not None:
+            raw = read_input(self.password_file, what="password")
+            try:
+                secret = raw.decode("utf-8").splitlines()[0] if raw.strip() else ""
+            except UnicodeDecodeError:
+                raise InputError(self.password_file, "is not a UTF-8 text file holding a password") from None
+        elif PASSWORD_ENV in os.environ:
+            secret = os.environ[PASSWORD_ENV]
+        else:
+            secret = self.prompt(f"Password for {source}: ")
+        if secret is None:
+            return None
+        self._cached = secret.encode("utf-8")
+        return self._cached
+
+    def missing(self, source: str, what: str) -> PasswordError:
+        """The error for an encrypted ``what`` when no password could be had."""
+        how = f"--password-file FILE or the {PASSWORD_ENV} environment variable"
+        if not sys.stdin.isatty():
+            how += " (no terminal to ask on)"
+        return PasswordError(source, f"{what} is encrypted and no password was given: use {how}")
+
+    def wrong(self, source: str, what: str) -> PasswordError:
+        """The error for a password that does not open ``what``; names where the password came from."""
+        origin = (
+            f"the password in {self.password_file}"
+            if self.password_file
+            else f"${PASSWORD_ENV}"
+            if PASSWORD_ENV in os.environ
+            else "the password typed"
+        )
+        return PasswordError(source, f"{origin} does not decrypt this {what}")

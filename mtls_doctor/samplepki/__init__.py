@@ -1,0 +1,1 @@
+"""The sample PKI: reproducible certificates, keys, CRLs and one-defect scenarios for tests and experiments."""

@@ -1,0 +1,228 @@
+"""Issuing the sample certificates and CRLs from their specs, deterministically.
+
+ECDSA signatures use RFC 6979 deterministic nonces and RSA uses PKCS#1 v1.5, so the same manifest always gives
+the same bytes. SHA-1 signatures, which cryptography refuses to make through its builders, are made by re-signing
+the to-be-signed bytes with the SHA-1 algorithm identifier swapped in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from mtls_doctor.facts.certificate import NS_CERT_TYPE_OID
+from mtls_doctor.samplepki.keys import SampleKey, derive_key
+from mtls_doctor.samplepki.manifest import CertSpec, CrlSpec, Manifest
+
+_EKU = {
+    "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "emailProtection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    "codeSigning": ExtendedKeyUsageOID.CODE_SIGNING,
+    "anyExtendedKeyUsage": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
+}
+_NS_BITS = {"client": 0x80, "server": 0x40, "email": 0x20, "objsign": 0x10, "sslCA": 0x04, "emailCA": 0x02}
+# DER AlgorithmIdentifiers for SHA-1 signatures (RFC 3279 §2.2.1 and §2.2.3).
+_SHA1_ALG = {
+    "ec": bytes.fromhex("300906072a8648ce3d0401"),
+    "rsa": bytes.fromhex("300d06092a864886f70d0101050500"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A certificate with its private key."""
+
+    cert: x509.Certificate
+    key: SampleKey
+
+
+def issue_all(manifest: Manifest) -> dict[str, Issued]:
+    """Every certificate of the manifest, issuers before the certificates they sign."""
+    issued: dict[str, Issued] = {}
+    keys: dict[tuple[str, str], SampleKey] = {}
+
+    def key_of(spec: CertSpec) -> SampleKey:
+        if (spec.key, spec.key_seed) not in keys:
+            keys[spec.key, spec.key_seed] = derive_key(spec.key, spec.key_seed)
+        return keys[spec.key, spec.key_seed]
+
+    def issue(name: str, seen: tuple[str, ...] = ()) -> Issued:
+        if name in issued:
+            return issued[name]
+        if name in seen:
+            msg = f"issuer loop through {name}"
+            raise ValueError(msg)
+        spec = manifest.certs[name]
+        issuer = None if spec.self_signed else issue(spec.issuer, (*seen, name))
+        issued[name] = Issued(_certificate(spec, key_of(spec), issuer, manifest), key_of(spec))
+        return issued[name]
+
+    for name in manifest.certs:
+        issue(name)
+    return issued
+
+
+def name_of(spec: CertSpec) -> x509.Name:
+    """The subject DN of a spec: C? O, OU?, CN."""
+    attrs = []
+    if spec.o:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.o))
+    if spec.ou:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, spec.ou))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, spec.cn))
+    return x509.Name(attrs)
+
+
+def _serial(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"serial/{name}".encode()).digest()[:16], "big") >> 1
+
+
+def _certificate(spec: CertSpec, key: SampleKey, issuer: Issued | None, m: Manifest) -> x509.Certificate:
+    issuer_name = name_of(m.certs[spec.issuer]) if issuer else name_of(spec)
+    signer = issuer.key if issuer else key
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name_of(spec))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(_serial(spec.name))
+        .not_valid_before(spec.not_before)
+        .not_valid_after(spec.not_after)
+    )
+    if spec.ca is not None:
+        b = b.add_extension(x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length), critical=True)
+    if spec.key_usage is not None:
+        b = b.add_extension(_key_usage(spec.key_usage), critical=True)
+    if spec.eku is not None:
+        eku = [_EKU.get(u) or x509.ObjectIdentifier(u) for u in spec.eku]
+        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if spec.ns_cert_type is not None:
+        bits = sum(_NS_BITS[t] for t in spec.ns_cert_type)
+        unused = (bits & -bits).bit_length() - 1 if bits else 0
+        der = bytes([0x03, 0x02, unused, bits])
+        b = b.add_extension(x509.UnrecognizedExtension(NS_CERT_TYPE_OID, der), critical=False)
+    if spec.san:
+        b = b.add_extension(x509.SubjectAlternativeName([_general_name(n) for n in spec.san]), critical=False)
+    if spec.permitted or spec.excluded:
+        nc = x509.NameConstraints(
+            permitted_subtrees=[_general_name(n) for n in spec.permitted] or None,
+            excluded_subtrees=[_general_name(n) for n in spec.excluded] or None,
+        )
+        b = b.add_extension(nc, critical=True)
+    if spec.key_ids:
+        b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key())
+        b = b.add_extension(aki, critical=False)
+    if spec.unknown_extension:
+        ext = x509.UnrecognizedExtension(x509.ObjectIdentifier(spec.unknown_extension), b"\x05\x00")
+        b = b.add_extension(ext, critical=spec.unknown_extension_critical)
+    cert = b.sign(
+        signer, hashes.SHA256(), ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None
+    )
+    if spec.signature_hash == "sha1":
+        return _resign_sha1(cert, signer)
+    return cert
+
+
+def _key_usage(names: tuple[str, ...]) -> x509.KeyUsage:
+    flags = set(names)
+    return x509.KeyUsage(
+        digital_signature="digitalSignature" in flags,
+        content_commitment="nonRepudiation" in flags,
+        key_encipherment="keyEncipherment" in flags,
+        data_encipherment="dataEncipherment" in flags,
+        key_agreement="keyAgreement" in flags,
+        key_cert_sign="keyCertSign" in flags,
+        crl_sign="cRLSign" in flags,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _general_name(text: str) -> x509.GeneralName:
+    kind, _, value = text.partition(":")
+    if kind == "DNS":
+        return x509.DNSName(value)
+    if kind == "email":
+        return x509.RFC822Name(value)
+    if kind == "URI":
+        return x509.UniformResourceIdentifier(value)
+    if kind == "DirName":
+        return x509.DirectoryName(x509.Name.from_rfc4514_string(value))
+    msg = f"unsupported general name {text!r}"
+    raise ValueError(msg)
+
+
+def _resign_sha1(cert: x509.Certificate, signer: SampleKey) -> x509.Certificate:
+    """The same certificate signed with SHA-1: swap the TBS signature AlgorithmIdentifier, sign, reassemble."""
+    alg = _SHA1_ALG["ec" if isinstance(signer, ec.EllipticCurvePrivateKey) else "rsa"]
+    children = _children(cert.tbs_certificate_bytes)
+    # TBSCertificate: [0] version, serialNumber, signature AlgorithmIdentifier, ... (RFC 5280 §4.1)
+    children[2] = alg
+    tbs = _tlv(0x30, b"".join(children))
+    if isinstance(signer, rsa.RSAPrivateKey):
+        signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - the defect under test
+    else:
+        signature = signer.sign(tbs, ec.ECDSA(hashes.SHA1(), deterministic_signing=True))  # noqa: S303
+    return x509.load_der_x509_certificate(_tlv(0x30, tbs + alg + _tlv(0x03, b"\x00" + signature)))
+
+
+def _children(der: bytes) -> list[bytes]:
+    """The encoded children of a DER SEQUENCE."""
+    _, start, end = _header(der, 0)
+    out = []
+    pos = start
+    while pos < end:
+        _, _content, stop = _header(der, pos)
+        out.append(der[pos:stop])
+        pos = stop
+    return out
+
+
+def _header(der: bytes, pos: int) -> tuple[int, int, int]:
+    tag, first = der[pos], der[pos + 1]
+    if first < 0x80:
+        return tag, pos + 2, pos + 2 + first
+    count = first & 0x7F
+    length = int.from_bytes(der[pos + 2 : pos + 2 + count], "big")
+    return tag, pos + 2 + count, pos + 2 + count + length
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + content
+
+
+def issue_crl(spec: CrlSpec, issued: dict[str, Issued], m: Manifest) -> x509.CertificateRevocationList:
+    """The CRL of ``spec``: the issuer's name, signed by the issuer's key (or ``signed_by``'s, on purpose)."""
+    issuer = issued[spec.issuer]
+    b = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(spec.this_update)
+        .next_update(spec.next_update)
+        .add_extension(x509.CRLNumber(1), critical=False)
+    )
+    if issuer.cert.extensions and m.certs[spec.issuer].key_ids:
+        b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
+    for name in spec.revoked:
+        revoked = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(issued[name].cert.serial_number)
+            .revocation_date(spec.this_update)
+            .build()
+        )
+        b = b.add_revoked_certificate(revoked)
+    key = derive_key("ec-p256", spec.signed_by) if spec.signed_by else issuer.key
+    return b.sign(
+        key, hashes.SHA256(), ecdsa_deterministic=True if isinstance(key, ec.EllipticCurvePrivateKey) else None
+    )

@@ -1,0 +1,109 @@
+"""Laying the sample PKI out as files: shared certs/keys/crls, and one ready-to-use directory per scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
+from mtls_doctor.samplepki.manifest import Manifest, Scenario
+
+_PEM = serialization.Encoding.PEM
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioFiles:
+    """The file names (relative to the scenario directory) a scenario provides; None when it has no such file."""
+
+    cert: str | None
+    key: str | None
+    chain: str | None
+    ca: str | None
+    trusted: str | None
+    crl: str | None
+
+
+def scenario_files(sc: Scenario) -> ScenarioFiles:
+    """Which files the directory of ``sc`` holds."""
+    cert = None
+    if sc.client:
+        cert = "client.der" if sc.cert_format == "der" else "client.pem"
+    return ScenarioFiles(
+        cert=cert,
+        key="client.key" if sc.client else None,
+        chain="chain.pem" if sc.chain else None,
+        ca="ca.pem" if sc.ca else None,
+        trusted="trusted.pem" if sc.trusted else None,
+        crl="crl.pem" if sc.crl else None,
+    )
+
+
+def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
+    """Every file of the sample PKI, by relative path. Pure: the same manifest gives the same bytes."""
+    issued = issue_all(manifest)
+    files: dict[str, bytes] = {"MANIFEST.toml": manifest_text}
+    for name, item in issued.items():
+        files[f"certs/{name}.pem"] = item.cert.public_bytes(_PEM)
+        files[f"keys/{name}.key"] = _key_pem(item)
+    crls = {name: issue_crl(spec, issued, manifest).public_bytes(_PEM) for name, spec in manifest.crls.items()}
+    for name, data in crls.items():
+        files[f"crls/{name}.pem"] = data
+    for sc in manifest.scenarios.values():
+        where = f"scenarios/{sc.name}"
+        names = scenario_files(sc)
+        if names.cert:
+            files[f"{where}/{names.cert}"] = _client_file(sc, issued)
+            files[f"{where}/{names.key}"] = _key_pem(issued[sc.key or sc.client[0]])
+        if names.chain:
+            files[f"{where}/{names.chain}"] = _bundle(sc.chain, issued)
+        if names.ca:
+            files[f"{where}/{names.ca}"] = _bundle(sc.ca, issued)
+        if names.trusted:
+            files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)
+        if names.crl:
+            files[f"{where}/{names.crl}"] = b"".join(crls[n] for n in sc.crl)
+    return files
+
+
+def write(dest: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` under ``dest`` (directories created as needed)."""
+    for rel, data in files.items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def differences(dest: Path, files: dict[str, bytes]) -> list[str]:
+    """Relative paths under ``dest`` that differ from ``files``: missing, changed, or not produced any more."""
+    diff = [rel for rel, data in files.items() if not (dest / rel).is_file() or (dest / rel).read_bytes() != data]
+    for sub in ("certs", "keys", "crls", "scenarios"):
+        for path in sorted((dest / sub).rglob("*")) if (dest / sub).is_dir() else ():
+            rel = path.relative_to(dest).as_posix()
+            if path.is_file() and rel not in files:
+                diff.append(rel)
+    return diff
+
+
+def _bundle(names: tuple[str, ...], issued: dict[str, Issued]) -> bytes:
+    return b"".join(issued[n].cert.public_bytes(_PEM) for n in names)
+
+
+def _client_file(sc: Scenario, issued: dict[str, Issued]) -> bytes:
+    if sc.cert_format == "der":
+        # DER holds exactly one certificate: the client can send nothing else from it.
+        return issued[sc.client[0]].cert.public_bytes(serialization.Encoding.DER)
+    if sc.cert_format == "pem-with-text":
+        # What `openssl s_client -showcerts` or `openssl x509 -text` leave around blocks, as people paste it.
+        return b"".join(
+            f"subject={issued[n].cert.subject.rfc4514_string()}\nissuer={issued[n].cert.issuer.rfc4514_string()}\n".encode()
+            + issued[n].cert.public_bytes(_PEM)
+            + b"\n"
+            for n in sc.client
+        )
+    return _bundle(sc.client, issued)
+
+
+def _key_pem(item: Issued) -> bytes:
+    return item.key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
