@@ -101,7 +101,7 @@ def describe(cert: x509.Certificate, origin: Origin) -> Cert:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key=public_key_facts(cert.public_key()),
-        signature_algorithm=_signature_name(cert),
+        signature_algorithm=signature_name(cert),
         signature_hash=_signature_hash(cert),
         self_issued=self_issued,
         self_signed=self_issued and is_issued_by(cert, cert),
@@ -203,9 +203,11 @@ def _value(exts: _Extensions, oid: x509.ObjectIdentifier, kind: type[_E]) -> _E 
     return ext.value
 
 
-def _signature_name(cert: x509.Certificate) -> str:
+def signature_name(cert: x509.Certificate) -> str:
+    """OpenSSL's name of the signature algorithm (``ecdsa-with-SHA256``), or its dotted OID when unnamed."""
     oid = cert.signature_algorithm_oid
-    return oid._name if oid._name != "Unknown OID" else oid.dotted_string
+    name = oid._name  # noqa: SLF001 - cryptography keeps OpenSSL's names only here
+    return name if name != "Unknown OID" else oid.dotted_string
 
 
 def _signature_hash(cert: x509.Certificate) -> str | None:

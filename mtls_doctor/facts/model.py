@@ -319,6 +319,8 @@ class PathFacts:
     """A trust-store or sent CA with the missing issuer's name but another key (a re-keyed CA)."""
     namesake_with_key_ids: bool
     """The re-keyed case has AKI/SKI to tell the keys apart (nginx logs 20; without them it logs 7)."""
+    signature_failures: tuple[Cert, ...]
+    """Certificates whose signature the next certificate of the path does not verify (7)."""
     leaf_expired: bool
     leaf_not_yet_valid: bool
     leaf_days_left: int
@@ -342,10 +344,17 @@ class PathFacts:
     """The leaf's key is below the server's security level (66)."""
     weak_ca_keys: tuple[Cert, ...]
     """Intermediates or the anchor with a key below the security level (67)."""
-    weak_digest_certs: tuple[Cert, ...]
-    """Certificates (not the anchor) signed with a digest the security level forbids (68)."""
-    unknown_critical_certs: tuple[Cert, ...]
-    """Certificates of the path (not the anchor) with an unhandled critical extension (34)."""
+    weak_leaf_digest: bool
+    """The leaf is signed with a digest the security level forbids (68, although the text says "CA")."""
+    weak_digest_intermediates: tuple[Cert, ...]
+    """Intermediates signed with a digest the security level forbids (68); the anchor's signature is not checked."""
+    unknown_critical_intermediates: tuple[Cert, ...]
+    """Intermediates with an unhandled critical extension (34)."""
+    anchor_without_clientauth: bool
+    """The trust anchor has an EKU without clientAuth: OpenSSL 3.0 checks the anchor's purpose too (26, observed)."""
+    sent_matches_advertised: bool | None
+    """Some certificate the client sends is issued by (or is) an advertised CA: what browsers, Java and Go need to
+    offer this certificate at all. None when no CA names are advertised (those clients then offer any)."""
     name_violations_permitted: tuple[NameViolation, ...]
     name_violations_excluded: tuple[NameViolation, ...]
 
@@ -441,6 +450,8 @@ class ClockFacts:
     """--at differs from local time by more than a minute."""
     valid_locally_only: tuple[Cert, ...]
     """Certificates valid at local time but not at the server's clock: the skew alone breaks them."""
+    crls_valid_locally_only: tuple[Crl, ...]
+    """CRLs current at local time but not at the server's clock."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

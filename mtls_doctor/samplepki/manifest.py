@@ -96,6 +96,9 @@ class Scenario:
     ca: tuple[str, ...]
     trusted: tuple[str, ...]
     crl: tuple[str, ...]
+    ca_format: str
+    """``pem`` or ``der`` (nginx needs PEM)."""
+    crl_format: str
     verify_client: VerifyClient
     depth: int | None
     """``ssl_verify_depth``; None leaves nginx's default (1)."""
@@ -198,7 +201,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
-    "seclevel", "server_time", "client_tool", "expect", "tags",
+    "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format",
 }  # fmt: skip
 
 
@@ -217,6 +220,8 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         ca=tuple(spec.get("ca", ())),
         trusted=tuple(spec.get("trusted", ())),
         crl=tuple(spec.get("crl", ())),
+        ca_format=spec.get("ca_format", "pem"),
+        crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
         depth=spec.get("depth"),
         seclevel=spec.get("seclevel"),
@@ -249,6 +254,11 @@ def _check(m: Manifest) -> None:
                 raise ManifestError(f"scenarios.{sc.name}: unknown CRL {name!r}")
         if sc.cert_format not in {"pem", "der", "pem-with-text"}:
             raise ManifestError(f"scenarios.{sc.name}: unknown cert_format {sc.cert_format!r}")
+        for fmt in (sc.ca_format, sc.crl_format):
+            if fmt not in {"pem", "der"}:
+                raise ManifestError(f"scenarios.{sc.name}: unknown format {fmt!r}")
+        if (sc.ca_format == "der" and len(sc.ca) != 1) or (sc.crl_format == "der" and len(sc.crl) != 1):
+            raise ManifestError(f"scenarios.{sc.name}: a DER file holds exactly one certificate or CRL")
     if m.server_cert not in m.certs:
         raise ManifestError(f"server_cert: unknown certificate {m.server_cert!r}")
 

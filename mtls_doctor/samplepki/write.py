@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
 
 _PEM = serialization.Encoding.PEM
+_DER = serialization.Encoding.DER
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +36,9 @@ def scenario_files(sc: Scenario) -> ScenarioFiles:
         cert=cert,
         key="client.key" if sc.client else None,
         chain="chain.pem" if sc.chain else None,
-        ca="ca.pem" if sc.ca else None,
+        ca=("ca.der" if sc.ca_format == "der" else "ca.pem") if sc.ca else None,
         trusted="trusted.pem" if sc.trusted else None,
-        crl="crl.pem" if sc.crl else None,
+        crl=("crl.der" if sc.crl_format == "der" else "crl.pem") if sc.crl else None,
     )
 
 
@@ -59,11 +61,15 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
         if names.chain:
             files[f"{where}/{names.chain}"] = _bundle(sc.chain, issued)
         if names.ca:
-            files[f"{where}/{names.ca}"] = _bundle(sc.ca, issued)
+            ca = _bundle(sc.ca, issued)
+            files[f"{where}/{names.ca}"] = issued[sc.ca[0]].cert.public_bytes(_DER) if sc.ca_format == "der" else ca
         if names.trusted:
             files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)
         if names.crl:
-            files[f"{where}/{names.crl}"] = b"".join(crls[n] for n in sc.crl)
+            pem = b"".join(crls[n] for n in sc.crl)
+            files[f"{where}/{names.crl}"] = (
+                x509.load_pem_x509_crl(pem).public_bytes(_DER) if sc.crl_format == "der" else pem
+            )
     return files
 
 
@@ -93,7 +99,7 @@ def _bundle(names: tuple[str, ...], issued: dict[str, Issued]) -> bytes:
 def _client_file(sc: Scenario, issued: dict[str, Issued]) -> bytes:
     if sc.cert_format == "der":
         # DER holds exactly one certificate: the client can send nothing else from it.
-        return issued[sc.client[0]].cert.public_bytes(serialization.Encoding.DER)
+        return issued[sc.client[0]].cert.public_bytes(_DER)
     if sc.cert_format == "pem-with-text":
         # What `openssl s_client -showcerts` or `openssl x509 -text` leave around blocks, as people paste it.
         return b"".join(

@@ -1,0 +1,79 @@
+"""The whole diagnosis: inputs → facts → findings → a ranked report with an exit status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
+from mtls_doctor.engine.evaluate import evaluate
+from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.ranking import Ranked, annotate, rank, sort_key
+from mtls_doctor.engine.schema import Scope
+from mtls_doctor.exit_status import ExitStatus
+from mtls_doctor.facts.gather import gather
+from mtls_doctor.facts.model import Facts, Outcome, TwinFacts
+from mtls_doctor.inputs import Inputs
+from mtls_doctor.pki.passwords import Passwords
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a renderer needs."""
+
+    inputs: Inputs
+    facts: Facts
+    findings: tuple[Finding, ...]
+    """Every finding, most useful first."""
+    tree: tuple[Ranked, ...]
+    """Top-level findings with the symptoms they explain folded under them."""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many findings have each status."""
+        tally = Counter(f.status.value for f in self.findings)
+        return {s.value: tally.get(s.value, 0) for s in Status}
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """0 nothing blocking, 1 blocking, 3 incomplete, 4 a rule crashed."""
+        return exit_status_of(self.findings, unknown_verdict=self.facts.verdict.outcome is Outcome.UNKNOWN)
+
+
+def exit_status_of(findings: Sequence[Finding], *, unknown_verdict: bool = False) -> ExitStatus:
+    """The exit status for a set of findings (precedence 4 > 1 > 3 > 0)."""
+    if any(f.status is Status.ERROR for f in findings):
+        return ExitStatus.INTERNAL_ERROR
+    if any(f.status is Status.FAIL and f.rule.severity is Severity.BLOCKING for f in findings):
+        return ExitStatus.PROBLEMS_FOUND
+    if unknown_verdict or any(
+        f.status is Status.NOT_EVALUATED and f.rule.severity is Severity.BLOCKING for f in findings
+    ):
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK
+
+
+def diagnose(
+    inputs: Inputs,
+    *,
+    now: datetime,
+    passwords: Passwords,
+    catalogue: Catalogue | None = None,
+    rules_dirs: Sequence[Path] = (),
+) -> Report:
+    """Run the whole diagnosis. InputError (exit 2) escapes only for input that cannot be read at all."""
+    catalogue = catalogue or load_catalogue(rules_dirs)
+    gathered = gather(inputs, now=now, passwords=passwords)
+    facts = gathered.facts
+    findings = [evaluate(rule, facts, gathered.unknown_reasons) for rule in catalogue.of_scope(Scope.CHECK)]
+    seen = facts.twin.errors_seen_codes if isinstance(facts.twin, TwinFacts) else None
+    annotated = annotate(findings, facts.verdict, seen)
+    return Report(
+        inputs=inputs,
+        facts=facts,
+        findings=tuple(sorted(annotated, key=sort_key)),
+        tree=rank(annotated),
+    )

@@ -1,0 +1,85 @@
+"""One rule against one set of facts gives one Finding.
+
+Never raises: a crashing rule becomes an ERROR finding and the others still run.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mtls_doctor.engine.conditions import Verdict
+from mtls_doctor.engine.findings import Evidence, Finding, Status
+from mtls_doctor.engine.paths import resolve, unknown_prefix
+from mtls_doctor.engine.schema import Rule
+from mtls_doctor.render.display import display, origins, shell
+
+_NO_REASON = "a fact it needs could not be established"
+
+
+def evaluate(rule: Rule, facts: object, reasons: Mapping[str, str]) -> Finding:
+    """Decide one rule against one set of facts."""
+    try:
+        applies = rule.applies.test(facts)
+        if applies is Verdict.NO:
+            return Finding(rule=rule, status=Status.NOT_APPLICABLE)
+        if applies is Verdict.UNKNOWN:
+            return _not_evaluated(rule, facts, reasons, rule.applies.checks())
+        violated = rule.violated.test(facts)
+        if violated is Verdict.NO:
+            return Finding(rule=rule, status=Status.PASS)
+        if violated is Verdict.UNKNOWN:
+            return _not_evaluated(rule, facts, reasons, rule.violated.checks())
+        return Finding(
+            rule=rule,
+            status=Status.FAIL,
+            message=render(rule.message, facts),
+            remedy=render(rule.remedy, facts) if rule.remedy else None,
+            evidence=_evidence(rule, facts),
+        )
+    except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+        return Finding(rule=rule, status=Status.ERROR, error=f"{type(exc).__name__}: {exc}")
+
+
+def render(template: str, facts: object) -> str:
+    """Fill ``{fact.path}`` placeholders with display()-formatted values; ``{path!q}`` quotes for a shell."""
+    out: list[str] = []
+    for literal, field, _spec, conversion in string.Formatter().parse(template):
+        out.append(literal)
+        if field:
+            value = resolve(facts, field)
+            out.append(shell(value) if conversion == "q" else display(value))
+    return "".join(out)
+
+
+def _evidence(rule: Rule, facts: object) -> tuple[Evidence, ...]:
+    seen: dict[str, Evidence] = {}
+    for check in rule.violated.checks():
+        for path in check.paths():
+            if path not in seen:
+                value: Any = resolve(facts, path)
+                seen[path] = Evidence(fact=path, value=display(value), origins=_nearest_origins(facts, path, value))
+    return tuple(seen.values())
+
+
+def _nearest_origins(facts: object, path: str, value: Any) -> tuple[Any, ...]:
+    """The value's own origins, else those of the closest enclosing fact that has one."""
+    found = origins(value)
+    steps = path.split(".")
+    while not found and len(steps) > 1:
+        steps.pop()
+        found = origins(resolve(facts, ".".join(steps)))
+    return found
+
+
+def _not_evaluated(rule: Rule, facts: object, reasons: Mapping[str, str], checks: Iterable[Any]) -> Finding:
+    why: list[str] = []
+    for check in checks:
+        for path in check.paths():
+            prefix = unknown_prefix(facts, path)
+            if prefix is not None:
+                reason = reasons.get(prefix, f"{prefix}: {_NO_REASON}")
+                if reason not in why:
+                    why.append(reason)
+    return Finding(rule=rule, status=Status.NOT_EVALUATED, unknown=tuple(why) or (_NO_REASON,))

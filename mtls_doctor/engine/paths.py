@@ -1,0 +1,72 @@
+"""Fact paths (``path.intermediates_without_clientauth``): resolving them against facts, and checking them against
+the facts model's types when a rule loads, so a typo fails the catalogue instead of silently passing."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any
+
+from mtls_doctor.facts.unknown import UNKNOWN, Unknown
+
+
+def resolve(root: object, path: str) -> Any:
+    """The value at ``path``: None when a step is absent (None), UNKNOWN when a step could not be established."""
+    value: Any = root
+    for step in path.split("."):
+        if value is UNKNOWN or value is None:
+            return value
+        value = getattr(value, step)
+    return value
+
+
+def unknown_prefix(root: object, path: str) -> str | None:
+    """The shortest prefix of ``path`` whose value is UNKNOWN, if any (to look up why it is unknown)."""
+    value: Any = root
+    steps = path.split(".")
+    for i, step in enumerate(steps):
+        if value is None:
+            return None
+        value = getattr(value, step)
+        if isinstance(value, Unknown):
+            return ".".join(steps[: i + 1])
+    return None
+
+
+class PathError(ValueError):
+    """A fact path that does not exist in the facts model."""
+
+
+def check_path(root: type, path: str) -> type | None:
+    """The type a fact path ends in; PathError naming the bad step. None when the end type is not a class."""
+    current: Any = root
+    walked: list[str] = []
+    for step in path.split("."):
+        classes = _dataclasses_in(current)
+        if not classes:
+            raise PathError(f"'{'.'.join(walked)}' has no fields, so '{path}' cannot go on to '{step}'")
+        hints = [_hints(c) for c in classes]
+        options = [h[step] for h in hints if step in h]
+        if not options:
+            known = sorted({name for h in hints for name in h})
+            where = ".".join(walked) or root.__name__
+            raise PathError(f"'{where}' has no field '{step}' (fields: {', '.join(known)})")
+        current = options[0]
+        walked.append(step)
+    return current if isinstance(current, type) else None
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
+
+
+def _dataclasses_in(tp: Any) -> list[type]:
+    """The dataclasses a (possibly union-typed) annotation can hold."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        return [c for arg in typing.get_args(tp) for c in _dataclasses_in(arg)]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return [tp]
+    return []

@@ -1,0 +1,76 @@
+"""Ordering findings so the root cause comes first, with the symptoms it explains folded under it.
+
+Order: errors, failures, not evaluated, passes, not applicable; among failures, the one predicting the error nginx
+will log first, then by severity, by stage (causes before symptoms), by confidence, by id (stable for goldens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from mtls_doctor.engine.findings import Confidence, Finding, Severity, Stage, Status
+from mtls_doctor.facts.model import Verdict
+
+_STATUS = (Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE)
+_SEVERITY = tuple(Severity)
+_STAGE = tuple(Stage)
+_CONFIDENCE = tuple(Confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A top-level finding and the failing findings it explains (shown under it as "seen as")."""
+
+    finding: Finding
+    explains: tuple[Finding, ...]
+
+
+def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: frozenset[int] | None) -> list[Finding]:
+    """Mark which failing findings predict the error nginx logs, and which the twin confirmed."""
+    logged = verdict.verify_error.code if verdict is not None and verdict.verify_error is not None else None
+    out = []
+    for finding in findings:
+        if finding.status is Status.FAIL and finding.rule.predicts:
+            predicts = set(finding.rule.predicts)
+            confirmed = None if errors_seen is None else bool(predicts & errors_seen)
+            out.append(replace(finding, logged=logged in predicts, confirmed=confirmed))
+        else:
+            out.append(finding)
+    return out
+
+
+def sort_key(f: Finding) -> tuple[int, int, int, int, int, str]:
+    """Most useful first."""
+    return (
+        _STATUS.index(f.status),
+        0 if f.logged else 1,
+        _SEVERITY.index(f.rule.severity),
+        _STAGE.index(f.rule.stage),
+        _CONFIDENCE.index(f.rule.confidence),
+        f.rule.id,
+    )
+
+
+def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
+    """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it."""
+    ordered = sorted(findings, key=sort_key)
+    failing = [f for f in ordered if f.status is Status.FAIL]
+    parent: dict[str, Finding] = {}
+    for f in failing:
+        explainer = next((e for e in failing if f.rule.id in e.rule.explains and e is not f), None)
+        if explainer is not None:
+            parent[f.rule.id] = explainer
+
+    def root(f: Finding) -> Finding:
+        seen = {f.rule.id}
+        while f.rule.id in parent and parent[f.rule.id].rule.id not in seen:
+            f = parent[f.rule.id]
+            seen.add(f.rule.id)
+        return f
+
+    children: dict[str, list[Finding]] = {}
+    for f in failing:
+        if f.rule.id in parent:
+            children.setdefault(root(f).rule.id, []).append(f)
+    return tuple(Ranked(f, tuple(children.get(f.rule.id, ()))) for f in ordered if f.rule.id not in parent)

@@ -1,0 +1,269 @@
+"""Inputs → Facts: read every file once, describe every certificate once, build the path, run the twin.
+
+User data never makes this raise, except for input that cannot be read at all (InputError: exit 2). Anything that
+cannot be established becomes UNKNOWN with a reason, which not_evaluated findings carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from mtls_doctor.facts.certificate import describe
+from mtls_doctor.facts.chain import Node, build_path
+from mtls_doctor.facts.client import ClientParts, client_parts
+from mtls_doctor.facts.model import (
+    Cert,
+    CertFile,
+    CertSource,
+    ClientFacts,
+    ClockFacts,
+    Crl,
+    CrlFile,
+    Facts,
+    FileFormat,
+    Origin,
+    Outcome,
+    PathFacts,
+    RevocationFacts,
+    ServerFacts,
+    TwinFacts,
+    Verdict,
+    VerifyClient,
+)
+from mtls_doctor.facts.revocation import describe_crl, revocation_facts
+from mtls_doctor.facts.unknown import UNKNOWN, Unknown
+from mtls_doctor.inputs import Inputs
+from mtls_doctor.pki.certs import CertBundle, load_cert_file, load_key_from_bundle
+from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, load_crl_file
+from mtls_doctor.pki.keys import LoadedKey, load_key_file
+from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
+from mtls_doctor.twin.verdict import nginx_verdict
+
+_SHA256 = hashes.SHA256()
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """The facts, and why some of them are UNKNOWN (fact path → reason)."""
+
+    facts: Facts
+    unknown_reasons: dict[str, str] = field(default_factory=dict)
+
+
+def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
+    """Compute every fact the rules read. ``now`` is the local clock; ``inputs.at`` the server's."""
+    at = inputs.at or now
+    reasons: dict[str, str] = {}
+    described: dict[tuple[bytes, Origin], Cert] = {}
+
+    def cert_file(bundle: CertBundle) -> CertFile:
+        return CertFile(
+            path=bundle.path,
+            format=bundle.format,
+            certs=tuple(_describe_once(c.cert, c.origin, described) for c in bundle.certs),
+            stray=bundle.stray,
+            private_keys_inside=len(bundle.key_blocks) + (1 if bundle.pkcs12_key else 0),
+        )
+
+    client_bundle = load_cert_file(inputs.cert, what="client certificate", passwords=passwords) if inputs.cert else None
+    chain_bundle = load_cert_file(inputs.chain, what="chain", passwords=passwords) if inputs.chain else None
+    key: LoadedKey | None = None
+    if inputs.key:
+        key = load_key_file(inputs.key, passwords)
+    elif client_bundle is not None:
+        key = load_key_from_bundle(client_bundle, passwords)
+    ca_bundle = load_cert_file(inputs.ca, what="CA", passwords=passwords) if inputs.ca else None
+    trusted_bundle = load_cert_file(inputs.trusted, what="trusted CA", passwords=passwords) if inputs.trusted else None
+    crl_bundles = [load_crl_file(p) for p in inputs.crls]
+
+    ca_file = cert_file(ca_bundle) if ca_bundle else None
+    trusted_file = cert_file(trusted_bundle) if trusted_bundle else None
+    store = _nodes(ca_bundle, ca_file, CertSource.CA_FILE) + _nodes(
+        trusted_bundle, trusted_file, CertSource.TRUSTED_FILE
+    )
+
+    client: ClientParts | None = None
+    path_nodes: list[Node] = []
+    path: PathFacts | Unknown | None = None
+    if client_bundle is not None:
+        cf = cert_file(client_bundle)
+        chf = cert_file(chain_bundle) if chain_bundle else None
+        sent = _nodes(client_bundle, cf, CertSource.SENT) + _nodes(chain_bundle, chf, CertSource.SENT)
+        path, path_nodes = _path(sent, store, at, inputs, _advertised(ca_file))
+        unrelated = tuple(n.facts for n in sent[1:] if n not in path_nodes)
+        client = client_parts(cf, client_bundle, chf, chain_bundle, key, unrelated=unrelated)
+
+    known = store + ([n for n in path_nodes if n.source is CertSource.SENT])
+    crl_items = [(describe_crl(loaded, known)[0], loaded) for b in crl_bundles for loaded in b.crls]
+    crl_files = tuple(_crl_file(b, crl_items) for b in crl_bundles)
+    revocation: RevocationFacts | Unknown | None = None
+    if crl_bundles and path_nodes:
+        revocation = revocation_facts(path_nodes, crl_items, at=at)
+
+    server = ServerFacts(
+        verify_client=inputs.verify_client,
+        verify_depth=inputs.depth,
+        seclevel=inputs.seclevel,
+        ca_file=ca_file,
+        trusted_file=trusted_file,
+        crl_files=crl_files,
+        crl_check=bool(crl_bundles),
+        advertised_ca_names=_advertised(ca_file),
+        non_ca_in_ca_file=tuple(c for c in ca_file.certs if not c.is_ca) if ca_file else (),
+        config_error=_config_error(inputs, ca_file, crl_files),
+    )
+    twin: TwinFacts | Unknown | None = None
+    if server.config_error is None:
+        twin = _twin(
+            inputs, at=at, client=client, ca=ca_bundle, trusted=trusted_bundle, crls=crl_items, reasons=reasons
+        )
+    verdict = _verdict(server, client.facts if client else None, twin)
+    clock = ClockFacts(
+        at=at,
+        local_now=now,
+        skewed=abs(at - now) > timedelta(minutes=1),
+        valid_locally_only=_valid_locally_only(path_nodes, at, now) if inputs.at else (),
+        crls_valid_locally_only=tuple(c for c, _ in crl_items if _current(c, now) and not _current(c, at))
+        if inputs.at
+        else (),
+    )
+    facts = Facts(
+        clock=clock,
+        client=client.facts if client else None,
+        server=server,
+        path=path,
+        revocation=revocation,
+        twin=twin,
+        verdict=verdict,
+    )
+    return Gathered(facts, reasons)
+
+
+def _describe_once(cert: x509.Certificate, origin: Origin, described: dict[tuple[bytes, Origin], Cert]) -> Cert:
+    # One Cert per (certificate, place): the same CA in two files is two pieces of evidence.
+    key = (cert.fingerprint(_SHA256), origin)
+    if key not in described:
+        described[key] = describe(cert, origin)
+    return described[key]
+
+
+def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource) -> list[Node]:
+    if bundle is None or facts is None:
+        return []
+    return [Node(c.cert, f, source) for c, f in zip(bundle.certs, facts.certs, strict=True)]
+
+
+def _path(
+    sent: list[Node], store: list[Node], at: datetime, inputs: Inputs, advertised: tuple[str, ...]
+) -> tuple[PathFacts, list[Node]]:
+    path = build_path(sent[0], sent[1:], store, at=at, depth=inputs.depth, level=inputs.seclevel, advertised=advertised)
+    by_facts = {id(n.facts): n for n in (*sent, *store)}
+    return path, [by_facts[id(c)] for c in path.certs]
+
+
+def _crl_file(bundle: CrlBundle, items: list[tuple[Crl, LoadedCrl]]) -> CrlFile:
+    mine = tuple(f for f, loaded in items if any(loaded is c for c in bundle.crls))
+    return CrlFile(path=bundle.path, crls=mine, stray=bundle.stray, format=bundle.format)
+
+
+def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
+    """SSL_load_client_CA_file: the subjects of the CA file in order, a repeated subject listed once."""
+    names: list[str] = []
+    for cert in ca_file.certs if ca_file else ():
+        if cert.subject not in names:
+            names.append(cert.subject)
+    return tuple(names)
+
+
+def _config_error(inputs: Inputs, ca_file: CertFile | None, crl_files: tuple[CrlFile, ...]) -> str | None:
+    """nginx 1.22's own emerg message when it refuses to start with these settings (confirmed with nginx -t)."""
+    needs_ca = inputs.verify_client in (VerifyClient.ON, VerifyClient.OPTIONAL)
+    if needs_ca and ca_file is None:
+        # ngx_http_ssl_merge_srv_conf: verify 1 (on) and 2 (optional) need ssl_client_certificate; 3 does not.
+        return "no ssl_client_certificate for ssl_verify_client"
+    if ca_file is not None and ca_file.format is not FileFormat.PEM:
+        return (
+            f'SSL_CTX_load_verify_locations("{ca_file.path}") failed '
+            "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)"
+        )
+    for crl in crl_files:
+        if crl.format is not FileFormat.PEM:
+            return (
+                f'X509_LOOKUP_load_file("{crl.path}") failed '
+                "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)"
+            )
+    return None
+
+
+def _twin(
+    inputs: Inputs,
+    *,
+    at: datetime,
+    client: ClientParts | None,
+    ca: CertBundle | None,
+    trusted: CertBundle | None,
+    crls: list[tuple[Crl, LoadedCrl]],
+    reasons: dict[str, str],
+) -> TwinFacts | Unknown:
+    chain: tuple[x509.Certificate, ...] = ()
+    key = None
+    if client is not None:
+        if client.key is None:
+            reasons["twin"] = "no private key was given (--key), so the handshake cannot be reproduced"
+            return UNKNOWN
+        if client.leaf_for_twin is None:
+            reasons["twin"] = "the private key matches none of the client's certificates"
+            return UNKNOWN
+        chain, key = client.leaf_for_twin, client.key.key
+    server = TwinServer(
+        verify_client=inputs.verify_client,
+        verify_depth=inputs.depth,
+        ca_certs=tuple(c.cert for c in ca.certs) if ca else (),
+        trusted_certs=tuple(c.cert for c in trusted.certs) if trusted else (),
+        crls=tuple(loaded.crl for _, loaded in crls),
+        crl_check=bool(inputs.crls),
+        seclevel=inputs.seclevel,
+        at=at,
+        max_tls=inputs.max_tls,
+        openssl=inputs.openssl,
+    )
+    return run_twin(server, TwinClient(chain=chain, key=key))
+
+
+def _verdict(server: ServerFacts, client: ClientFacts | None, twin: TwinFacts | Unknown | None) -> Verdict:
+    if server.config_error is not None:
+        return _plain(Outcome.SERVER_CONFIG_ERROR, f"nginx refuses to start: {server.config_error}")
+    if client is not None and client.presentation_error is not None:
+        return _plain(Outcome.CLIENT_ERROR, client.presentation_error)
+    if isinstance(twin, TwinFacts):
+        return nginx_verdict(server.verify_client, twin)
+    return _plain(Outcome.UNKNOWN, None)
+
+
+def _plain(outcome: Outcome, reason: str | None) -> Verdict:
+    return Verdict(
+        outcome=outcome,
+        http_status=None,
+        reason=reason,
+        verify_error=None,
+        errors_seen=(),
+        ssl_client_verify=None,
+        log_line=None,
+        forgiven=False,
+    )
+
+
+def _current(crl: Crl, t: datetime) -> bool:
+    return crl.this_update <= t and (crl.next_update is None or t <= crl.next_update)
+
+
+def _valid_locally_only(path: list[Node], at: datetime, now: datetime) -> tuple[Cert, ...]:
+    def valid(c: Cert, t: datetime) -> bool:
+        return c.not_before <= t <= c.not_after
+
+    return tuple(n.facts for n in path if valid(n.facts, now) and not valid(n.facts, at))

@@ -1,0 +1,1 @@
+"""OpenSSL vocabulary: verify error codes, and what differs between OpenSSL generations."""

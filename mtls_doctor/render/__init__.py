@@ -1,0 +1,1 @@
+"""Renderers: they explain findings and facts; they decide nothing."""

@@ -1,0 +1,78 @@
+"""From the twin's handshake to nginx's answer: what nginx does after the handshake with the verify result.
+
+ngx_http_process_request (src/http/ngx_http_request.c): with ssl_verify_client on|optional|optional_no_ca, a
+verify result other than X509_V_OK gives 400 "The SSL certificate error" (internally 495) and the info-level line
+"client SSL certificate verify error: (N:text)", unless the mode is optional_no_ca and the error is one of
+ngx_ssl_verify_error_optional()'s; no certificate with "on" gives 400 "No required SSL certificate was sent" (496).
+"""
+
+from __future__ import annotations
+
+from mtls_doctor.facts.model import Outcome, TwinFacts, Verdict, VerifyClient
+
+CERT_ERROR_PAGE = "The SSL certificate error"
+NO_CERT_PAGE = "No required SSL certificate was sent"
+
+# ngx_ssl_verify_error_optional (src/event/ngx_event_openssl.h): the "not trusted" family optional_no_ca forgives.
+OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
+
+
+def nginx_verdict(mode: VerifyClient, twin: TwinFacts) -> Verdict:
+    """The answer nginx gives to the first request on a connection that had this handshake."""
+    if twin.handshake_error is not None:
+        return Verdict(
+            outcome=Outcome.REJECT,
+            http_status=None,
+            reason=f"the TLS handshake fails: {twin.handshake_error}",
+            verify_error=None,
+            errors_seen=twin.errors_seen,
+            ssl_client_verify=None,
+            log_line=f"SSL_do_handshake() failed (SSL: {twin.handshake_error}) while SSL handshaking",
+            forgiven=False,
+        )
+    if mode is VerifyClient.OFF or not twin.cert_received:
+        if mode is VerifyClient.ON:
+            line = "client sent no required SSL certificate"
+            return _answer(Outcome.REJECT, 400, NO_CERT_PAGE, twin, variable="NONE", line=line)
+        return _answer(Outcome.ACCEPT, 200, None, twin, variable="NONE", line=None)
+    last = twin.last_error
+    if last is None:
+        return _answer(Outcome.ACCEPT, 200, None, twin, variable="SUCCESS", line=None)
+    failed = f"FAILED:{last.text}"
+    if mode is VerifyClient.OPTIONAL_NO_CA and last.code in OPTIONAL_NO_CA_FORGIVES:
+        return Verdict(
+            outcome=Outcome.ACCEPT,
+            http_status=200,
+            reason=None,
+            verify_error=last,
+            errors_seen=twin.errors_seen,
+            ssl_client_verify=failed,
+            log_line=None,
+            forgiven=True,
+        )
+    line = f"client SSL certificate verify error: ({last.code}:{last.text})"
+    return Verdict(
+        outcome=Outcome.REJECT,
+        http_status=400,
+        reason=CERT_ERROR_PAGE,
+        verify_error=last,
+        errors_seen=twin.errors_seen,
+        ssl_client_verify=failed,
+        log_line=line,
+        forgiven=False,
+    )
+
+
+def _answer(
+    outcome: Outcome, status: int, reason: str | None, twin: TwinFacts, *, variable: str, line: str | None
+) -> Verdict:
+    return Verdict(
+        outcome=outcome,
+        http_status=status,
+        reason=reason,
+        verify_error=None,
+        errors_seen=twin.errors_seen,
+        ssl_client_verify=variable,
+        log_line=line,
+        forgiven=False,
+    )
