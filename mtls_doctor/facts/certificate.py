@@ -136,12 +136,31 @@ def serial_hex(serial: int) -> str:
 
 
 def is_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer``'s name matches and its key verifies ``cert``'s signature (any digest, even SHA-1)."""
-    if cert.issuer != issuer.subject:
-        return False
+    """True when ``issuer``'s name matches and its key verifies ``cert``'s signature, whatever the digest.
+
+    cryptography's verify_directly_issued_by refuses SHA-1 signatures; OpenSSL checks them (and reports the weak
+    digest separately, as error 68), so the signature is verified here with the primitives.
+    """
+    return cert.issuer == issuer.subject and signature_verifies(cert, issuer.public_key())
+
+
+def signature_verifies(cert: x509.Certificate, key: PublicKeyTypes) -> bool:
+    """``key`` verifies ``cert``'s signature (RSA PKCS#1 v1.5 or PSS, ECDSA, DSA, EdDSA; SHA-1 included)."""
     try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        algorithm = cert.signature_hash_algorithm
+        params = cert.signature_algorithm_parameters
+        data, signature = cert.tbs_certificate_bytes, cert.signature
+        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None and not isinstance(params, ec.ECDSA):
+            key.verify(signature, data, params, algorithm)  # type: ignore[arg-type]
+        elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
+            key.verify(signature, data, ec.ECDSA(algorithm))
+        elif isinstance(key, dsa.DSAPublicKey) and algorithm is not None:
+            key.verify(signature, data, algorithm)
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(signature, data)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False
     return True
 

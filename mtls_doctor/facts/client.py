@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.facts.certificate import public_key_facts
-from mtls_doctor.facts.model import Cert, CertFile, ClientFacts, FileFormat, KeyFacts
+from mtls_doctor.facts.model import CertFile, ClientFacts, FileFormat, KeyFacts
 from mtls_doctor.pki.certs import CertBundle
 from mtls_doctor.pki.keys import LoadedKey
 
@@ -23,6 +23,8 @@ class ClientParts:
     key: LoadedKey | None
     leaf_for_twin: tuple[x509.Certificate, ...] | None
     """The chain a correctly configured client would send (the key's certificate first), when it can be known."""
+    order: tuple[int, ...]
+    """Positions in the client's files of ``leaf_for_twin`` (file order when the key matches nothing)."""
 
 
 def client_parts(
@@ -31,13 +33,14 @@ def client_parts(
     chain_file: CertFile | None,
     chain_bundle: CertBundle | None,
     key: LoadedKey | None,
-    *,
-    unrelated: tuple[Cert, ...] = (),
 ) -> ClientParts:
     """Facts about the client's credentials, as curl (and nginx reading the same file) would take them.
 
     curl passes --cert to SSL_CTX_use_certificate_chain_file: the first PEM block is the client certificate and
     every further block goes out as its chain; --key must hold that first certificate's key (nginx-behaviour §7).
+    The leaf analysed is the certificate the key belongs to, so a misordered bundle is diagnosed for what it would
+    do once reordered; ``leaf_not_first`` reports the order itself. ``unrelated_sent`` is filled in by the caller,
+    once the path is known.
     """
     certs = [c.cert for c in bundle.certs] + ([c.cert for c in chain_bundle.certs] if chain_bundle else [])
     facts = list(cert_file.certs) + (list(chain_file.certs) if chain_file else [])
@@ -61,11 +64,9 @@ def client_parts(
     )
     der = bundle.format is FileFormat.DER
     presentation_error = _presentation_error(bundle, key, key_facts, der)
-    if matches_index is not None:
-        others = (c for i, c in enumerate(certs) if i != matches_index)
-        fixed: tuple[x509.Certificate, ...] | None = (certs[matches_index], *others)
-    else:
-        fixed = None if key is not None else tuple(certs)
+    first = matches_index or 0
+    order = (first, *(i for i in range(len(certs)) if i != first))
+    fixed = tuple(certs[i] for i in order) if matches_index is not None or key is None else None
     seen: set[bytes] = set()
     duplicates = []
     for cert, cf in zip(certs, facts, strict=True):
@@ -77,18 +78,20 @@ def client_parts(
         facts=ClientFacts(
             cert_file=cert_file,
             chain_file=chain_file,
-            leaf=leaf_facts,
+            leaf=facts[first],
+            first_in_file=leaf_facts,
             sent=tuple(facts),
             key=key_facts,
             leaf_not_first=leaf_not_first,
             cert_file_is_der=der,
-            unrelated_sent=unrelated,
+            unrelated_sent=(),
             duplicate_sent=tuple(duplicates),
             presentation_error=presentation_error,
         ),
         chain=tuple(certs),
         key=key,
         leaf_for_twin=fixed,
+        order=order,
     )
 
 

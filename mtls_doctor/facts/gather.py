@@ -6,7 +6,7 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -94,9 +94,11 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         cf = cert_file(client_bundle)
         chf = cert_file(chain_bundle) if chain_bundle else None
         sent = _nodes(client_bundle, cf, CertSource.SENT) + _nodes(chain_bundle, chf, CertSource.SENT)
+        client = client_parts(cf, client_bundle, chf, chain_bundle, key)
+        sent = [sent[i] for i in client.order]
         path, path_nodes = _path(sent, store, at, inputs, _advertised(ca_file))
         unrelated = tuple(n.facts for n in sent[1:] if n not in path_nodes)
-        client = client_parts(cf, client_bundle, chf, chain_bundle, key, unrelated=unrelated)
+        client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
 
     known = store + ([n for n in path_nodes if n.source is CertSource.SENT])
     crl_items = [(describe_crl(loaded, known)[0], loaded) for b in crl_bundles for loaded in b.crls]

@@ -196,7 +196,9 @@ class ClientFacts:
     chain_file: CertFile | None
     """--chain: extra certificates the client sends after its cert file."""
     leaf: Cert
-    """The first certificate of the cert file: what curl and nginx take as the client certificate."""
+    """The client certificate: the one the private key belongs to (the first of the cert file when no key)."""
+    first_in_file: Cert
+    """The first certificate of the cert file: what curl takes as the client certificate."""
     sent: tuple[Cert, ...]
     """Everything the client sends, leaf first (curl sends its whole --cert file; then --chain)."""
     key: KeyFacts | None

@@ -1,0 +1,52 @@
+"""Shared fixtures: the sample PKI, its scenarios as reports (computed once per session), a fixed local clock."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mtls_doctor.diagnosis import Report, diagnose
+from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
+from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.samplepki.inputs import scenario_inputs
+from mtls_doctor.samplepki.manifest import Manifest, load_manifest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_pki"
+RULES = REPO / "rules"
+LOCAL_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+"""The local clock of offline tests. Sample certificates are valid 2020-2099, so verdicts do not depend on it."""
+
+
+@functools.cache
+def manifest() -> Manifest:
+    """The sample PKI's manifest."""
+    return load_manifest(SAMPLE / "MANIFEST.toml")
+
+
+@functools.cache
+def catalogue() -> Catalogue:
+    """The rule catalogue of this checkout."""
+    return load_catalogue()
+
+
+@functools.cache
+def scenario_report(name: str) -> Report:
+    """The diagnosis of one scenario, as `mtls-doctor check` computes it."""
+    inputs = scenario_inputs(SAMPLE, manifest().scenarios[name])
+    return diagnose(inputs, now=LOCAL_NOW, passwords=Passwords(), catalogue=catalogue())
+
+
+def require_nginx() -> str:
+    """The nginx binary; skip outside CI when it is missing, fail under CI=true (CI must install it)."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is not installed, and CI=true requires the real-nginx tests to run")
+        pytest.skip("nginx is not installed (apt-get install nginx-light); real-nginx tests need it")
+    return binary

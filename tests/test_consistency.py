@@ -1,0 +1,60 @@
+"""The static rules and the server twin must tell the same story on every scenario.
+
+The twin (OpenSSL itself, configured like nginx) decides the verdict; the rules name the causes. If a rule predicts
+an error the twin never raised, or nginx would log an error no rule accounts for, one of them is wrong.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mtls_doctor.engine.findings import Severity, Stage, Status
+from mtls_doctor.facts.model import Outcome
+from tests.conftest import manifest, scenario_report
+
+
+def _names() -> list[str]:
+    return list(manifest().scenarios)
+
+
+@pytest.mark.parametrize("name", _names())
+def test_verdict_matches_what_nginx_was_observed_to_do(name: str) -> None:
+    expect = manifest().scenarios[name].expect
+    verdict = scenario_report(name).facts.verdict
+    assert verdict.outcome is expect.outcome, verdict
+    if expect.status is not None:
+        assert verdict.http_status == expect.status
+    logged = verdict.verify_error.code if verdict.verify_error and not verdict.forgiven else None
+    assert logged == expect.verify
+    if expect.reason:
+        assert verdict.reason is not None
+        assert expect.reason in verdict.reason
+
+
+@pytest.mark.parametrize("name", _names())
+def test_the_logged_error_has_a_named_cause(name: str) -> None:
+    report = scenario_report(name)
+    verdict = report.facts.verdict
+    if verdict.verify_error is None or verdict.forgiven:
+        return
+    causes = [f for f in report.findings if f.status is Status.FAIL and f.logged and f.rule.stage is not Stage.HANDSHAKE]
+    assert causes, f"nginx logs {verdict.verify_error.code} but no rule names the cause"
+
+
+@pytest.mark.parametrize("name", _names())
+def test_every_predicted_cause_is_confirmed_by_the_twin(name: str) -> None:
+    for f in scenario_report(name).findings:
+        if f.status is Status.FAIL and f.confirmed is False:
+            pytest.fail(f"{f.rule.id} predicts {f.rule.predicts} but the twin raised none of them")
+
+
+@pytest.mark.parametrize("name", _names())
+def test_blocking_findings_if_and_only_if_the_client_is_refused(name: str) -> None:
+    report = scenario_report(name)
+    outcome = report.facts.verdict.outcome
+    blocking = [f for f in report.findings if f.status is Status.FAIL and f.rule.severity is Severity.BLOCKING]
+    if outcome is Outcome.ACCEPT:
+        assert not blocking, [f.rule.id for f in blocking]
+    else:
+        causes = [f for f in blocking if f.rule.stage is not Stage.HANDSHAKE]
+        assert causes, f"{outcome.value} without a blocking cause"
