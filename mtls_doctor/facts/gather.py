@@ -115,6 +115,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         trusted_file=trusted_file,
         crl_files=crl_files,
         crl_check=bool(crl_bundles),
+        non_pem_crl_files=tuple(f for f in crl_files if f.format is not FileFormat.PEM),
         advertised_ca_names=_advertised(ca_file),
         non_ca_in_ca_file=tuple(c for c in ca_file.certs if not c.is_ca) if ca_file else (),
         config_error=_config_error(inputs, ca_file, crl_files),

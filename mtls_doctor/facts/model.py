@@ -260,6 +260,8 @@ class ServerFacts:
     crl_files: tuple[CrlFile, ...]
     crl_check: bool
     """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
+    non_pem_crl_files: tuple[CrlFile, ...]
+    """CRL files that are not PEM: nginx loads ssl_crl as PEM only and refuses to start."""
     advertised_ca_names: tuple[str, ...]
     """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
     non_ca_in_ca_file: tuple[Cert, ...]
