@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
 from mtls_doctor.engine.findings import Finding, Severity, Status
-from mtls_doctor.engine.ranking import Ranked, annotate, rank, sort_key
+from mtls_doctor.engine.ranking import Ranked, annotate, ordered_findings, rank
 from mtls_doctor.engine.schema import Scope
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
 from mtls_doctor.facts.model import Facts, Outcome, TwinFacts
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(Record):
     """Everything a renderer needs."""
 
     inputs: Inputs
@@ -74,6 +73,6 @@ def diagnose(
     return Report(
         inputs=inputs,
         facts=facts,
-        findings=tuple(sorted(annotated, key=sort_key)),
+        findings=tuple(ordered_findings(annotated)),
         tree=rank(annotated),
     )

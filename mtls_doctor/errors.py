@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BREAKS = re.compile(r"[ \t]*[\r\n\t\u2028\u2029]+[ \t]*")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (a newline in a file name, an escape sequence) shown as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class InputError(Exception):
     """A user-supplied input (file, option, config) cannot be used.
 
     ``str()`` is the one line shown to the user; it names the input first: ``client.pem: not a certificate (...)``.
+    It stays one line whatever the input's name or the problem's text hold: line breaks and tabs in the problem
+    become spaces, control characters in either become escapes (a file may be named ``a\\nb.pem``).
     """
 
     def __init__(self, source: str, problem: str, *, line: int | None = None) -> None:
         self.source = source
         self.problem = problem
         self.line = line
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {problem}")
+        where = _printable(source)
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {_printable(_BREAKS.sub(' ', problem.strip()))}")
 
 
 class PasswordError(InputError):

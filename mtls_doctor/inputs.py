@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from mtls_doctor.facts.model import VerifyClient
 from mtls_doctor.openssl.generations import OpenSSLGeneration
+from mtls_doctor.record import Record
 
 NGINX_DEFAULT_VERIFY_DEPTH = 1
 """nginx's ssl_verify_depth when the directive is absent (ngx_http_ssl_module.c: ngx_conf_merge_uint_value(..., 1))."""
@@ -15,8 +15,7 @@ DEBIAN_DEFAULT_SECLEVEL = 2
 """OpenSSL's default security level on Debian 12 and other OpenSSL 3.x builds."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Inputs:
+class Inputs(Record):
     """The client's credentials and the server's trust settings, as named on the command line."""
 
     cert: str | None = None

@@ -6,24 +6,27 @@ the facts model, explains links, predicted error numbers): a broken rule fails l
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from mtls_doctor import __version__
 from mtls_doctor.engine.paths import PathError, check_path
 from mtls_doctor.engine.schema import Rule, RuleError, Scope, parse_rule
 from mtls_doctor.facts.model import Facts
 from mtls_doctor.openssl.verify_codes import VERIFY_CODES
+from mtls_doctor.record import Record
 
 
 class CatalogueMissingError(RuntimeError):
     """No rule catalogue could be found (a broken installation)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Catalogue:
+class Catalogue(Record):
     """The rules, in id order."""
 
     rules: tuple[Rule, ...]
@@ -39,9 +42,10 @@ class Catalogue:
 
 def default_rules_dir() -> Path:
     """The rules shipped in the wheel, or the top-level rules/ of a checkout."""
-    shipped = resources.files("mtls_doctor") / "_rules"
+    # A plain path, not importlib.resources: it costs ~15 ms of start-up and the package is never zipped.
+    shipped = Path(__file__).resolve().parents[1] / "_rules"
     if shipped.is_dir():
-        return Path(str(shipped))
+        return shipped
     checkout = Path(__file__).resolve().parents[2] / "rules"
     if checkout.is_dir():
         return checkout
@@ -61,16 +65,68 @@ def load_catalogue(dirs: Iterable[Path] = ()) -> Catalogue:
         if not extra.is_dir():
             raise RuleError(f"{extra}: not a directory of rule files")
         files += sorted(extra.glob("*.toml"))
-    rules = []
+    key = _cache_key(files)
+    cached = _read_cache(key)
+    if cached is not None:
+        return _catalogue(parse_rule(raw, source) for source, raw in cached)
+    raws: list[tuple[str, dict[str, Any]]] = []
     for path in files:
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            raws.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise RuleError(f"{path}: not valid TOML ({exc})") from None
-        rules.append(parse_rule(raw, str(path)))
-    catalogue = Catalogue(tuple(sorted(rules, key=lambda r: r.id)))
+    catalogue = _catalogue(parse_rule(raw, source) for source, raw in raws)
     check_catalogue(catalogue)
+    _write_cache(key, raws)
     return catalogue
+
+
+def _catalogue(rules: Iterable[Rule]) -> Catalogue:
+    return Catalogue(rules=tuple(sorted(rules, key=lambda r: r.id)))
+
+
+# The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
+# than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
+# edit is validated again on the next run. A cache that cannot be read or written is simply not used.
+_CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """$MTLS_DOCTOR_CACHE_DIR, else $XDG_CACHE_HOME/mtls-doctor, else ~/.cache/mtls-doctor."""
+    explicit = os.environ.get("MTLS_DOCTOR_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mtls-doctor"
+
+
+def _cache_key(files: list[Path]) -> str:
+    h = hashlib.sha256(f"{_CACHE_FORMAT}:{__version__}".encode())
+    for path in files:
+        st = path.stat()
+        h.update(f"\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _read_cache(key: str) -> list[tuple[str, dict[str, Any]]] | None:
+    try:
+        data = json.loads((cache_dir() / f"catalogue-{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return [(source, raw) for source, raw in data] if isinstance(data, list) else None
+
+
+def _write_cache(key: str, raws: list[tuple[str, dict[str, Any]]]) -> None:
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("catalogue-*.json"):
+            stale.unlink(missing_ok=True)
+        tmp = directory / f".catalogue-{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(raws), encoding="utf-8")
+        tmp.replace(directory / f"catalogue-{key}.json")
+    except (OSError, TypeError, ValueError):
+        return
 
 
 def check_catalogue(catalogue: Catalogue) -> None:

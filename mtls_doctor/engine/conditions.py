@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mtls_doctor.engine.paths import resolve
 from mtls_doctor.facts.unknown import Unknown
+from mtls_doctor.record import Record
 
 
 class Verdict(enum.Enum):
@@ -43,15 +43,13 @@ class Op(enum.Enum):
     GT = "gt"
 
 
-@dataclass(frozen=True, slots=True)
-class FactRef:
+class FactRef(NamedTuple):
     """A value that is another fact: ``{ fact = "server.verify_depth" }``."""
 
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
     """``{ fact = "path", <op> = value }``."""
 
     fact: str
@@ -71,8 +69,7 @@ class Check:
         return Verdict.YES if _apply(self.op, actual, expected) else Verdict.NO
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(Record):
     """``all`` / ``any`` / ``none`` of checks or nested groups; an empty group is YES."""
 
     all: tuple[Check | Group, ...] = ()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mtls_doctor.facts.model import Origin
+from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
     from mtls_doctor.engine.schema import Rule
@@ -64,8 +64,7 @@ class Stage(enum.Enum):
     HANDSHAKE = "handshake"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evidence:
+class Evidence(Record):
     """A fact a failing rule relied on: its path, how it reads, and where it came from."""
 
     fact: str
@@ -73,8 +72,7 @@ class Evidence:
     origins: tuple[Origin, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
+class Finding(Record):
     """One rule's verdict on one set of facts."""
 
     rule: Rule

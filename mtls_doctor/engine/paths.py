@@ -3,13 +3,13 @@ the facts model's types when a rule loads, so a typo fails the catalogue instead
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import types
 import typing
 from typing import Any
 
 from mtls_doctor.facts.unknown import UNKNOWN, Unknown
+from mtls_doctor.record import is_record, record_fields
 
 
 def resolve(root: object, path: str) -> Any:
@@ -44,7 +44,7 @@ def check_path(root: type, path: str) -> type | None:
     current: Any = root
     walked: list[str] = []
     for step in path.split("."):
-        classes = _dataclasses_in(current)
+        classes = _records_in(current)
         if not classes:
             raise PathError(f"'{'.'.join(walked)}' has no fields, so '{path}' cannot go on to '{step}'")
         hints = [_hints(c) for c in classes]
@@ -60,13 +60,14 @@ def check_path(root: type, path: str) -> type | None:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    return {name: hints[name] for name in record_fields(cls)}
 
 
-def _dataclasses_in(tp: Any) -> list[type]:
-    """The dataclasses a (possibly union-typed) annotation can hold."""
+def _records_in(tp: Any) -> list[type]:
+    """The record classes a (possibly union-typed) annotation can hold."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        return [c for arg in typing.get_args(tp) for c in _dataclasses_in(arg)]
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return [c for arg in typing.get_args(tp) for c in _records_in(arg)]
+    if is_record(tp):
         return [tp]
     return []

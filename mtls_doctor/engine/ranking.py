@@ -1,16 +1,18 @@
 """Ordering findings so the root cause comes first, with the symptoms it explains folded under it.
 
-Order: errors, failures, not evaluated, passes, not applicable; among failures, the one predicting the error nginx
-will log first, then by severity, by stage (causes before symptoms), by confidence, by id (stable for goldens).
+Order: errors, failures, not evaluated, passes, not applicable; among failures, first the one predicting the error
+nginx will log, then those explaining a failing symptom (why nginx will not start, why the client cannot present its
+certificate), then by severity, by stage (causes before symptoms), by confidence, by id (stable for goldens).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from mtls_doctor.engine.findings import Confidence, Finding, Severity, Stage, Status
 from mtls_doctor.facts.model import Verdict
+from mtls_doctor.record import replace
 
 _STATUS = (Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE)
 _SEVERITY = tuple(Severity)
@@ -18,8 +20,7 @@ _STAGE = tuple(Stage)
 _CONFIDENCE = tuple(Confidence)
 
 
-@dataclass(frozen=True, slots=True)
-class Ranked:
+class Ranked(NamedTuple):
     """A top-level finding and the failing findings it explains (shown under it as "seen as")."""
 
     finding: Finding
@@ -40,11 +41,12 @@ def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: 
     return out
 
 
-def sort_key(f: Finding) -> tuple[int, int, int, int, int, str]:
-    """Most useful first."""
+def sort_key(f: Finding, failing: frozenset[str] = frozenset()) -> tuple[int, int, int, int, int, str]:
+    """Most useful first; ``failing`` are the ids of the failing findings (a cause of one of them comes early)."""
+    decisive = 0 if f.logged else 1 if failing & set(f.rule.explains) else 2
     return (
         _STATUS.index(f.status),
-        0 if f.logged else 1,
+        decisive,
         _SEVERITY.index(f.rule.severity),
         _STAGE.index(f.rule.stage),
         _CONFIDENCE.index(f.rule.confidence),
@@ -52,9 +54,15 @@ def sort_key(f: Finding) -> tuple[int, int, int, int, int, str]:
     )
 
 
+def ordered_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """All findings, most useful first."""
+    failing = frozenset(f.rule.id for f in findings if f.status is Status.FAIL)
+    return sorted(findings, key=lambda f: sort_key(f, failing))
+
+
 def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
     """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it."""
-    ordered = sorted(findings, key=sort_key)
+    ordered = ordered_findings(findings)
     failing = [f for f in ordered if f.status is Status.FAIL]
     parent: dict[str, Finding] = {}
     for f in failing:

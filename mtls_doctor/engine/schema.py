@@ -8,11 +8,11 @@ from __future__ import annotations
 import enum
 import re
 import string
-from dataclasses import dataclass
 from typing import Any
 
 from mtls_doctor.engine.conditions import Check, FactRef, Group, Op
 from mtls_doctor.engine.findings import Confidence, Severity, Stage, Status
+from mtls_doctor.record import Record
 
 SCHEMA_VERSION = 1
 ID_PATTERN = re.compile(r"^MTLS\d{3}$")
@@ -32,16 +32,14 @@ class Scope(enum.Enum):
     """One nginx server block (``mtls-doctor lint``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reference:
+class Reference(Record):
     """A document backing the rule."""
 
     title: str
     url: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Doc:
+class Doc(Record):
     """What a person reads: what the rule checks, why it matters, what they see, how to fix it."""
 
     what: str
@@ -51,8 +49,7 @@ class Doc:
     references: tuple[Reference, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Example:
+class Example(Record):
     """A scenario (or config fixture) and the status the rule must give on it; each is one test."""
 
     target: str
@@ -61,8 +58,7 @@ class Example:
     known_gap: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
+class Rule(Record):
     """One rule of the catalogue."""
 
     id: str

@@ -9,8 +9,8 @@ key type; its signature is checked afterwards (a same-name, other-key CA without
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -20,8 +20,7 @@ from mtls_doctor.facts.certificate import is_issued_by, signature_name
 from mtls_doctor.facts.model import Cert, CertSource, NameViolation, PathFacts
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """A certificate together with its facts and where the server finds it."""
 
     cert: x509.Certificate
@@ -114,11 +113,7 @@ def build_path(
         anchor_without_clientauth=(
             anchor is not None and anchor.facts.eku is not None and "clientAuth" not in anchor.facts.eku
         ),
-        sent_matches_advertised=(
-            any(n.facts.issuer in advertised or n.facts.subject in advertised for n in (leaf, *sent))
-            if advertised
-            else None
-        ),
+        sent_matches_advertised=(any(n.facts.issuer in advertised for n in (leaf, *sent)) if advertised else None),
         **_name_violations(path),
     )
 

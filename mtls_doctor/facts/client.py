@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -11,10 +9,10 @@ from mtls_doctor.facts.certificate import public_key_facts
 from mtls_doctor.facts.model import CertFile, ClientFacts, FileFormat, KeyFacts
 from mtls_doctor.pki.certs import CertBundle
 from mtls_doctor.pki.keys import LoadedKey
+from mtls_doctor.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class ClientParts:
+class ClientParts(Record):
     """The parsed client inputs with their facts, kept together for the twin and the path builder."""
 
     facts: ClientFacts
@@ -109,7 +107,7 @@ def _presentation_error(bundle: CertBundle, key: LoadedKey | None, key_facts: Ke
     if der:
         return (
             f"curl: (58) could not load PEM client certificate from {bundle.path}, OpenSSL error "
-            "error:0480006C:PEM routines::no start line"
+            "error:0480006C:PEM routines::no start line, (no key found, wrong pass phrase, or wrong file format?)"
         )
     if key is not None and key_facts is not None and not key_facts.matches_leaf:
         return f"curl: (58) unable to set private key file: '{key.origin.source}' type PEM"

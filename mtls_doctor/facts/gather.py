@@ -6,7 +6,6 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -41,18 +40,18 @@ from mtls_doctor.pki.certs import CertBundle, load_cert_file, load_key_from_bund
 from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, load_crl_file
 from mtls_doctor.pki.keys import LoadedKey, load_key_file
 from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.record import Record, replace
 from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
 from mtls_doctor.twin.verdict import nginx_verdict
 
 _SHA256 = hashes.SHA256()
 
 
-@dataclass(frozen=True, slots=True)
-class Gathered:
+class Gathered(Record):
     """The facts, and why some of them are UNKNOWN (fact path → reason)."""
 
     facts: Facts
-    unknown_reasons: dict[str, str] = field(default_factory=dict)
+    unknown_reasons: dict[str, str]
 
 
 def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
@@ -97,7 +96,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         client = client_parts(cf, client_bundle, chf, chain_bundle, key)
         sent = [sent[i] for i in client.order]
         path, path_nodes = _path(sent, store, at, inputs, _advertised(ca_file))
-        unrelated = tuple(n.facts for n in sent[1:] if n not in path_nodes)
+        on_path = {n.cert for n in path_nodes}  # by certificate: the path may hold the trust store's copy
+        unrelated = tuple(n.facts for n in sent[1:] if n.cert not in on_path)
         client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
 
     known = store + ([n for n in path_nodes if n.source is CertSource.SENT])
@@ -131,20 +131,25 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         local_now=now,
         skewed=abs(at - now) > timedelta(minutes=1),
         valid_locally_only=_valid_locally_only(path_nodes, at, now) if inputs.at else (),
-        crls_valid_locally_only=tuple(c for c, _ in crl_items if _current(c, now) and not _current(c, at))
+        crls_valid_locally_only=tuple(
+            c for c, loaded in crl_items if _on_path(loaded, path_nodes) and _current(c, now) and not _current(c, at)
+        )
         if inputs.at
         else (),
     )
+    # With ssl_verify_client off nginx never asks for a certificate, so nothing about its path can matter: the
+    # certificate rules are then not applicable (MTLS605 says why), while the client-side ones (key, format) still are.
+    verifies = inputs.verify_client is not VerifyClient.OFF
     facts = Facts(
         clock=clock,
         client=client.facts if client else None,
         server=server,
-        path=path,
-        revocation=revocation,
+        path=path if verifies else None,
+        revocation=revocation if verifies else None,
         twin=twin,
         verdict=verdict,
     )
-    return Gathered(facts, reasons)
+    return Gathered(facts=facts, unknown_reasons=reasons)
 
 
 def _describe_once(cert: x509.Certificate, origin: Origin, described: dict[tuple[bytes, Origin], Cert]) -> Cert:
@@ -171,7 +176,9 @@ def _path(
 
 def _crl_file(bundle: CrlBundle, items: list[tuple[Crl, LoadedCrl]]) -> CrlFile:
     mine = tuple(f for f, loaded in items if any(loaded is c for c in bundle.crls))
-    return CrlFile(path=bundle.path, crls=mine, stray=bundle.stray, format=bundle.format)
+    return CrlFile(
+        origin=Origin(source=bundle.path), path=bundle.path, crls=mine, stray=bundle.stray, format=bundle.format
+    )
 
 
 def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
@@ -259,6 +266,11 @@ def _plain(outcome: Outcome, reason: str | None) -> Verdict:
         log_line=None,
         forgiven=False,
     )
+
+
+def _on_path(loaded: LoadedCrl, path: list[Node]) -> bool:
+    """OpenSSL consults only the CRLs issued by a CA of the path."""
+    return any(n.cert.subject == loaded.crl.issuer for n in path)
 
 
 def _current(crl: Crl, t: datetime) -> bool:

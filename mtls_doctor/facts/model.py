@@ -1,4 +1,4 @@
-"""The facts model: every value a rule may read, as frozen, typed dataclasses.
+"""The facts model: every value a rule may read, as frozen, typed records (mtls_doctor/record.py).
 
 Conventions (rules/README.md relies on them):
 - ``None`` means *not supplied or not present* (no --crl given; no EKU extension).
@@ -10,14 +10,13 @@ Conventions (rules/README.md relies on them):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 
 from mtls_doctor.facts.unknown import Unknown
+from mtls_doctor.record import Record
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Origin:
+class Origin(Record):
     """Where a fact was read, precise enough to point a person at it."""
 
     source: str
@@ -58,8 +57,7 @@ class KeyType(enum.Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PublicKey:
+class PublicKey(Record):
     """A public key as OpenSSL's security level sees it."""
 
     type: KeyType
@@ -74,16 +72,14 @@ class PublicKey:
         return f"{self.type.value.upper()}-{self.bits}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameConstraints:
+class NameConstraints(Record):
     """The nameConstraints extension of a CA, in OpenSSL's general-name notation (``DNS:example.com``)."""
 
     permitted: tuple[str, ...]
     excluded: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cert:
+class Cert(Record):
     """One X.509 certificate, as read. Time-independent: validity against a clock lives in PathFacts."""
 
     origin: Origin
@@ -129,8 +125,7 @@ class Cert:
         return self.subject
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stray:
+class Stray(Record):
     """Content of a bundle that is not a certificate: kept and reported, never silently dropped."""
 
     origin: Origin
@@ -143,8 +138,7 @@ class Stray:
         return f"{self.kind} at {self.origin}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertFile:
+class CertFile(Record):
     """A file of certificates as read: the certificates in file order, and everything else in it."""
 
     path: str
@@ -158,8 +152,7 @@ class CertFile:
         return self.path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyFacts:
+class KeyFacts(Record):
     """The client's private key, described without a single secret byte."""
 
     origin: Origin
@@ -169,6 +162,9 @@ class KeyFacts:
     """The key belongs to the first certificate of the cert file (what curl and OpenSSL check)."""
     matches: Cert | None
     """The certificate of the client's files this key belongs to, if any."""
+
+    def __str__(self) -> str:
+        return f"{self.public} private key ({self.origin})"
 
 
 class VerifyClient(enum.Enum):
@@ -188,8 +184,7 @@ class CertSource(enum.Enum):
     TRUSTED_FILE = "ssl_trusted_certificate"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientFacts:
+class ClientFacts(Record):
     """What the client holds and what it will send."""
 
     cert_file: CertFile
@@ -213,8 +208,7 @@ class ClientFacts:
     """What curl would say instead of connecting (key mismatch, DER, ...); None when it can present the cert."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Crl:
+class Crl(Record):
     """One CRL as configured with ``ssl_crl``."""
 
     origin: Origin
@@ -231,10 +225,10 @@ class Crl:
         return f"CRL of {self.issuer} ({self.origin})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrlFile:
+class CrlFile(Record):
     """A file given to ``ssl_crl``."""
 
+    origin: Origin
     path: str
     crls: tuple[Crl, ...]
     stray: tuple[Stray, ...]
@@ -244,8 +238,7 @@ class CrlFile:
         return self.path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerFacts:
+class ServerFacts(Record):
     """The server's trust settings, as nginx would apply them."""
 
     verify_client: VerifyClient
@@ -270,8 +263,7 @@ class ServerFacts:
     """The error nginx would print when refusing to start with these settings; None when it starts."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameViolation:
+class NameViolation(Record):
     """A name of a certificate below a CA that the CA's nameConstraints rule out."""
 
     cert: Cert
@@ -285,8 +277,7 @@ class NameViolation:
         return f"{self.name} of {self.cert.subject} {verb} {self.constrained_by.subject}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PathFacts:
+class PathFacts(Record):
     """The certification path nginx's OpenSSL builds from the leaf, judged at the server's clock.
 
     Built the way OpenSSL's build_chain does: at each step an issuer is looked for in the trust store first
@@ -316,7 +307,7 @@ class PathFacts:
     self_signed_leaf_untrusted: bool
     """The leaf is self-signed and not in the trust store (18)."""
     leaf_in_trust_store: bool
-    """The client's own (not self-signed) leaf sits in the CA file: it pins nothing (20)."""
+    """The client's own (not self-signed) leaf sits in the trust store (either file): it pins nothing (20)."""
     store_intermediate_without_root: Cert | None
     """The path ends in a CA certificate of the trust store that is not self-signed: its root is missing (2)."""
     namesake_issuer: Cert | None
@@ -357,14 +348,14 @@ class PathFacts:
     anchor_without_clientauth: bool
     """The trust anchor has an EKU without clientAuth: OpenSSL 3.0 checks the anchor's purpose too (26, observed)."""
     sent_matches_advertised: bool | None
-    """Some certificate the client sends is issued by (or is) an advertised CA: what browsers, Java and Go need to
-    offer this certificate at all. None when no CA names are advertised (those clients then offer any)."""
+    """Some certificate the client sends is issued by an advertised CA: what Go (CertificateRequestInfo.
+    SupportsCertificate compares each certificate's issuer), Java and browsers need to offer this certificate at all.
+    None when no CA names are advertised (those clients then offer any)."""
     name_violations_permitted: tuple[NameViolation, ...]
     name_violations_excluded: tuple[NameViolation, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RevocationFacts:
+class RevocationFacts(Record):
     """What ``ssl_crl`` contributes: OpenSSL then checks a CRL for every certificate of the path."""
 
     cas_without_crl: tuple[Cert, ...]
@@ -391,8 +382,7 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyError:
+class VerifyError(Record):
     """One verification error OpenSSL raised, numbered as OpenSSL 3.0 numbers it."""
 
     code: int
@@ -405,8 +395,7 @@ class VerifyError:
         return f"{self.code}:{self.text} at depth {self.depth} ({self.subject})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TwinFacts:
+class TwinFacts(Record):
     """The server twin: an in-memory handshake against an OpenSSL server configured the way nginx does it."""
 
     cert_requested: bool
@@ -423,8 +412,7 @@ class TwinFacts:
     """The handshake itself failed (a TLS alert rather than an HTTP 400)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
+class Verdict(Record):
     """What nginx does with this client: the answer a person in an outage needs first."""
 
     outcome: Outcome
@@ -443,8 +431,7 @@ class Verdict:
     """``optional_no_ca`` let a failed verification through: the request is served, unauthenticated."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClockFacts:
+class ClockFacts(Record):
     """The clock the verdict is computed at."""
 
     at: datetime
@@ -458,8 +445,7 @@ class ClockFacts:
     """CRLs current at local time but not at the server's clock."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Facts:
+class Facts(Record):
     """All a rule may read. None: not supplied. UNKNOWN: could not be established."""
 
     clock: ClockFacts

@@ -8,15 +8,16 @@ import binascii
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
-from mtls_doctor.pki.files import Encoding, read_input, sniff
+from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
 from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_key, signing_key
 from mtls_doctor.pki.passwords import Passwords
-from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem
+from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
 
 
@@ -49,7 +50,7 @@ def load_cert_file(path: str, *, what: str, passwords: Passwords) -> CertBundle:
     data = read_input(path, what=what)
     encoding = sniff(data)
     if encoding is Encoding.EMPTY:
-        raise InputError(path, f"is empty (expected a {what} certificate)")
+        raise InputError(path, f"is empty (expected the {what})")
     if encoding is Encoding.PEM:
         return _from_pem(path, data, what)
     if encoding is Encoding.DER:
@@ -57,7 +58,7 @@ def load_cert_file(path: str, *, what: str, passwords: Passwords) -> CertBundle:
     if encoding is Encoding.TEXT:
         raise InputError(path, f"holds no PEM block (expected -----BEGIN CERTIFICATE----- for the {what})")
     raise InputError(
-        path, f"is binary data that is not a certificate (not DER, PKCS#7 or PKCS#12; expected the {what})"
+        path, f"is {binary_hint(data)} that is not a certificate (not PEM, DER, PKCS#7 or PKCS#12; expected the {what})"
     )
 
 
@@ -69,13 +70,17 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
     for block in pem.blocks:
         origin = Origin(source=path, block=block.index, line=block.line)
         if block.label in CERT_LABELS:
-            certs.append(LoadedCert(_pem_certificate(block, path), origin))
+            where = f"certificate in PEM block {block.index}"
+            certs.append(LoadedCert(_readable(_pem_certificate(block, path), path, where, block.line), origin))
         elif block.label == "PKCS7":
             try:
                 p7 = pkcs7.load_pem_pkcs7_certificates(block.data)
-            except ValueError:
-                raise InputError(path, f"PEM block {block.index} (PKCS7) is corrupt", line=block.line) from None
-            certs.extend(LoadedCert(c, origin) for c in chain_order(p7))
+            except (ValueError, UnsupportedAlgorithm) as exc:
+                raise InputError(
+                    path, f"PEM block {block.index} (PKCS7) is corrupt ({der.reason(exc)})", line=block.line
+                ) from None
+            where = f"a certificate of the PKCS#7 bundle in PEM block {block.index}"
+            certs.extend(LoadedCert(_readable(c, path, where, block.line), origin) for c in chain_order(p7))
         else:
             if block.label in KEY_LABELS:
                 keys.append(block)
@@ -83,7 +88,8 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
     if not certs:
         kinds = sorted({s.kind for s in stray if s.kind != "text"})
         if kinds:
-            raise InputError(path, f"holds {' and '.join(kinds)}, not a certificate (expected the {what})")
+            found = " and ".join(with_article(k) for k in kinds)
+            raise InputError(path, f"holds {found}, not a certificate (expected the {what})")
         raise InputError(path, f"holds no certificate (expected the {what})")
     stray.sort(key=lambda s: s.origin.line or 0)
     return CertBundle(path, FileFormat.PEM, tuple(certs), tuple(stray), tuple(keys), None)
@@ -91,6 +97,7 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
 
 def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
     """Parse one certificate block; a corrupt block is an error naming it, since OpenSSL refuses the file too."""
+    problem = "its DER content is truncated"
     try:
         if block.label != "TRUSTED CERTIFICATE":
             return x509.load_pem_x509_certificate(block.data)
@@ -99,26 +106,51 @@ def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
         length = der.first_tlv_length(body)
         if length is not None:
             return x509.load_der_x509_certificate(body[:length])
-    except (ValueError, binascii.Error):
-        pass
-    raise InputError(
-        path, f"PEM block {block.index} is not a valid certificate (corrupt or truncated base64)", line=block.line
-    )
+    except binascii.Error:
+        problem = "its base64 is corrupt"
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # cryptography reports bad base64 as a PEM framing problem, bad DER as an ASN.1 parse error.
+        problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
+    raise InputError(path, f"PEM block {block.index} is not a valid certificate: {problem}", line=block.line)
+
+
+def _readable(cert: x509.Certificate, path: str, where: str, line: int | None = None) -> x509.Certificate:
+    """``cert``, once every part the diagnosis reads has been parsed.
+
+    cryptography parses names, extensions and the public key only when they are first used: a certificate with
+    a malformed extension, a duplicate extension, a bad name or a key type it does not know loads fine and fails
+    later. Parse them now, so that such a certificate is one clear error naming it (OpenSSL and nginx refuse
+    these certificates too, at load time or during verification).
+    """
+    part = ""
+    try:
+        part = "subject"
+        _ = cert.subject
+        part = "issuer"
+        _ = cert.issuer
+        part = "extensions"
+        _ = cert.extensions
+        part = "public key"
+        cert.public_key()
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise InputError(path, f"{where}: its {part} cannot be read ({der.reason(exc)})", line=line) from None
+    return cert
 
 
 def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBundle:
     try:
         cert = x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         pass
     else:
+        cert = _readable(cert, path, "DER certificate")
         return CertBundle(path, FileFormat.DER, (LoadedCert(cert, Origin(source=path, block=1)),), (), (), None)
     try:
         p7 = pkcs7.load_der_pkcs7_certificates(data)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         pass
     else:
-        ordered = chain_order(p7)
+        ordered = [_readable(c, path, "a certificate of the PKCS#7 bundle") for c in chain_order(p7)]
         if not ordered:
             raise InputError(path, f"is a PKCS#7 bundle with no certificate (expected the {what})")
         return CertBundle(
@@ -136,7 +168,7 @@ def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBu
         raise InputError(path, f"holds a private key (DER), not a certificate (expected the {what})")
     try:
         x509.load_der_x509_crl(data)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         pass
     else:
         raise InputError(path, f"holds a CRL, not a certificate (expected the {what})")
@@ -158,6 +190,7 @@ def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
         raise InputError(path, "is a PKCS#12 file with no certificate in it")
     if loaded.cert is None:
         certs = chain_order(certs)
+    certs = [_readable(c, path, "a certificate of the PKCS#12 file") for c in certs]
     key = LoadedKey(signing_key(loaded.key, path), Origin(source=path), encrypted) if loaded.key is not None else None
     return CertBundle(
         path,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
-from mtls_doctor.pki.files import Encoding, read_input, sniff
-from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem
+from mtls_doctor.pki import der
+from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
+from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +41,14 @@ def load_crl_file(path: str) -> CrlBundle:
     if encoding is Encoding.DER:
         try:
             crl = x509.load_der_x509_crl(data)
-        except ValueError:
-            raise InputError(path, "is DER data that is not a CRL (corrupt or truncated?)") from None
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise InputError(path, _not_crl(data, exc)) from None
+        crl = _readable(crl, path, "DER CRL")
         return CrlBundle(path, FileFormat.DER, (LoadedCrl(crl, Origin(source=path, block=1)),), ())
+    if encoding is Encoding.TEXT:
+        raise InputError(path, "holds no PEM block (expected -----BEGIN X509 CRL----- or a DER CRL)")
     if encoding is not Encoding.PEM:
-        raise InputError(path, "is not a CRL (expected -----BEGIN X509 CRL----- or DER)")
+        raise InputError(path, f"is {binary_hint(data)} that is not a CRL (expected -----BEGIN X509 CRL----- or DER)")
     pem = split_pem(data, source=path)
     crls: list[LoadedCrl] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
@@ -51,15 +56,50 @@ def load_crl_file(path: str) -> CrlBundle:
         origin = Origin(source=path, block=block.index, line=block.line)
         if block.label in CRL_LABELS:
             try:
-                crls.append(LoadedCrl(x509.load_pem_x509_crl(block.data), origin))
-            except ValueError:
+                crl = x509.load_pem_x509_crl(block.data)
+            except (ValueError, UnsupportedAlgorithm) as exc:
+                problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
                 raise InputError(
-                    path, f"PEM block {block.index} is not a valid CRL (corrupt?)", line=block.line
+                    path, f"PEM block {block.index} is not a valid CRL: {problem}", line=block.line
                 ) from None
+            crls.append(LoadedCrl(_readable(crl, path, f"CRL in PEM block {block.index}", block.line), origin))
         else:
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not crls:
         if any(b.label in CERT_LABELS for b in pem.blocks):
-            raise InputError(path, "holds certificates, not a CRL")
+            raise InputError(path, "holds certificates, not a CRL (expected -----BEGIN X509 CRL-----)")
+        kinds = sorted({s.kind for s in stray if s.kind != "text"})
+        if kinds:
+            found = " and ".join(with_article(k) for k in kinds)
+            raise InputError(path, f"holds {found}, not a CRL (expected -----BEGIN X509 CRL-----)")
         raise InputError(path, "holds no CRL (expected -----BEGIN X509 CRL-----)")
     return CrlBundle(path, FileFormat.PEM, tuple(crls), tuple(sorted(stray, key=lambda s: s.origin.line or 0)))
+
+
+def _not_crl(data: bytes, exc: Exception) -> str:
+    """Why DER ``data`` is not a CRL: a certificate (a common mix-up) is named, anything else gets the parse error."""
+    try:
+        x509.load_der_x509_certificate(data)
+    except (ValueError, UnsupportedAlgorithm):
+        return f"is DER data that is not a CRL (corrupt or truncated? {der.reason(exc)})"
+    return "holds a certificate (DER), not a CRL"
+
+
+def _readable(
+    crl: x509.CertificateRevocationList, path: str, where: str, line: int | None = None
+) -> x509.CertificateRevocationList:
+    """``crl``, once the parts the diagnosis reads have been parsed (cryptography parses them lazily): a malformed
+    issuer, extension or revoked entry is one clear error naming the CRL, never a crash later on."""
+    part = ""
+    try:
+        part = "issuer"
+        _ = crl.issuer
+        part = "extensions"
+        _ = crl.extensions
+        part = "list of revoked certificates"
+        for revoked in crl:
+            # Entry extensions (reason codes) are not read by the diagnosis; parsing them all costs 3 µs an entry.
+            _ = revoked.serial_number, revoked.revocation_date_utc
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise InputError(path, f"{where}: its {part} cannot be read ({der.reason(exc)})", line=line) from None
+    return crl

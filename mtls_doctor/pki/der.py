@@ -1,6 +1,12 @@
-"""Minimal DER reading: the length of the first TLV, enough to pull a certificate out of OpenSSL's aux formats."""
+"""Minimal DER reading: the length of the first TLV, enough to pull a certificate out of OpenSSL's aux formats;
+and a short, readable reason out of cryptography's parse errors."""
 
 from __future__ import annotations
+
+import re
+
+_PARSE_ERROR = re.compile(r"ParseError \{ kind: (\w+)")
+_LOCATION = re.compile(r"location: \[([^\]]*)\]")
 
 
 def first_tlv_length(data: bytes) -> int | None:
@@ -16,3 +22,21 @@ def first_tlv_length(data: bytes) -> int | None:
             return None
         total = 2 + count + int.from_bytes(data[2 : 2 + count], "big")
     return total if total <= len(data) else None
+
+
+def reason(exc: BaseException) -> str:
+    """cryptography's message for ``exc`` in a few words, for the end of a one-line error.
+
+    Its ASN.1 errors are Rust debug output (``error parsing asn1 value: ParseError { kind: ShortData { needed: 288
+    } }``); they become ``malformed DER: ShortData``, with the location when there is one. Other messages keep
+    their first sentence, without the FAQ link.
+    """
+    text = str(exc)
+    kind = _PARSE_ERROR.search(text)
+    if kind:
+        where = _LOCATION.search(text)
+        parts = [p.strip().strip('"') for p in where.group(1).split(",")] if where else []
+        at = f" in {'.'.join(p for p in parts if p)}" if any(parts) else ""
+        return f"malformed DER: {kind.group(1)}{at}"
+    first = re.split(r"\. |\.$| See https?://", text, maxsplit=1)[0].strip()
+    return (first or type(exc).__name__)[:120]

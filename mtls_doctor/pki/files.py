@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import os
+import re
+import stat
 from pathlib import Path
 
 from mtls_doctor.errors import InputError
@@ -22,31 +25,71 @@ class Encoding(enum.Enum):
 
 
 def read_input(path: str, *, what: str) -> bytes:
-    """Return the bytes of ``path``; raise InputError naming the file for anything that stops us reading it."""
+    """Return the bytes of ``path``; raise InputError naming the file for anything that stops us reading it.
+
+    Never hangs: a named pipe nobody writes to reads as empty, and at most 10 MB (+1 byte) is read from anything
+    (``/dev/zero``, a growing file). A pipe that has a writer (``<(pass show key)``) is read as usual.
+    """
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = p.stat()
     except FileNotFoundError:
-        raise InputError(path, f"no such file (expected {what})") from None
+        raise InputError(path, f"no such file (expected {_a(what)} file)") from None
     except PermissionError:
         raise InputError(path, "permission denied") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    if p.is_dir():
-        raise InputError(path, f"is a directory, not a {what} file")
-    if size > MAX_INPUT_BYTES:
-        raise InputError(path, f"is {size / 1048576:.1f} MB; a {what} file is never that large (limit 10 MB)")
+    except ValueError:  # an embedded NUL byte: no such name can exist
+        raise InputError(path, f"no such file (expected {_a(what)} file)") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(path, f"is a directory, not {_a(what)} file")
+    if st.st_size > MAX_INPUT_BYTES:
+        raise InputError(path, f"is {st.st_size / 1048576:.1f} MB; {_a(what)} file is never that large (limit 10 MB)")
     try:
-        with p.open("rb") as f:
-            # Read at most one byte past the limit: a file that grows (or a FIFO) cannot make us read forever.
-            data = f.read(MAX_INPUT_BYTES + 1)
+        if stat.S_ISREG(st.st_mode):
+            with p.open("rb") as f:
+                # Read at most one byte past the limit: a file that grows cannot make us read forever.
+                data = f.read(MAX_INPUT_BYTES + 1)
+        else:
+            data = _read_special(path)
     except PermissionError:
         raise InputError(path, "permission denied") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(path, f"is larger than 10 MB; a {what} file is never that large")
+        raise InputError(path, f"is larger than 10 MB; {_a(what)} file is never that large")
     return data
+
+
+def _read_special(path: str) -> bytes:
+    """Read a FIFO or device: open without blocking (a FIFO with no writer would block ``open`` forever), then
+    read in blocking mode up to the limit."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_INPUT_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_INPUT_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _a(what: str) -> str:
+    return f"an {what}" if what[:1].lower() in "aeio" else f"a {what}"
+
+
+def binary_hint(data: bytes) -> str:
+    """A short reason why ``data`` is not text we can read, for messages: UTF-16 text is a common case (files
+    saved by Windows tools), worth naming since the fix is to re-save the file as ASCII."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16 text, not ASCII PEM: re-save it as ASCII or UTF-8"
+    return "binary data"
 
 
 def sniff(data: bytes) -> Encoding:
@@ -64,3 +107,44 @@ def sniff(data: bytes) -> Encoding:
     if "\x00" in text or sum(not (c.isprintable() or c.isspace()) for c in text[:4096]) > 8:
         return Encoding.BINARY
     return Encoding.TEXT
+
+
+class Content(enum.Enum):
+    """What a file mainly holds."""
+
+    CERTIFICATES = "certificates"
+    PRIVATE_KEY = "private key"
+    CRL = "CRL"
+    UNKNOWN = "unknown"
+
+
+def content_of(data: bytes) -> Content:
+    """Certificates win over keys and CRLs (a cert+key PEM is a certificate file to curl); PKCS#12 and unknown DER
+    count as certificates so the certificate reader gives the precise error."""
+    from cryptography import x509  # noqa: PLC0415 - keep `files` import-light
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    encoding = sniff(data)
+    if encoding is Encoding.PEM:
+        labels = set(re.findall(rb"-----BEGIN ([A-Z0-9 #]+)-----", data))
+        if labels & {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE", b"PKCS7"}:
+            return Content.CERTIFICATES
+        if any(label.endswith(b"PRIVATE KEY") for label in labels):
+            return Content.PRIVATE_KEY
+        return Content.CRL if b"X509 CRL" in labels else Content.UNKNOWN
+    if encoding is Encoding.DER:
+        try:
+            x509.load_der_x509_crl(data)
+        except (ValueError, UnsupportedAlgorithm):
+            pass
+        else:
+            return Content.CRL
+        try:
+            serialization.load_der_private_key(data, None)
+        except (TypeError, UnsupportedAlgorithm):
+            return Content.PRIVATE_KEY  # encrypted, or of a kind the key reader names
+        except ValueError:
+            return Content.CERTIFICATES
+        return Content.PRIVATE_KEY
+    return Content.UNKNOWN

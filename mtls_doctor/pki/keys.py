@@ -8,14 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import Origin
-from mtls_doctor.pki.files import Encoding, read_input, sniff
+from mtls_doctor.pki import der
+from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
 from mtls_doctor.pki.passwords import Passwords
-from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem
+from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
 
 if TYPE_CHECKING:
@@ -55,13 +58,21 @@ def load_key_file(path: str, passwords: Passwords) -> LoadedKey:
             return load_pem_key_block(keys[0], path, passwords)
         if any(b.label in CERT_LABELS for b in pem.blocks):
             raise InputError(path, "holds a certificate, not a private key (expected the client's key)")
-        kinds = sorted({b.kind for b in pem.blocks}) or ["no key"]
-        raise InputError(path, f"holds {' and '.join(kinds)}, not a private key")
+        if any(b.label == "OPENSSH PRIVATE KEY" for b in pem.blocks):
+            raise InputError(
+                path,
+                "holds an OpenSSH private key (ssh-keygen's own format), which TLS cannot use: "
+                "expected -----BEGIN PRIVATE KEY----- (PKCS#8)",
+            )
+        if not pem.blocks:
+            raise InputError(path, "holds no PEM block that can be read (expected -----BEGIN PRIVATE KEY-----)")
+        kinds = " and ".join(with_article(k) for k in sorted({b.kind for b in pem.blocks}))
+        raise InputError(path, f"holds {kinds}, not a private key")
     if encoding is Encoding.DER:
         return _from_der(path, data, passwords)
     if encoding is Encoding.TEXT:
         raise InputError(path, "holds no PEM block (expected -----BEGIN PRIVATE KEY-----)")
-    raise InputError(path, "is binary data that is not a private key (not DER or PKCS#12)")
+    raise InputError(path, f"is {binary_hint(data)} that is not a private key (not PEM, DER or PKCS#12)")
 
 
 def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> LoadedKey:
@@ -76,19 +87,41 @@ def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> Load
     try:
         key = serialization.load_pem_private_key(block.data, password)
     except TypeError:
+        if encrypted and password == b"":
+            # cryptography takes an empty password for no password at all.
+            raise passwords.wrong(path, "private key") from None
         # Not encrypted after all, although it looked so: try without.
         key = _retry_plain(block.data, path, line=block.line)
     except ValueError as exc:
-        if encrypted:
-            raise passwords.wrong(path, "private key") from None
-        raise InputError(path, f"private key block is corrupt ({_reason(exc)})", line=block.line) from None
+        if encrypted and _after_decryption(exc):
+            raise passwords.wrong(path, "private key", or_corrupt=not _is_wrong_password(exc)) from None
+        state = "encrypted private key" if encrypted else "private key"
+        raise InputError(path, f"{state} block is corrupt ({_reason(exc)})", line=block.line) from None
+    except UnsupportedAlgorithm as exc:
+        raise InputError(path, f"private key uses an unsupported algorithm ({_reason(exc)})", line=block.line) from None
     return LoadedKey(signing_key(key, path), origin, encrypted)
+
+
+def _is_wrong_password(exc: ValueError) -> bool:
+    """cryptography says "Incorrect password" when the decrypted bytes are not correctly padded."""
+    return "incorrect password" in str(exc).lower()
+
+
+def _after_decryption(exc: ValueError) -> bool:
+    """The error came from decrypting (or parsing what decryption gave): the password may be at fault.
+
+    About one wrong password in 250 decrypts to correctly padded garbage, which cryptography then reports as
+    "Could not deserialize key data", exactly as for a corrupt key: that case blames the password *or* the data.
+    Errors before decryption (bad base64, a bad DEK-Info header, an unknown cipher) are the file's alone.
+    """
+    text = str(exc).lower()
+    return "incorrect password" in text or "could not deserialize" in text
 
 
 def _retry_plain(data: bytes, path: str, *, line: int | None) -> PrivateKeyTypes:
     try:
         return serialization.load_pem_private_key(data, None)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, UnsupportedAlgorithm) as exc:
         raise InputError(path, f"private key block cannot be read ({_reason(exc)})", line=line) from None
 
 
@@ -102,18 +135,40 @@ def _from_der(path: str, data: bytes, passwords: Passwords) -> LoadedKey:
             raise passwords.missing(path, "private key") from None
         try:
             key = serialization.load_der_private_key(data, password)
-        except ValueError:
+        except TypeError:  # an empty password counts as none
             raise passwords.wrong(path, "private key") from None
+        except ValueError as exc:
+            if _after_decryption(exc):
+                raise passwords.wrong(path, "private key", or_corrupt=not _is_wrong_password(exc)) from None
+            raise InputError(path, f"encrypted DER private key is corrupt ({_reason(exc)})") from None
+        except UnsupportedAlgorithm as exc:
+            raise InputError(path, f"private key uses an unsupported algorithm ({_reason(exc)})") from None
         return LoadedKey(signing_key(key, path), origin, encrypted=True)
     except ValueError:
         pass
+    except UnsupportedAlgorithm as exc:
+        raise InputError(path, f"private key uses an unsupported algorithm ({_reason(exc)})") from None
     opened = open_pkcs12(path, data, passwords)
     if opened is None:
-        raise InputError(path, "is DER data that is not a private key (a certificate? corrupt?)")
+        raise InputError(path, f"{_der_kind(data)}, not a private key (expected the client's key)")
     loaded, encrypted = opened
     if loaded.key is None:
         raise InputError(path, "is a PKCS#12 file without a private key")
     return LoadedKey(signing_key(loaded.key, path), origin, encrypted)
+
+
+def _der_kind(data: bytes) -> str:
+    """What DER ``data`` that is not a key holds, as "is/holds ..." for a message."""
+    for kind, load in (
+        ("holds a certificate (DER)", x509.load_der_x509_certificate),
+        ("holds a CRL (DER)", x509.load_der_x509_crl),
+    ):
+        try:
+            load(data)
+        except (ValueError, UnsupportedAlgorithm):
+            continue
+        return kind
+    return "is DER data that cannot be read (corrupt or truncated?)"
 
 
 def looks_like_der_key(data: bytes) -> bool:
@@ -122,7 +177,7 @@ def looks_like_der_key(data: bytes) -> bool:
         serialization.load_der_private_key(data, None)
     except TypeError:
         return True
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         return False
     return True
 
@@ -133,9 +188,12 @@ def signing_key(key: PrivateKeyTypes, path: str) -> SigningKey:
         return key
     if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return key
-    raise InputError(path, f"holds a {type(key).__name__} key, which cannot sign a TLS handshake")
+    name = type(key).__name__.removesuffix("PrivateKey").removeprefix("_")
+    raise InputError(
+        path, f"holds {'an' if name[:1] in 'AEIOX' else 'a'} {name} key, which cannot sign a TLS handshake"
+    )
 
 
 def _reason(exc: Exception) -> str:
     # cryptography's messages can carry Rust debug output; keep the first clause only.
-    return str(exc).split(".")[0].split(" See ")[0][:120]
+    return der.reason(exc)

@@ -37,9 +37,12 @@ class Passwords:
         if self.password_file is not None:
             raw = read_input(self.password_file, what="password")
             try:
-                secret = raw.decode("utf-8").splitlines()[0] if raw.strip() else ""
+                # "utf-8-sig": Windows editors start a UTF-8 file with a byte-order mark that is not the password's.
+                text = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise InputError(self.password_file, "is not a UTF-8 text file holding a password") from None
+            # Like openssl's -passin file:, the first line is the password (a lone CR of CRLF is not part of it).
+            secret = text.splitlines()[0] if text.strip("\r\n") else ""
         elif PASSWORD_ENV in os.environ:
             secret = os.environ[PASSWORD_ENV]
         else:
@@ -56,8 +59,12 @@ class Passwords:
             how += " (no terminal to ask on)"
         return PasswordError(source, f"{what} is encrypted and no password was given: use {how}")
 
-    def wrong(self, source: str, what: str) -> PasswordError:
-        """The error for a password that does not open ``what``; names where the password came from."""
+    def wrong(self, source: str, what: str, *, or_corrupt: bool = False) -> PasswordError:
+        """The error for a password that does not open ``what``; names where the password came from.
+
+        An empty password says so (an empty --password-file is a common slip). ``or_corrupt``: the failure may as
+        well come from corrupt data, which cannot be told apart from a wrong password.
+        """
         origin = (
             f"the password in {self.password_file}"
             if self.password_file
@@ -65,4 +72,8 @@ class Passwords:
             if PASSWORD_ENV in os.environ
             else "the password typed"
         )
+        if self._cached == b"":
+            return PasswordError(source, f"{what} is encrypted and {origin} is empty")
+        if or_corrupt:
+            return PasswordError(source, f"{origin} does not decrypt this {what}, or the {what} is corrupt")
         return PasswordError(source, f"{origin} does not decrypt this {what}")

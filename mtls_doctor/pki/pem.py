@@ -21,6 +21,8 @@ _KINDS = {
     "CERTIFICATE REQUEST": "certificate request",
     "NEW CERTIFICATE REQUEST": "certificate request",
     "PUBLIC KEY": "public key",
+    "RSA PUBLIC KEY": "public key",
+    "OPENSSH PRIVATE KEY": "OpenSSH private key",
     "EC PARAMETERS": "EC parameters",
     "PKCS7": "PKCS#7 bundle",
     "X509 CRL": "CRL",
@@ -46,6 +48,14 @@ class PemBlock:
         if self.label in CERT_LABELS:
             return "certificate"
         return _KINDS.get(self.label, f"'{self.label}' block")
+
+
+def with_article(kind: str) -> str:
+    """``kind`` (a ``PemBlock.kind``) as it reads after "holds": "a private key", "an 'X' block", "EC parameters"."""
+    if kind.endswith("parameters") or kind == "text":
+        return kind
+    first = next((c for c in kind if c.isalpha()), "")
+    return f"an {kind}" if first in "aeiouAEIOU" else f"a {kind}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from mtls_doctor.errors import InputError
+from mtls_doctor.pki import der
 from mtls_doctor.pki.passwords import Passwords
 
 
@@ -19,6 +22,8 @@ def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[pkcs12.PK
             # cryptography says "Could not deserialize" for non-PKCS#12 data and "Invalid password" otherwise.
             if "deserialize" in str(exc):
                 return None
+        except UnsupportedAlgorithm as exc:
+            raise _unsupported(path, exc) from None
     password = passwords.get(path)
     if password is None:
         raise passwords.missing(path, "PKCS#12 file")
@@ -26,3 +31,9 @@ def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[pkcs12.PK
         return pkcs12.load_pkcs12(data, password), True
     except ValueError:
         raise passwords.wrong(path, "PKCS#12 file") from None
+    except UnsupportedAlgorithm as exc:
+        raise _unsupported(path, exc) from None
+
+
+def _unsupported(path: str, exc: UnsupportedAlgorithm) -> InputError:
+    return InputError(path, f"is a PKCS#12 file protected with an algorithm that cannot be read ({der.reason(exc)})")

@@ -16,7 +16,7 @@ def display(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, Unknown):
-        return "unknown"
+        return "(could not be established)"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, enum.Enum):

@@ -8,7 +8,7 @@ the to-be-signed bytes with the SHA-1 algorithm identifier swapped in.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -34,8 +34,7 @@ _SHA1_ALG = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
+class Issued(NamedTuple):
     """A certificate with its private key."""
 
     cert: x509.Certificate

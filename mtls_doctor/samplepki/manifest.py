@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mtls_doctor.facts.model import Outcome, VerifyClient
+from mtls_doctor.record import Record
 
 MANIFEST_NAME = "MANIFEST.toml"
 
@@ -18,8 +17,7 @@ class ManifestError(ValueError):
     """The manifest contradicts itself (unknown issuer, unknown scenario field, ...)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertSpec:
+class CertSpec(Record):
     """One certificate to issue. Fields left out take the manifest's [defaults]."""
 
     name: str
@@ -56,8 +54,7 @@ class CertSpec:
         return self.issuer == self.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrlSpec:
+class CrlSpec(Record):
     """One CRL to issue."""
 
     name: str
@@ -69,8 +66,7 @@ class CrlSpec:
     """Sign with this key seed instead of the issuer's: a CRL with a bad signature."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expect:
+class Expect(Record):
     """What nginx 1.22.1 with OpenSSL 3.0.19 was observed to do (re-checked by the real-nginx tests)."""
 
     outcome: Outcome
@@ -80,8 +76,7 @@ class Expect:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Scenario:
+class Scenario(Record):
     """A client and a server configuration with (at most) one defect between them."""
 
     name: str
@@ -109,7 +104,7 @@ class Scenario:
     client_tool: str
     """``curl``, or ``openssl`` for certificates curl refuses to send (s_client at security level 0)."""
     expect: Expect
-    tags: tuple[str, ...] = field(default=())
+    tags: tuple[str, ...] = ()
 
     @property
     def has_client_cert(self) -> bool:
@@ -117,8 +112,7 @@ class Scenario:
         return bool(self.client)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Manifest:
+class Manifest(Record):
     """The whole sample PKI."""
 
     certs: dict[str, CertSpec]
@@ -130,9 +124,9 @@ class Manifest:
 
 def default_manifest_path() -> Path:
     """The manifest shipped in the wheel, or sample_pki/MANIFEST.toml of a checkout."""
-    shipped = resources.files("mtls_doctor") / "_sample_pki" / MANIFEST_NAME
+    shipped = Path(__file__).resolve().parents[1] / "_sample_pki" / MANIFEST_NAME
     if shipped.is_file():
-        return Path(str(shipped))
+        return shipped
     return Path(__file__).resolve().parents[2] / "sample_pki" / MANIFEST_NAME
 
 

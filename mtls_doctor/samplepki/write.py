@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from mtls_doctor.record import Record
 from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
 
@@ -15,8 +15,7 @@ _PEM = serialization.Encoding.PEM
 _DER = serialization.Encoding.DER
 
 
-@dataclass(frozen=True, slots=True)
-class ScenarioFiles:
+class ScenarioFiles(Record):
     """The file names (relative to the scenario directory) a scenario provides; None when it has no such file."""
 
     cert: str | None

@@ -13,7 +13,6 @@ pyOpenSSL is imported lazily: it costs start-up time that commands without a han
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from mtls_doctor.facts.model import TwinFacts, VerifyClient, VerifyError
 from mtls_doctor.openssl.generations import OpenSSLGeneration, adjust_errors
 from mtls_doctor.openssl.verify_codes import verify_name, verify_text
+from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
     from OpenSSL import SSL
@@ -33,8 +33,7 @@ TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
 _PUMP_ROUNDS = 32
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TwinServer:
+class TwinServer(Record):
     """The server side: exactly what nginx hands OpenSSL."""
 
     verify_client: VerifyClient
@@ -52,8 +51,7 @@ class TwinServer:
     """The OpenSSL nginx links: the twin's raw results are adjusted to it (openssl/generations.py)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TwinClient:
+class TwinClient(Record):
     """The client side: what curl would present."""
 
     chain: tuple[x509.Certificate, ...]

@@ -1,0 +1,81 @@
+"""The command line. Only click is imported at start-up; each command imports what it needs when it runs.
+
+Errors reach the user as one line: unusable input exits 2 (naming the input), a crash exits 4 (with --traceback
+for the details), Ctrl-C exits 130. Never a traceback unless asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from mtls_doctor import __version__
+from mtls_doctor.exit_status import ExitStatus
+
+EPILOG = """Exit codes: 0 nothing blocking · 1 blocking findings · 2 usage or unusable input ·
+3 incomplete (facts missing, nothing blocking) · 4 internal error · 130 interrupted."""
+
+
+class _Group(click.Group):
+    """Turns every failure into one line and the documented exit code."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> NoReturn:
+        traceback = "--traceback" in (sys.argv if args is None else args)
+        try:
+            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("mtls-doctor: interrupted", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(ExitStatus.USAGE)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("mtls-doctor: interrupted", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+        except Exception as exc:
+            from mtls_doctor.engine.schema import RuleError  # noqa: PLC0415
+            from mtls_doctor.errors import InputError  # noqa: PLC0415
+
+            if isinstance(exc, InputError | RuleError):
+                click.echo(f"mtls-doctor: {exc}", err=True)
+                sys.exit(ExitStatus.USAGE)
+            if traceback:
+                raise
+            click.echo(
+                f"mtls-doctor: internal error: {type(exc).__name__}: {exc} (run again with --traceback and report it)",
+                err=True,
+            )
+            sys.exit(ExitStatus.INTERNAL_ERROR)
+        sys.exit(rv if isinstance(rv, int) else ExitStatus.OK)
+
+
+@click.group(cls=_Group, epilog=EPILOG, invoke_without_command=True)
+@click.version_option(__version__, prog_name="mtls-doctor")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an internal error.")
+@click.pass_context
+def main(ctx: click.Context, traceback: bool) -> int:
+    """Find why mutual TLS fails (nginx 400 "The SSL certificate error", unknown ca, ...) and how to fix it."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
+        return ExitStatus.USAGE
+    return ExitStatus.OK
+
+
+def _register() -> None:
+    from mtls_doctor.cli import catalogue, check, inspect, samples  # noqa: PLC0415 - click only, no heavy imports
+
+    for module in (check, inspect, catalogue, samples):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

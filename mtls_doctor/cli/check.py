@@ -1,0 +1,124 @@
+"""`mtls-doctor check`: will nginx accept this client, and if not, why and how to fix it."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from mtls_doctor.cli.options import password_source, rules_option
+from mtls_doctor.facts.model import VerifyClient
+from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
+
+
+@click.command()
+@click.option(
+    "--cert", metavar="FILE", help="Client certificate (PEM, DER, PKCS#7, PKCS#12); leaf first, then its chain."
+)
+@click.option("--key", metavar="FILE", help="Client private key (PEM, DER, encrypted PKCS#8 or legacy PEM).")
+@click.option("--chain", metavar="FILE", help="Extra certificates the client sends after its cert file.")
+@click.option("--password-file", metavar="FILE", help="File whose first line is the key or PKCS#12 password.")
+@click.option("--ca", metavar="FILE", help="The server's ssl_client_certificate (trusted and advertised).")
+@click.option("--trusted", metavar="FILE", help="The server's ssl_trusted_certificate (trusted, not advertised).")
+@click.option("--crl", metavar="FILE", multiple=True, help="The server's ssl_crl (repeatable).")
+@click.option(
+    "--depth",
+    type=click.IntRange(0, 100),
+    default=NGINX_DEFAULT_VERIFY_DEPTH,
+    show_default=True,
+    help="ssl_verify_depth (nginx's default is 1: one intermediate).",
+)
+@click.option(
+    "--verify-client",
+    type=click.Choice([m.value for m in VerifyClient]),
+    default="on",
+    show_default=True,
+    help="ssl_verify_client.",
+)
+@click.option(
+    "--seclevel",
+    type=click.IntRange(0, 5),
+    default=DEBIAN_DEFAULT_SECLEVEL,
+    show_default=True,
+    help="The server's OpenSSL security level (ssl_ciphers ...:@SECLEVEL=n).",
+)
+@click.option("--at", "at_text", metavar="TIME", help="The server's clock: 2026-01-31, 2026-01-31T12:00:00Z, +2d, -3h.")
+@click.option("--tls", type=click.Choice(["1.2", "1.3"]), default="1.3", show_default=True, help="Highest TLS version.")
+@click.option(
+    "--openssl",
+    type=click.Choice(["3", "4"]),
+    default="3",
+    show_default=True,
+    help="The OpenSSL generation nginx is linked with.",
+)
+@click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
+@rules_option
+def check(
+    cert: str | None,
+    key: str | None,
+    chain: str | None,
+    password_file: str | None,
+    ca: str | None,
+    trusted: str | None,
+    crl: tuple[str, ...],
+    depth: int,
+    verify_client: str,
+    seclevel: int,
+    at_text: str | None,
+    tls: str,
+    openssl: str,
+    fmt: str,
+    show_all: bool,
+    rules_dirs: tuple[str, ...],
+) -> int:
+    """Diagnose a client certificate against a server's trust settings, offline.
+
+    Runs an in-memory TLS handshake against an OpenSSL server configured the way nginx configures it, and
+    explains the result: the verdict nginx gives, the error it logs, the root causes and their fixes.
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from mtls_doctor.clock import parse_time  # noqa: PLC0415
+    from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
+    from mtls_doctor.openssl.generations import OpenSSLGeneration  # noqa: PLC0415
+
+    if not (cert or ca or trusted):
+        raise click.UsageError("give the client's --cert (and --key), the server's --ca, or both")
+    now = datetime.now(UTC)
+    try:
+        at = parse_time(at_text, now=now) if at_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    inputs = Inputs(
+        cert=cert,
+        key=key,
+        chain=chain,
+        ca=ca,
+        trusted=trusted,
+        crls=crl,
+        verify_client=VerifyClient(verify_client),
+        depth=depth,
+        seclevel=seclevel,
+        at=at,
+        max_tls=f"TLSv{tls}",
+        openssl=OpenSSLGeneration(openssl),
+        password_file=password_file,
+    )
+    report = diagnose(
+        inputs, now=now, passwords=password_source(password_file), rules_dirs=[Path(d) for d in rules_dirs]
+    )
+    if fmt == "json":
+        from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
+
+        sys.stdout.write(report_json(report, show_all=show_all))
+    else:
+        from mtls_doctor.render.console import report_document  # noqa: PLC0415
+        from mtls_doctor.render.document import print_document  # noqa: PLC0415
+
+        print_document(report_document(report, show_all=show_all))
+    return int(report.exit_status)
+
+
+COMMANDS = [check]

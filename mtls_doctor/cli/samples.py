@@ -1,0 +1,113 @@
+"""`mtls-doctor sample-pki DIR` (the scenario PKI, to experiment with) and `mtls-doctor demo` (the seed case)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from mtls_doctor.errors import InputError
+
+
+@click.command("sample-pki")
+@click.argument("directory", metavar="DIR")
+@click.option("--list", "list_only", is_flag=True, help="Only list the scenarios.")
+def sample_pki(directory: str, list_only: bool) -> int:
+    """Write the sample PKI (one-defect scenarios, each ready for `mtls-doctor check`) into DIR.
+
+    The keys are derived from public names: test material only.
+    """
+    from mtls_doctor.samplepki.inputs import check_command, scenario_inputs  # noqa: PLC0415
+    from mtls_doctor.samplepki.manifest import default_manifest_path, load_manifest  # noqa: PLC0415
+    from mtls_doctor.samplepki.write import render, write  # noqa: PLC0415
+
+    manifest_path = default_manifest_path()
+    manifest = load_manifest(manifest_path)
+    if list_only:
+        for sc in manifest.scenarios.values():
+            click.echo(f"{sc.name:45} {sc.description}")
+        return 0
+    dest = Path(directory)
+    if dest.exists() and not dest.is_dir():
+        raise InputError(directory, "exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / "MANIFEST.toml").is_file():
+        raise InputError(directory, "is not empty (give a new or empty directory)")
+    files = render(manifest, manifest_path.read_bytes())
+    write(dest, files)
+    seed = manifest.scenarios["seed-missing-intermediate"]
+    click.echo(f"wrote {len(files)} files, {len(manifest.scenarios)} scenarios, to {dest}")
+    click.echo("each directory under scenarios/ is one defect; for example the seed case:")
+    click.echo(f"  cd {dest} && {check_command(scenario_inputs(Path('.'), seed))}")
+    click.echo(f"list them with: mtls-doctor sample-pki --list {directory}")
+    return 0
+
+
+@click.command()
+def demo() -> int:
+    """Reproduce the seed case (a client certificate from an intermediate CA, nginx answering 400) and its fix."""
+    from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
+    from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
+    from mtls_doctor.render.console import report_document  # noqa: PLC0415
+    from mtls_doctor.render.document import Document, Pre, Span, para, print_document  # noqa: PLC0415
+    from mtls_doctor.samplepki.inputs import check_command, scenario_inputs  # noqa: PLC0415
+    from mtls_doctor.samplepki.manifest import default_manifest_path, load_manifest  # noqa: PLC0415
+    from mtls_doctor.samplepki.write import render, write  # noqa: PLC0415
+
+    manifest_path = default_manifest_path()
+    manifest = load_manifest(manifest_path)
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="mtls-doctor-demo-") as tmp:
+        root = Path(tmp)
+        write(root, render(manifest, manifest_path.read_bytes()))
+        steps = (
+            (
+                "seed-missing-intermediate",
+                "The seed case: alice's certificate was issued by an intermediate CA. nginx has ssl_verify_client on, "
+                "the default ssl_verify_depth 1, and trusts only the root (ssl_client_certificate). The client sends "
+                'its certificate alone, and every request gets 400 "The SSL certificate error".',
+            ),
+            (
+                "seed-missing-intermediate-depth-2",
+                "The popular advice, ssl_verify_depth 2, changes nothing: the intermediate is still nowhere.",
+            ),
+            (
+                "good-chain",
+                "The fix: the client sends its intermediate after its certificate "
+                "(cat client.pem issuing-ca.pem > client-chain.pem).",
+            ),
+            (
+                "leaf-eku-serverauth",
+                "The seed case's other root cause: a certificate made with a server profile (EKU serverAuth only).",
+            ),
+        )
+        worst = 0
+        for name, story in steps:
+            inputs = scenario_inputs(root, manifest.scenarios[name])
+            intro = Document(
+                [
+                    para(Span(f"━━ {name} ━━", "bold")),
+                    para(story),
+                    Pre(f"$ {check_command(inputs, relative_to=root)}", "dim"),
+                ]
+            )
+            print_document(intro)
+            report = diagnose(inputs, now=now, passwords=Passwords())
+            print_document(report_document(report))
+            print_document(Document([para("")]))
+            worst = max(worst, int(report.exit_status) if name == "good-chain" else 0)
+    print_document(
+        Document(
+            [
+                para("Run it on your own files: mtls-doctor check --cert client.pem --key client.key --ca ca.pem"),
+                para("or write every scenario to experiment with: mtls-doctor sample-pki DIR"),
+            ]
+        )
+    )
+    sys.stdout.flush()
+    return worst
+
+
+COMMANDS = [sample_pki, demo]

@@ -1,0 +1,167 @@
+"""The console report: the verdict first, then the root causes with evidence and fix, the chain as nginx builds
+it, and a validity timeline at the server's clock. Builds a Document; render/document.py prints it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mtls_doctor import __version__
+from mtls_doctor.diagnosis import Report
+from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.ranking import Ranked
+from mtls_doctor.facts.model import CertSource, Outcome, PathFacts, RevocationFacts, Verdict
+from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
+
+_STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
+_MARK = {Severity.BLOCKING: "✗", Severity.DEGRADED: "!", Severity.ADVISORY: "·", Severity.INFO: "i"}
+
+
+def verdict_sentence(v: Verdict) -> tuple[str, str]:
+    """The one sentence a person in an outage needs first, and its style."""
+    if v.outcome is Outcome.REJECT and v.http_status == 400:
+        text = f"nginx will answer 400 {v.reason}"
+        if v.log_line:
+            text += f"; at info level its error log would say: {v.log_line}"
+        return text, "bold red"
+    if v.outcome is Outcome.REJECT:
+        return f"the TLS handshake will fail: {v.reason}", "bold red"
+    if v.outcome is Outcome.ACCEPT and v.forgiven:
+        return (
+            f"nginx will serve the request, but unauthenticated: $ssl_client_verify = {v.ssl_client_verify} "
+            "(ssl_verify_client optional_no_ca forgives this error)",
+            "bold yellow",
+        )
+    if v.outcome is Outcome.ACCEPT:
+        return f"nginx will accept this client ($ssl_client_verify = {v.ssl_client_verify})", "bold green"
+    if v.outcome is Outcome.CLIENT_ERROR:
+        return f"the client cannot present these credentials: {v.reason}", "bold red"
+    if v.outcome is Outcome.SERVER_CONFIG_ERROR:
+        return f"nginx will refuse to start: {v.reason}", "bold red"
+    return "the verdict could not be computed (see the findings not evaluated below)", "bold yellow"
+
+
+def report_document(report: Report, *, show_all: bool = False) -> Document:
+    """The whole report as a document."""
+    facts = report.facts
+    doc = Document()
+    clock = f"server clock {_when(facts.clock.at)}"
+    if facts.clock.skewed:
+        clock += f" (local clock {_when(facts.clock.local_now)})"
+    doc.add(para(Span(f"mtls-doctor {__version__} · {clock}", "dim")))
+    sentence, style = verdict_sentence(facts.verdict)
+    icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
+    doc.add(para(Span(f"{icon} {sentence}", style)), Blank())
+
+    failing = [r for r in report.tree if r.finding.status is Status.FAIL]
+    blocking = [r for r in failing if r.finding.rule.severity is Severity.BLOCKING]
+    any_logged = any(r.finding.logged for r in blocking)
+    code = facts.verdict.verify_error.code if facts.verdict.verify_error else None
+    if blocking:
+        doc.add(para(Span("Root cause" + ("s" if len(blocking) > 1 else ""), "bold")))
+        for r in blocking:
+            note = None
+            if r.finding.logged:
+                note = "nginx logs this one"
+            elif any_logged and r.finding.rule.predicts:
+                note = f"also blocking: hidden in nginx's log by error {code}"
+            doc.add(_box(r, note))
+    others = [r for r in failing if r.finding.rule.severity is not Severity.BLOCKING]
+    if others:
+        doc.add(para(Span("Also worth fixing", "bold")))
+        doc.add(*(_line(r.finding) for r in others))
+    for r in report.tree:
+        if r.finding.status is Status.ERROR:
+            doc.add(para(Span(f"! {r.finding.rule.id} crashed: {r.finding.error} (please report it)", "bold red")))
+    unevaluated = [r.finding for r in report.tree if r.finding.status is Status.NOT_EVALUATED]
+    if unevaluated:
+        doc.add(para(Span("Not evaluated", "bold")))
+        doc.add(*(para(Span(f"  ? {f.rule.id} {f.rule.name}: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
+    if show_all:
+        for status in (Status.PASS, Status.NOT_APPLICABLE):
+            rows = [r.finding for r in report.tree if r.finding.status is status]
+            if rows:
+                doc.add(para(Span(status.value.replace("_", " ").capitalize(), "bold")))
+                doc.add(*(para(Span(f"  {f.rule.id} {f.rule.name}", "dim")) for f in rows))
+    if isinstance(facts.path, PathFacts):
+        doc.add(Blank(), chain_tree(facts.path, facts.server.verify_depth), Blank())
+        doc.add(*timeline(facts.path, facts.clock.at, facts.revocation))
+    counts = report.counts
+    summary = (
+        f"{sum(counts.values())} rules: {counts['fail']} failed · {counts['pass']} passed · "
+        f"{counts['not_applicable']} not applicable · {counts['not_evaluated']} not evaluated"
+    )
+    if counts["error"]:
+        summary += f" · {counts['error']} crashed"
+    doc.add(Blank(), para(Span(summary, "dim")))
+    return doc
+
+
+def _box(r: Ranked, note: str | None) -> Box:
+    f = r.finding
+    body: list[Block] = [para(f.message or "")]
+    for e in f.evidence:
+        where = ", ".join(str(o) for o in e.origins)
+        body.append(
+            para(Span("Evidence  ", "bold"), f"{e.fact} = {e.value}", Span(f"  ({where})" if where else "", "dim"))
+        )
+    body.extend(para(Span("Seen as   ", "bold"), f"{c.rule.id} {c.rule.title}") for c in r.explains)
+    if f.remedy:
+        body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+    body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
+    subtitle = f"{f.rule.severity.value} · {f.rule.confidence.value}" + (f" · {note}" if note else "")
+    return Box(title=f"{f.rule.id} {f.rule.name}", subtitle=subtitle, body=tuple(body), style=_STYLE[f.rule.severity])
+
+
+def _line(f: Finding) -> Para:
+    mark = f"  {_MARK[f.rule.severity]} {f.rule.id} {f.rule.name}"
+    return para(Span(mark, _STYLE[f.rule.severity]), f" ({f.rule.severity.value}): {f.message}")
+
+
+def chain_tree(path: PathFacts, depth: int) -> Node:
+    """The path as nginx builds it, root at the top; a missing issuer as a '?' node."""
+    nodes: list[tuple[Span, ...]] = []
+    if path.issuer_missing:
+        nodes.append((Span(f"? {path.issuer_missing}: not sent by the client, not in the trust store", "red"),))
+    position = len(path.certs) - 1
+    for cert, source in reversed(list(zip(path.certs, path.sources, strict=True))):
+        anchor = cert is path.anchor
+        where = "sent by the client" if source is CertSource.SENT else f"from {source.value}"
+        nodes.append(
+            (
+                Span(f"{'⚓' if anchor else '•'} {cert.subject}", "bold" if anchor else ""),
+                Span(f"  depth {position} · {where} · {cert.origin}", "dim"),
+            )
+        )
+        position -= 1
+    title = f"Chain as nginx builds it (ssl_verify_depth {depth}, {len(path.intermediates)} intermediate(s) counted)"
+    child: Node | None = None
+    for label in reversed(nodes):
+        child = Node(label, (child,) if child else ())
+    return Node((Span(title, "bold"),), (child,) if child else ())
+
+
+def timeline(path: PathFacts, at: datetime, revocation: object) -> list[Block]:
+    """Each certificate's (and each out-of-date CRL's) validity window against the server's clock."""
+    rows: list[tuple[str, str]] = [(c.subject, _window(c.not_before, c.not_after, at)) for c in path.certs]
+    if isinstance(revocation, RevocationFacts):
+        for crl in (*revocation.expired_crls, *revocation.not_yet_valid_crls):
+            rows.append((f"CRL of {crl.issuer}", _window(crl.this_update, crl.next_update, at)))
+    return [para(Span(f"Validity at the server's clock ({_when(at)})", "bold")), Rows(tuple(rows))]
+
+
+def _window(start: datetime, end: datetime | None, at: datetime) -> str:
+    width = 20
+    if end is None:
+        return f"{start:%Y-%m-%d} → (no end)"
+    if at < start:
+        return f"{start:%Y-%m-%d} ●{'─' * width} {end:%Y-%m-%d}  NOT VALID YET ({(start - at).days} day(s) to go)"
+    if at > end:
+        return f"{start:%Y-%m-%d} {'─' * width}● {end:%Y-%m-%d}  EXPIRED {(at - end).days} day(s) ago"
+    span = (end - start).total_seconds() or 1
+    pos = int(width * (at - start).total_seconds() / span)
+    days = (end - at).days
+    return f"{start:%Y-%m-%d} {'─' * pos}●{'─' * (width - pos)} {end:%Y-%m-%d}  {days} day(s) left"
+
+
+def _when(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,149 @@
+"""The machine-readable report: stable and versioned (``schema_version``), no rich import.
+
+Compatibility promise: within one ``schema_version`` keys are only ever added, never renamed or removed, and enum
+values (outcome, status, severity, stage, confidence) only grow. Paths are included; key material and passwords never.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from mtls_doctor import __version__
+from mtls_doctor.diagnosis import Report
+from mtls_doctor.engine.findings import Evidence, Finding, Status
+from mtls_doctor.engine.ranking import Ranked
+from mtls_doctor.facts.model import Cert, Origin, PathFacts, Verdict, VerifyError
+
+SCHEMA_VERSION = 1
+
+
+def report_json(report: Report, *, show_all: bool = False) -> str:
+    """The report as JSON text (one document, UTF-8, keys in a fixed order)."""
+    return json.dumps(report_document(report, show_all=show_all), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]:
+    """The report as plain data."""
+    facts = report.facts
+    shown = [r for r in report.tree if show_all or r.finding.status not in (Status.PASS, Status.NOT_APPLICABLE)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "mtls-doctor", "version": __version__},
+        "observed_at": _time(facts.clock.local_now),
+        "server_clock": _time(facts.clock.at),
+        "inputs": _inputs(report),
+        "verdict": verdict_document(facts.verdict),
+        "findings": [_ranked(r) for r in shown],
+        "chain": _chain(facts.path) if isinstance(facts.path, PathFacts) else None,
+        "acceptable_ca_names": list(facts.server.advertised_ca_names),
+        "counts": report.counts,
+        "exit_code": int(report.exit_status),
+    }
+
+
+def verdict_document(v: Verdict) -> dict[str, Any]:
+    """The verdict block."""
+    return {
+        "outcome": v.outcome.value,
+        "http_status": v.http_status,
+        "reason": v.reason,
+        "verify_error": _verify_error(v.verify_error) if v.verify_error else None,
+        "errors_seen": [
+            {"code": e.code, "depth": e.depth, "subject": e.subject, "name": e.name} for e in v.errors_seen
+        ],
+        "ssl_client_verify": v.ssl_client_verify,
+        "log_line": v.log_line,
+        "forgiven": v.forgiven,
+    }
+
+
+def finding_document(f: Finding) -> dict[str, Any]:
+    """One finding, without the findings it explains."""
+    rule = f.rule
+    return {
+        "rule": rule.id,
+        "name": rule.name,
+        "title": rule.title,
+        "status": f.status.value,
+        "severity": rule.severity.value,
+        "confidence": rule.confidence.value,
+        "stage": rule.stage.value,
+        "message": f.message,
+        "remedy": f.remedy,
+        "evidence": [_evidence(e) for e in f.evidence],
+        "predicts": list(rule.predicts),
+        "logged": f.logged,
+        "confirmed": f.confirmed,
+        "unknown": list(f.unknown),
+        "error": f.error,
+    }
+
+
+def _ranked(r: Ranked) -> dict[str, Any]:
+    doc = finding_document(r.finding)
+    doc["explains"] = [finding_document(f) for f in r.explains]
+    return doc
+
+
+def _verify_error(e: VerifyError) -> dict[str, Any]:
+    return {"code": e.code, "name": e.name, "text": e.text, "depth": e.depth, "subject": e.subject}
+
+
+def _evidence(e: Evidence) -> dict[str, Any]:
+    return {"fact": e.fact, "value": e.value, "origins": [origin_document(o) for o in e.origins]}
+
+
+def origin_document(o: Origin) -> dict[str, Any]:
+    """Where a fact came from."""
+    return {"source": o.source, "block": o.block, "line": o.line}
+
+
+def cert_document(c: Cert) -> dict[str, Any]:
+    """One certificate's identity and validity (what a person or a ticket needs, no key material)."""
+    return {
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "serial": c.serial,
+        "sha256": c.sha256,
+        "not_before": _time(c.not_before),
+        "not_after": _time(c.not_after),
+        "key": str(c.key),
+        "signature_algorithm": c.signature_algorithm,
+        "is_ca": c.is_ca,
+        "eku": sorted(c.eku) if c.eku is not None else None,
+        "origin": origin_document(c.origin),
+    }
+
+
+def _chain(p: PathFacts) -> dict[str, Any]:
+    return {
+        "certificates": [
+            {**cert_document(c), "depth": i, "found_in": s.value}
+            for i, (c, s) in enumerate(zip(p.certs, p.sources, strict=True))
+        ],
+        "anchored": p.anchor is not None,
+        "issuer_missing": p.issuer_missing,
+        "intermediates": len(p.intermediates),
+    }
+
+
+def _inputs(report: Report) -> dict[str, Any]:
+    i = report.inputs
+    return {
+        "cert": i.cert,
+        "key": i.key,
+        "chain": i.chain,
+        "ca": i.ca,
+        "trusted": i.trusted,
+        "crl": list(i.crls),
+        "verify_client": i.verify_client.value,
+        "verify_depth": i.depth,
+        "seclevel": i.seclevel,
+        "at": _time(i.at) if i.at else None,
+    }
+
+
+def _time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,77 @@
+"""The catalogue for people: one rule as Markdown (`explain`), all of them as the support runbook (`rules`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtls_doctor.engine.catalogue import Catalogue
+from mtls_doctor.engine.schema import Rule
+from mtls_doctor.openssl.verify_codes import verify_text
+
+
+def rule_markdown(rule: Rule) -> str:
+    """One rule's documentation: what, why, symptoms, fix, references."""
+    predicts = ", ".join(f"{c} ({verify_text(c)})" for c in rule.predicts)
+    lines = [
+        f"## {rule.id} {rule.name}",
+        "",
+        f"**{rule.title}**",
+        "",
+        f"Stage: {rule.stage.value} · severity: {rule.severity.value} · confidence: {rule.confidence.value}"
+        + (f" · nginx logs: {predicts}" if predicts else ""),
+        "",
+        "### What it checks",
+        "",
+        rule.doc.what,
+        "",
+        "### Why it matters",
+        "",
+        rule.doc.why,
+        "",
+        "### What you see",
+        "",
+        *(f"- `{s}`" if len(s) < 160 else f"- {s}" for s in rule.doc.symptoms),
+        "",
+        "### Fix",
+        "",
+        rule.doc.fix,
+        "",
+    ]
+    if rule.doc.references:
+        lines += ["### References", "", *(f"- [{r.title}]({r.url})" for r in rule.doc.references), ""]
+    return "\n".join(lines)
+
+
+def runbook_markdown(catalogue: Catalogue) -> str:
+    """The whole catalogue as a runbook, in id order, with an index first."""
+    index = [f"| [{r.id}](#{r.id.lower()}-{r.name}) | {r.severity.value} | {r.title} |" for r in catalogue.rules]
+    head = [
+        "# mtls-doctor runbook",
+        "",
+        "Every check mtls-doctor runs, with what people see and how to fix it.",
+        "",
+        "| rule | severity | problem |",
+        "| --- | --- | --- |",
+        *index,
+        "",
+    ]
+    return "\n".join(head) + "\n".join(rule_markdown(r) for r in catalogue.rules)
+
+
+def catalogue_document(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """The catalogue as data (`mtls-doctor rules --format json`)."""
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "title": r.title,
+            "scope": r.scope.value,
+            "stage": r.stage.value,
+            "severity": r.severity.value,
+            "confidence": r.confidence.value,
+            "predicts": list(r.predicts),
+            "explains": list(r.explains),
+            "tags": list(r.tags),
+        }
+        for r in catalogue.rules
+    ]

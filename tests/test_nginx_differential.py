@@ -1,0 +1,101 @@
+"""Differential test: every sample_pki scenario is served by a real nginx on 127.0.0.1 and probed by a real client
+(curl; openssl s_client for certificates curl refuses to send). nginx's answer and info-level log must equal the
+twin's prediction, and the observation recorded in MANIFEST.toml. A disagreement is a bug in the prediction.
+
+Needs nginx (Debian nginx-light) and faketime: skipped with a reason outside CI when missing, failed under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+
+from mtls_doctor.facts.model import Outcome
+from mtls_doctor.samplepki.manifest import Scenario
+from tests.conftest import SAMPLE, manifest, require_nginx, scenario_report
+from tests.support import realnginx
+from tests.support.realnginx import Observation
+
+pytestmark = pytest.mark.nginx
+
+
+def _require_faketime() -> None:
+    if shutil.which("faketime") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("faketime is not installed, and CI=true requires the server-clock scenarios to run")
+        pytest.skip("faketime is not installed (apt-get install faketime); needed for server-clock scenarios")
+
+
+@pytest.fixture(scope="session")
+def observations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Observation]:
+    """What the real nginx did for every scenario (one nginx per server clock, one server block per scenario)."""
+    require_nginx()
+    work = tmp_path_factory.mktemp("nginx")
+    sample = SAMPLE.resolve()
+    results: dict[str, Observation] = {}
+    by_clock: dict[datetime | None, list[Scenario]] = defaultdict(list)
+    for sc in manifest().scenarios.values():
+        if sc.expect.outcome is Outcome.SERVER_CONFIG_ERROR:
+            starts, message = realnginx.config_test(sc, sample, work)
+            outcome = Outcome.ACCEPT if starts else Outcome.SERVER_CONFIG_ERROR
+            results[sc.name] = Observation(outcome, None, message.strip(), None, "nginx -t")
+        else:
+            by_clock[sc.server_time].append(sc)
+    for clock, scenarios in by_clock.items():
+        if clock is not None and shutil.which("faketime") is None:
+            continue
+        with realnginx.serve(scenarios, sample, work, server_time=clock) as running:
+            for sc in scenarios:
+                results[sc.name] = realnginx.probe(sc, running.ports[sc.name], running.logs[sc.name], sample, work)
+    return results
+
+
+def _names() -> list[str]:
+    return list(manifest().scenarios)
+
+
+def test_there_are_at_least_40_scenarios() -> None:
+    assert len(_names()) >= 40
+
+
+@pytest.mark.parametrize("name", _names())
+def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Observation]) -> None:
+    sc = manifest().scenarios[name]
+    if sc.server_time is not None:
+        _require_faketime()
+    seen = observations[name]
+    verdict = scenario_report(name).facts.verdict
+    predicted_code = verdict.verify_error.code if verdict.verify_error and not verdict.forgiven else None
+
+    assert seen.outcome is verdict.outcome, f"nginx: {seen}; twin: {verdict.outcome.value} ({verdict.reason})"
+    assert seen.verify == predicted_code, f"nginx logged {seen.verify}, the twin predicts {predicted_code}"
+    if verdict.http_status is not None:
+        assert seen.status == verdict.http_status
+    if seen.outcome is Outcome.REJECT:
+        assert seen.reason == verdict.reason, "the 400 page differs"
+    if seen.outcome is Outcome.SERVER_CONFIG_ERROR:
+        assert verdict.reason is not None
+        nginx_says = verdict.reason.removeprefix("nginx refuses to start: ").split(" (SSL:")[0]
+        assert nginx_says in seen.reason if seen.reason else False, f"nginx -t: {seen.reason}"
+    if seen.outcome is Outcome.CLIENT_ERROR:
+        assert verdict.reason is not None
+        # curl's own words, as the twin quotes them (the path part aside).
+        assert verdict.reason.split(":")[1].strip().split(" '")[0].split(" from ")[0] in seen.detail
+
+
+@pytest.mark.parametrize("name", _names())
+def test_the_manifest_records_what_nginx_does(name: str, observations: dict[str, Observation]) -> None:
+    """MANIFEST.toml's [expect] is documentation people read: it must stay true of the real nginx."""
+    sc = manifest().scenarios[name]
+    if sc.server_time is not None:
+        _require_faketime()
+    seen, expect = observations[name], sc.expect
+    assert seen.outcome is expect.outcome, str(seen)
+    assert seen.verify == expect.verify, str(seen)
+    if expect.status is not None:
+        assert seen.status == expect.status
+
