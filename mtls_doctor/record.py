@@ -45,15 +45,18 @@ class Record(metaclass=_RecordMeta):
     __record_defaults__: ClassVar[dict[str, Any]]
 
     def __init__(self, **values: Any) -> None:
+        defaults = self.__record_defaults__
+        setter = object.__setattr__
         for name in self.__record_fields__:
-            if name in values:
+            try:
                 value = values.pop(name)
-            elif name in self.__record_defaults__:
-                value = self.__record_defaults__[name]
-            else:
-                msg = f"{type(self).__name__}() missing keyword argument {name!r}"
-                raise TypeError(msg)
-            object.__setattr__(self, name, value)
+            except KeyError:
+                try:
+                    value = defaults[name]
+                except KeyError:
+                    msg = f"{type(self).__name__}() missing keyword argument {name!r}"
+                    raise TypeError(msg) from None
+            setter(self, name, value)
         if values:
             msg = f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(values)}"
             raise TypeError(msg)

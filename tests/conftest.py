@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.samplepki.inputs import scenario_inputs
 from mtls_doctor.samplepki.manifest import Manifest, load_manifest
+
+# The catalogue cache of the test run lives in its own directory (inherited by the CLI subprocesses tests start).
+os.environ.setdefault("MTLS_DOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="mtls-doctor-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_pki"
@@ -32,7 +36,7 @@ def manifest() -> Manifest:
 @functools.cache
 def catalogue() -> Catalogue:
     """The rule catalogue of this checkout."""
-    return load_catalogue()
+    return load_catalogue(examples=True)
 
 
 @functools.cache

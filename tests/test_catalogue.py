@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from mtls_doctor.engine.catalogue import load_catalogue
+from mtls_doctor.engine.catalogue import cache_dir, load_catalogue
 from mtls_doctor.engine.findings import Stage, Status
 from mtls_doctor.engine.schema import Rule, RuleError, Scope
 from tests.conftest import RULES, catalogue, manifest, scenario_report
@@ -43,7 +44,9 @@ def test_rule_has_a_failing_and_a_passing_example(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", _rules(), ids=lambda r: r.id)
 def test_rule_docs_are_complete(rule: Rule) -> None:
     doc = rule.doc
-    assert doc.what and doc.why and doc.fix, rule.id
+    assert doc.what, rule.id
+    assert doc.why, rule.id
+    assert doc.fix, rule.id
     assert doc.symptoms, f"{rule.id}: what does a person see? (symptoms)"
     assert doc.references, f"{rule.id}: no reference"
     assert all(r.url.startswith("https://") for r in doc.references), rule.id
@@ -133,3 +136,26 @@ def test_every_rule_file_parses_as_toml() -> None:
     for path in RULES.glob("*.toml"):
         raw = tomllib.loads(path.read_text())
         assert re.match(r"^MTLS\d{3}$", raw["id"])
+
+
+def test_the_checked_catalogue_is_cached_and_an_edit_invalidates_it(tmp_path: Path) -> None:
+    """A second load reads the cache; editing a rule file is seen (and checked again) on the next load."""
+    source = next(RULES.glob("MTLS201-*.toml")).read_text()
+    mine = source.replace('id = "MTLS201"', 'id = "MTLS297"').replace(
+        'name = "leaf-missing-clientauth-eku"', 'name = "cached-rule"'
+    )
+    path = tmp_path / "MTLS297-cached-rule.toml"
+    path.write_text(mine)
+    first = load_catalogue([tmp_path]).get("MTLS297")
+    assert first is not None
+    assert list(cache_dir().glob("catalogue-*.marshal"))
+    path.write_text(
+        mine.replace("The client certificate is not allowed", "Edited title: the client certificate is not allowed")
+    )
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    edited = load_catalogue([tmp_path]).get("MTLS297")
+    assert edited is not None
+    assert edited.title.startswith("Edited title")
+    path.write_text(mine.replace('fact = "client.leaf.eku"', 'fact = "client.leaf.nope"', 1))
+    with pytest.raises(RuleError, match="nope"):
+        load_catalogue([tmp_path])

@@ -37,7 +37,9 @@ def test_the_logged_error_has_a_named_cause(name: str) -> None:
     verdict = report.facts.verdict
     if verdict.verify_error is None or verdict.forgiven:
         return
-    causes = [f for f in report.findings if f.status is Status.FAIL and f.logged and f.rule.stage is not Stage.HANDSHAKE]
+    causes = [
+        f for f in report.findings if f.status is Status.FAIL and f.logged and f.rule.stage is not Stage.HANDSHAKE
+    ]
     assert causes, f"nginx logs {verdict.verify_error.code} but no rule names the cause"
 
 

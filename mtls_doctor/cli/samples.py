@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +47,8 @@ def sample_pki(directory: str, list_only: bool) -> int:
 @click.command()
 def demo() -> int:
     """Reproduce the seed case (a client certificate from an intermediate CA, nginx answering 400) and its fix."""
+    import tempfile  # noqa: PLC0415
+
     from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
     from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
     from mtls_doctor.render.console import report_document  # noqa: PLC0415

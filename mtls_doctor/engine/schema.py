@@ -97,8 +97,8 @@ _TOP_KEYS = {
 }  # fmt: skip
 
 
-def parse_rule(raw: dict[str, Any], source: str) -> Rule:
-    """Build a Rule from a parsed TOML document."""
+def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Rule:
+    """Build a Rule from a parsed TOML document (``examples=False`` skips the examples: only tests run them)."""
 
     def fail(problem: str) -> RuleError:
         return RuleError(f"{source}: {problem}")
@@ -139,7 +139,7 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule:
         applies=_group(raw.get("applies", {}), fail, "applies"),
         violated=_group(raw["violated"], fail, "violated"),
         doc=_doc(raw["doc"], fail),
-        examples=tuple(_example(e, fail) for e in raw.get("examples", ())),
+        examples=tuple(_example(e, fail) for e in raw.get("examples", ())) if examples else (),
         source=source,
     )
 
