@@ -1,0 +1,25 @@
+"""Pausing CPython's cyclic garbage collector while a configuration is read or modelled.
+
+Both phases allocate millions of small objects that form no reference cycles (a 10,000-server configuration is
+about 860,000 directives). The generational collector would traverse them again and again as they pile up:
+measured on the 10,000-server benchmark config, 2.5 s of the 7.3 s the model took, and about 4 s of the read.
+Reference counting still frees everything as usual; only cycle detection waits until the phase ends.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Disable the cyclic collector for the ``with`` block; restore its previous state after, even on error."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

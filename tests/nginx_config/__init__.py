@@ -1,0 +1,1 @@
+"""Tests of mtls_doctor.nginx: the configuration reader and the effective-settings model."""

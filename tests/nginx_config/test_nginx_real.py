@@ -1,0 +1,268 @@
+"""Claims about nginx's behaviour, checked against the real nginx (``nginx -t``, ``-T``, ``-V``, and a live one
+on 127.0.0.1). Skipped without nginx outside CI; failing under CI=true (tests.conftest.require_nginx)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from mtls_doctor.nginx import TlsProtocol, effective_settings, parse_nginx_build, read_config
+from tests.conftest import require_nginx
+from tests.nginx_config.conftest import WriteTree
+from tests.nginx_config.model_view import view
+
+pytestmark = pytest.mark.nginx
+
+TREE = {
+    "nginx.conf": """\
+events {}
+http {
+    access_log off;
+    include sites/*.conf;
+}
+""",
+    "sites/api.conf": """\
+server {
+    listen 127.0.0.1:18443 ssl;
+    server_name api.example.com;
+    include snippets/tls.conf;
+    ssl_verify_client optional;
+    location / {
+        if ($ssl_client_verify != SUCCESS) { return 403; }
+        proxy_pass https://127.0.0.1:19000;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate certs/upstream.pem;
+    }
+}
+""",
+    "snippets/tls.conf": """\
+ssl_certificate certs/server.pem;
+ssl_certificate_key certs/server.key;
+ssl_client_certificate certs/server.pem;
+""",
+}
+
+
+def _self_signed(directory: Path, name: str = "server") -> None:
+    """``name``.pem/.key, a self-signed P-256 CA certificate, and a copy as ``upstream.pem`` (a trust anchor)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / f"{name}.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    shutil.copy(directory / f"{name}.pem", directory / "upstream.pem")
+
+
+def _installed_build() -> Any:
+    done = subprocess.run([require_nginx(), "-V"], capture_output=True, text=True, timeout=10, check=True)
+    return parse_nginx_build(done.stderr)
+
+
+def test_nginx_dump_gives_the_same_model_as_the_files(write_tree: WriteTree, nginx: Any) -> None:
+    root = write_tree(TREE)
+    _self_signed(root / "certs")
+    result = nginx(root / "nginx.conf", "-T")
+    assert result.returncode == 0, result.stderr
+    expected = view(effective_settings(read_config(root / "nginx.conf")))
+    pasted = result.stderr + result.stdout  # what "nginx -T 2>&1" gives, the syntax-ok lines first
+    shutil.rmtree(root)  # a dump never sends the reader to the disk
+    dumped = read_config("-", text=pasted)
+    assert [Path(f.name).name for f in dumped.files] == ["nginx.conf", "api.conf", "tls.conf"]
+    assert view(effective_settings(dumped)) == expected
+
+
+def test_nginx_version_output_of_the_installed_binary() -> None:
+    build = _installed_build()
+    done = subprocess.run([require_nginx(), "-v"], capture_output=True, text=True, timeout=10, check=True)
+    version = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", done.stderr)
+    assert version is not None
+    assert build.version == tuple(int(part) for part in version.groups())
+    assert build.ssl_built_with is not None
+    assert build.ssl_built_with.startswith(("OpenSSL", "LibreSSL", "BoringSSL"))
+
+
+def test_certificate_paths_resolve_against_the_conf_file_directory_not_the_p_prefix(
+    write_tree: WriteTree, nginx: Any
+) -> None:
+    root = write_tree(
+        {
+            "conf/nginx.conf": "events {}\nhttp {\n    server {\n        listen 127.0.0.1:18443 ssl;\n"
+            "        ssl_certificate certs/missing.pem;\n        ssl_certificate_key certs/missing.key;\n    }\n}\n"
+        }
+    )
+    conf = root / "conf" / "nginx.conf"
+    result = nginx(conf, "-t", prefix=root)  # -p is the parent of conf/: nginx still looks under conf/
+    loaded = re.search(r'cannot load certificate "([^"]+)"', result.stderr)
+    assert loaded is not None, result.stderr
+    (certificate,) = effective_settings(read_config(conf)).servers[0].tls.ssl_certificate.value
+    assert certificate.path == Path(loaded.group(1)) == root / "conf" / "certs" / "missing.pem"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _running(conf: Path) -> Iterator[None]:
+    """The real nginx serving ``conf`` in the foreground until the block ends (then terminated, by its pid)."""
+    (conf.parent / "tmp").mkdir(exist_ok=True)  # nginx creates only the last component of TEMP_PATHS
+    process = subprocess.Popen(
+        [
+            require_nginx(),
+            "-p",
+            f"{conf.parent}/",
+            "-c",
+            str(conf),
+            "-e",
+            "stderr",
+            "-g",
+            f"daemon off; pid {conf.parent}/nginx.pid;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ports = [int(p) for p in re.findall(r"listen 127\.0\.0\.1:(\d+)", conf.read_text())]
+        deadline = time.monotonic() + 10
+        while not all(_accepts(port) for port in ports):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nginx did not start: {process.communicate(timeout=5)[1]}")
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+# A running nginx creates its temp directories; relative ones are under the -p prefix, the test's directory.
+TEMP_PATHS = "".join(
+    f"    {kind}_temp_path tmp/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+)
+
+
+def _handshake(port: int, version: ssl.TLSVersion) -> bool:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = context.maximum_version = version
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw):
+            return True
+    except ssl.SSLError:
+        return False
+
+
+def test_default_protocols_are_what_the_model_says_for_this_nginx(write_tree: WriteTree) -> None:
+    port = _free_port()
+    root = write_tree(
+        {
+            "nginx.conf": f"events {{}}\nhttp {{\n    access_log off;\n{TEMP_PATHS}    server {{\n"
+            f"        listen 127.0.0.1:{port} ssl;\n        ssl_certificate certs/server.pem;\n"
+            "        ssl_certificate_key certs/server.key;\n    }\n}\n"
+        }
+    )
+    _self_signed(root / "certs")
+    conf = root / "nginx.conf"
+    protocols = effective_settings(read_config(conf), nginx=_installed_build()).servers[0].tls.ssl_protocols
+    assert protocols.is_default
+    with _running(conf):
+        for protocol, version in (
+            (TlsProtocol.TLSV1_2, ssl.TLSVersion.TLSv1_2),
+            (TlsProtocol.TLSV1_3, ssl.TLSVersion.TLSv1_3),
+        ):
+            assert _handshake(port, version) == (protocol in protocols.value), protocol
+
+
+ROUTES = [
+    "www.example.com",
+    "*.example.com",
+    "*.api.example.com",
+    "mail.*",
+    "~^(?<user>[a-z]+)\\.users\\.example\\.org$",
+    ".example.net",
+    "~^A\\.EXAMPLE\\.IO$",
+]
+HOSTS = [
+    "www.example.com",
+    "WWW.EXAMPLE.COM",
+    "shop.example.com",
+    "a.b.example.com",
+    "v1.api.example.com",
+    "mail.example.org",
+    "alice.users.example.org",
+    "example.net",
+    "x.example.net",
+    "a.example.io",
+    "unknown.test",
+]
+
+
+def _get(port: int, host: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+    return answer.decode().rsplit("\r\n\r\n", 1)[1]
+
+
+def test_route_picks_the_server_nginx_serves(write_tree: WriteTree) -> None:
+    port = _free_port()
+    servers = "".join(
+        f"    server {{ listen 127.0.0.1:{port}{' default_server' if i == 4 else ''}; server_name {name}; "
+        f'return 200 "{i}"; }}\n'
+        for i, name in enumerate(ROUTES)
+    )
+    root = write_tree({"nginx.conf": f"events {{}}\nhttp {{\n    access_log off;\n{TEMP_PATHS}{servers}}}\n"})
+    conf = root / "nginx.conf"
+    config = effective_settings(read_config(conf))
+    with _running(conf):
+        served = {host: _get(port, host) for host in HOSTS}
+    assert {host: config.route(host, port) for host in HOSTS} == {
+        host: config.servers[int(body)] for host, body in served.items()
+    }
