@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import re
 import shlex
-from dataclasses import dataclass
 
 from mtls_doctor.errors import InputError
+from mtls_doctor.record import Record
 
 
 class TlsProtocol(enum.Enum):
@@ -45,8 +45,7 @@ _SSL_LINE = re.compile(r"^built with (.+?)(?: \(running with (.+)\))?\s*$", re.M
 _CONFIGURE_LINE = re.compile(r"^configure arguments: ?(.*)$", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NginxBuild:
+class NginxBuild(Record):
     """An nginx binary as ``nginx -V`` describes it; only the version is needed."""
 
     version: tuple[int, int, int]

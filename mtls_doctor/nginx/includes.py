@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import posixpath
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
@@ -18,10 +17,10 @@ from mtls_doctor.errors import ConfigError
 from mtls_doctor.nginx.paths import full_name, inside
 from mtls_doctor.nginx.source import Budget, read_file
 from mtls_doctor.nginx.tree import Directive
+from mtls_doctor.record import Record
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Text:
+class Text(Record):
     """The text of one configuration file, real or virtual."""
 
     name: str

@@ -13,7 +13,6 @@ Conventions:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from mtls_doctor.facts.model import Origin, VerifyClient
@@ -21,12 +20,12 @@ from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
 from mtls_doctor.nginx.names import ServerName, pick_server
 from mtls_doctor.nginx.paths import ConfigPath
 from mtls_doctor.nginx.tree import Directive, MaybePlaced, NginxConfig, Placed
+from mtls_doctor.record import Record
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Setting(MaybePlaced, Generic[T]):
+class Setting(MaybePlaced, Generic[T], Record):
     """An effective value and where it was set."""
 
     value: T
@@ -86,8 +85,7 @@ class UpstreamModule(enum.Enum):
     UWSGI = "uwsgi"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Listen(MaybePlaced):
+class Listen(MaybePlaced, Record):
     """One ``listen`` (or the one nginx adds to a server block that has none)."""
 
     address: str
@@ -103,8 +101,7 @@ class Listen(MaybePlaced):
     ``getuid() == 0 ? 80 : 8000`` in ngx_http_core_server; this model assumes root, as a service runs)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ErrorLog(MaybePlaced):
+class ErrorLog(MaybePlaced, Record):
     """One ``error_log`` in effect."""
 
     target: str
@@ -115,8 +112,7 @@ class ErrorLog(MaybePlaced):
     """None for nginx's default log (the build's ``--error-log-path`` at level ``error``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ErrorPage(Placed):
+class ErrorPage(Placed, Record):
     """An ``error_page`` for one of the codes nginx uses for client-certificate trouble.
 
     400 is what the client finally sees; inside nginx a failed verification is 495, a missing required
@@ -131,20 +127,18 @@ class ErrorPage(Placed):
     directive: Directive
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VariableUse(Placed):
+class VariableUse(Placed, Record):
     """A place that reads a client-certificate variable (``$ssl_client_verify``, ``$ssl_client_s_dn`` ...)."""
 
     variable: str
     """The client-certificate variable, without ``$``: ``ssl_client_verify``."""
     via: str | None
     """A ``map`` output variable (``$verified``) through which it is read; None when read directly."""
-    directive: Directive = field(repr=False)
+    directive: Directive
     """The directive that reads it: ``if``, ``proxy_set_header``, ``map``, ``return`` ..."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SecurityLevel(MaybePlaced):
+class SecurityLevel(MaybePlaced, Record):
     """The OpenSSL security level of a server's SSL context; it also applies to client-certificate checks."""
 
     level: int
@@ -154,8 +148,7 @@ class SecurityLevel(MaybePlaced):
     """The ``ssl_ciphers`` directive that set it; None when not explicit."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerTLS:
+class ServerTLS(Record):
     """A server's TLS settings (ngx_http_ssl_module / ngx_stream_ssl_module), inherited http (or stream) ->
     server. Directives the block's module lacks (``ssl_ocsp`` in stream) keep their default."""
 
@@ -186,8 +179,7 @@ class ServerTLS:
     """Derived from ``ssl_ciphers``."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpstreamTLS:
+class UpstreamTLS(Record):
     """nginx as a TLS client of an upstream (``proxy_ssl_*``, ``grpc_ssl_*``, ``uwsgi_ssl_*``), inherited
     http -> server -> location (-> nested location); in stream, stream -> server."""
 
@@ -209,8 +201,7 @@ class UpstreamTLS:
     session_reuse: Setting[bool]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpstreamPass(Placed):
+class UpstreamPass(Placed, Record):
     """A ``proxy_pass``/``grpc_pass``/``uwsgi_pass``: where requests go, and whether over TLS."""
 
     module: UpstreamModule
@@ -230,14 +221,13 @@ class UpstreamPass(Placed):
         return None if self.tls_directive is None else self.tls_directive.origin
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Location(Placed):
+class Location(Placed, Record):
     """One ``location`` (nested ones are listed too, after their parent)."""
 
-    directive: Directive = field(repr=False)
+    directive: Directive
     modifier: LocationModifier
     uri: str
-    parent: Location | None = field(repr=False)
+    parent: Location | None
     """The enclosing location, for a nested one."""
     variables: tuple[VariableUse, ...]
     """Client-certificate variables read here, in its ``if`` and ``limit_except`` blocks (not in nested
@@ -253,11 +243,10 @@ class Location(Placed):
     nginx does not inherit a handler into nested locations)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerBlock(Placed):
+class ServerBlock(Placed, Record):
     """One ``server { }`` of ``http { }`` or ``stream { }`` with everything nginx would apply to it."""
 
-    directive: Directive = field(repr=False)
+    directive: Directive
     context: Context
     listens: tuple[Listen, ...]
     server_names: tuple[ServerName, ...]
@@ -299,8 +288,7 @@ class ServerBlock(Placed):
         return frozenset(listen.port for listen in self.listens if listen.port is not None)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EffectiveConfig:
+class EffectiveConfig(Record):
     """The effective settings of every server block of a configuration, for one nginx build."""
 
     config: NginxConfig

@@ -14,10 +14,10 @@ import enum
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mtls_doctor.nginx.tree import Directive, MaybePlaced
+from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
     from mtls_doctor.nginx.model import ServerBlock
@@ -52,8 +52,7 @@ def normalise_host(host: str) -> str:
     return host.lower().rstrip(".")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerName(MaybePlaced):
+class ServerName(MaybePlaced, Record):
     """One ``server_name`` value."""
 
     name: str

@@ -21,10 +21,10 @@ from __future__ import annotations
 import enum
 import os
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 
 from mtls_doctor.nginx.tree import Directive, Placed
+from mtls_doctor.record import Record
 
 
 class PathKind(enum.Enum):
@@ -39,8 +39,7 @@ class PathKind(enum.Enum):
     """``engine:name:id``: a key held by an OpenSSL engine (ssl_certificate_key)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigPath(Placed):
+class ConfigPath(Placed, Record):
     """A file named by a directive, resolved but never opened here."""
 
     raw: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mtls_doctor.facts.model import VerifyClient
@@ -20,6 +19,7 @@ from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
 from mtls_doctor.nginx.model import OcspMode, Setting, UpstreamModule
 from mtls_doctor.nginx.paths import PathResolver
 from mtls_doctor.nginx.tree import Directive
+from mtls_doctor.record import Record
 
 Parse = Callable[[Directive, PathResolver], Any]
 Values = Mapping[str, Setting[Any]]
@@ -37,8 +37,7 @@ class Repeat(enum.Enum):
     """Protocol bitmasks add up (``ssl_protocols``: ngx_conf_set_bitmask_slot ORs them)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Spec:
+class Spec(Record):
     """How one directive feeds one field."""
 
     field: str

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from mtls_doctor.facts.model import Origin
+from mtls_doctor.record import Record
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Directive:
+class Directive(Record):
     """One directive: ``name arg ...;`` or ``name arg ... { block }``.
 
     ``args`` are the tokens as nginx sees them: quotes removed, escapes kept, variables unexpanded. For ``if``
@@ -77,8 +76,7 @@ class ConfigForm(enum.Enum):
     """``nginx -T`` output: every file nginx read, each after a ``# configuration file PATH:`` line."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConfigFile:
+class ConfigFile(Record):
     """A file the configuration is made of (a virtual one for stdin and for each section of a dump)."""
 
     name: str
@@ -89,8 +87,7 @@ class ConfigFile:
     """The first ``include`` that brought it in; None for the main file."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NginxConfig:
+class NginxConfig(Record):
     """A configuration as read by :func:`mtls_doctor.nginx.read_config`: the directive tree and its files."""
 
     source: str

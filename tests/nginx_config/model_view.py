@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from pathlib import Path
 from typing import Any
 
 from mtls_doctor.nginx import Directive, EffectiveConfig
+from mtls_doctor.record import Record, record_fields
 
 _SKIPPED_FIELDS = frozenset({"parent", "config"})  # back-references: the parent is compared on its own
 
@@ -16,11 +16,11 @@ def plain(value: Any, main: str) -> Any:
     """Nested tuples/dicts of ``value``; a directive becomes (file name, line) with ``main`` shown as MAIN."""
     if isinstance(value, Directive):
         return ("MAIN" if value.source == main else Path(value.source).name, value.line)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Record):
         return {
-            f.name: plain(getattr(value, f.name), main)
-            for f in dataclasses.fields(value)
-            if f.name not in _SKIPPED_FIELDS
+            name: plain(getattr(value, name), main)
+            for name in record_fields(type(value))
+            if name not in _SKIPPED_FIELDS
         }
     if isinstance(value, tuple):
         return tuple(plain(item, main) for item in value)
