@@ -71,9 +71,9 @@ def main(ctx: click.Context, traceback: bool) -> int:
 
 
 def _register() -> None:
-    from mtls_doctor.cli import catalogue, check, inspect, samples  # noqa: PLC0415 - click only, no heavy imports
+    from mtls_doctor.cli import catalogue, check, inspect, lint, samples  # noqa: PLC0415 - click only, no heavy imports
 
-    for module in (check, inspect, catalogue, samples):
+    for module in (check, lint, inspect, catalogue, samples):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mtls_doctor.errors import InputError
 from mtls_doctor.pki.passwords import Passwords
 
 rules_option = click.option(
@@ -30,3 +31,33 @@ def password_source(password_file: str | None) -> Passwords:
 
         prompt = ask
     return Passwords(password_file=password_file, prompt=prompt) if prompt else Passwords(password_file=password_file)
+
+
+def nginx_version_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--nginx-version VERSION and --nginx-v FILE (the output of `nginx -V 2>&1`)."""
+    f = click.option(
+        "--nginx-v",
+        "nginx_v",
+        metavar="FILE",
+        help="A file holding `nginx -V 2>&1` output: the version and the OpenSSL it runs with.",
+    )(f)
+    return click.option(
+        "--nginx-version",
+        metavar="VERSION",
+        help="The nginx version to judge for (defaults differ between versions); default: 1.22.1 (Debian 12).",
+    )(f)
+
+
+def read_nginx_version(version: str | None, v_file: str | None) -> str | None:
+    """The version text given (a version, or the content of an `nginx -V` paste), None when neither was."""
+    if version and v_file:
+        raise click.UsageError("give --nginx-version or --nginx-v, not both")
+    if v_file:
+        from mtls_doctor.pki.files import read_input  # noqa: PLC0415
+
+        data = read_input(v_file, what="nginx -V output")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(v_file, "is not text (expected the output of `nginx -V 2>&1`)") from None
+    return version

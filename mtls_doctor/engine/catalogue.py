@@ -54,7 +54,9 @@ def default_rules_dir() -> Path:
 
 def scope_roots() -> dict[Scope, type]:
     """The facts model each scope's fact paths are checked against."""
-    return {Scope.CHECK: Facts}
+    from mtls_doctor.facts.lint import LintFacts  # noqa: PLC0415 - only when checking lint rules' paths
+
+    return {Scope.CHECK: Facts, Scope.LINT: LintFacts}
 
 
 def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Catalogue:

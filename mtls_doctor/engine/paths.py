@@ -40,20 +40,28 @@ class PathError(ValueError):
 
 
 def check_path(root: type, path: str) -> type | None:
-    """The type a fact path ends in; PathError naming the bad step. None when the end type is not a class."""
+    """The type a fact path ends in; PathError naming the bad step. None when the end type is not a class.
+
+    Generic records are followed with their type arguments: ``Setting[VerifyClient]``'s ``value`` is a VerifyClient.
+    """
     current: Any = root
     walked: list[str] = []
     for step in path.split("."):
         classes = _records_in(current)
         if not classes:
             raise PathError(f"'{'.'.join(walked)}' has no fields, so '{path}' cannot go on to '{step}'")
-        hints = [_hints(c) for c in classes]
-        options = [h[step] for h in hints if step in h]
+        options = []
+        known: set[str] = set()
+        for cls, bindings in classes:
+            hints = _hints(cls)
+            known.update(hints)
+            if step in hints:
+                hint = hints[step]
+                options.append(bindings.get(hint, hint) if isinstance(hint, typing.TypeVar) else hint)
         if not options:
-            known = sorted({name for h in hints for name in h})
             where = ".".join(walked) or root.__name__
-            raise PathError(f"'{where}' has no field '{step}' (fields: {', '.join(known)})")
-        current = options[0]
+            raise PathError(f"'{where}' has no field '{step}' (fields: {', '.join(sorted(known))})")
+        current = options[0] if len(options) == 1 else typing.Union[tuple(options)]  # noqa: UP007 - built at run time
         walked.append(step)
     return current if isinstance(current, type) else None
 
@@ -64,10 +72,15 @@ def _hints(cls: type) -> dict[str, Any]:
     return {name: hints[name] for name in record_fields(cls)}
 
 
-def _records_in(tp: Any) -> list[type]:
-    """The record classes a (possibly union-typed) annotation can hold."""
+def _records_in(tp: Any) -> list[tuple[type, dict[Any, Any]]]:
+    """The record classes a (possibly union-typed, possibly generic) annotation can hold, each with the binding
+    of its type parameters."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         return [c for arg in typing.get_args(tp) for c in _records_in(arg)]
+    origin = typing.get_origin(tp)
+    if origin is not None and is_record(origin):
+        parameters = getattr(origin, "__parameters__", ())
+        return [(origin, dict(zip(parameters, typing.get_args(tp), strict=False)))]
     if is_record(tp):
-        return [tp]
+        return [(tp, {})]
     return []

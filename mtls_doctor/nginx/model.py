@@ -37,6 +37,21 @@ class Setting(MaybePlaced, Generic[T], Record):
         """No directive set it: nginx's built-in default applies."""
         return self.directive is None
 
+    def __str__(self) -> str:
+        """The value as nginx spells it (``on``/``off``, protocol names, paths), ``(default)`` marked."""
+        text = _nginx_text(self.value)
+        return f"{text} (default)" if self.directive is None else text
+
+
+def _nginx_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple):
+        return " ".join(_nginx_text(v) for v in value)
+    return "(not set)" if value is None else str(value)
+
 
 class Context(enum.Enum):
     """The module a server block belongs to."""
@@ -215,6 +230,9 @@ class UpstreamPass(Placed, Record):
     """The module's effective client settings where the pass is."""
     directive: Directive
 
+    def __str__(self) -> str:
+        return f"{self.module.value}_pass {self.target} at {self.origin}"
+
     @property
     def tls_origin(self) -> Origin | None:
         """Where ``tls`` was decided; None for stream's default (off)."""
@@ -266,6 +284,10 @@ class ServerBlock(Placed, Record):
     """Stream only: the server's ``proxy_pass`` (in http they belong to locations)."""
     proxy_ssl: UpstreamTLS | None
     """Stream only: the server's ``proxy_ssl_*`` settings; None in http (see Location.proxy_ssl)."""
+
+    def __str__(self) -> str:
+        names = " ".join(n.name for n in self.server_names if n.name) or "(no server_name)"
+        return f"server {names} at {self.origin}"
 
     @property
     def is_tls(self) -> bool:

@@ -1,0 +1,118 @@
+"""The whole lint: an nginx configuration in, findings per server block out (each pointing at file:line)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
+from mtls_doctor.engine.evaluate import evaluate
+from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
+from mtls_doctor.engine.schema import Rule, Scope
+from mtls_doctor.exit_status import ExitStatus
+from mtls_doctor.facts.lint import FileReader, LintFacts, nginx_facts, server_facts
+from mtls_doctor.nginx import EffectiveConfig, NginxConfig, ServerBlock, effective_settings, read_config
+from mtls_doctor.nginx.build import DEFAULT_BUILD
+from mtls_doctor.record import Record
+
+SEVERITY_RANK = {Severity.BLOCKING: 3, Severity.DEGRADED: 2, Severity.ADVISORY: 1, Severity.INFO: 0}
+
+
+class ServerLint(Record):
+    """One server block and what the lint rules found in it."""
+
+    server: ServerBlock
+    facts: LintFacts
+    reasons: dict[str, str]
+    findings: tuple[Finding, ...]
+    """Most useful first."""
+    tree: tuple[Ranked, ...]
+
+
+class LintReport(Record):
+    """Everything the lint renderers need."""
+
+    config: NginxConfig
+    model: EffectiveConfig
+    servers: tuple[ServerLint, ...]
+    version_assumed: bool
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding of every server block."""
+        return tuple(f for s in self.servers for f in s.findings)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many findings have each status, over all server blocks."""
+        tally = Counter(f.status.value for f in self.findings)
+        return {s.value: tally.get(s.value, 0) for s in Status}
+
+    def exit_status(self, fail_on: Severity | None) -> ExitStatus:
+        """4 if a rule crashed; 1 if something at or above ``fail_on`` fails (None: never); 3 if such a rule could
+        not be evaluated and nothing failed; else 0."""
+        if any(f.status is Status.ERROR for f in self.findings):
+            return ExitStatus.INTERNAL_ERROR
+        if fail_on is None:
+            return ExitStatus.OK
+        bar = SEVERITY_RANK[fail_on]
+        relevant = [f for f in self.findings if SEVERITY_RANK[f.rule.severity] >= bar]
+        if any(f.status is Status.FAIL for f in relevant):
+            return ExitStatus.PROBLEMS_FOUND
+        if any(f.status is Status.NOT_EVALUATED for f in relevant):
+            return ExitStatus.INCOMPLETE
+        return ExitStatus.OK
+
+
+def lint_config(
+    source: str | Path,
+    *,
+    now: datetime,
+    text: str | bytes | None = None,
+    prefix: Path | None = None,
+    nginx: str | None = None,
+    read_files: bool | None = None,
+    allow_outside: bool = False,
+    catalogue: Catalogue | None = None,
+    rules_dirs: Sequence[Path] = (),
+) -> LintReport:
+    """Read and lint a configuration. ConfigError (exit 2) for one that cannot be read.
+
+    ``nginx``: a version ("1.24.0") or pasted ``nginx -V`` output; None assumes Debian 12's nginx 1.22.1.
+    ``read_files``: read the certificate/CA/CRL files the config names; by default only for a config read from disk.
+    """
+    catalogue = catalogue or load_catalogue(rules_dirs)
+    config = read_config(source, text=text, prefix=prefix, allow_outside_prefix=allow_outside)
+    model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
+    reader = FileReader(
+        read_files=config.on_disk if read_files is None else read_files, allow_outside=allow_outside, now=now
+    )
+    return lint_model(model, reader, catalogue, version_assumed=nginx is None)
+
+
+def lint_model(
+    model: EffectiveConfig, reader: FileReader, catalogue: Catalogue, *, version_assumed: bool
+) -> LintReport:
+    """Lint every server block of an effective configuration."""
+    rules = catalogue.of_scope(Scope.LINT)
+    nginx = nginx_facts(model, assumed=version_assumed)
+    servers = []
+    for server in model.servers:
+        facts, reasons = server_facts(model, server, nginx, reader)
+        servers.append(lint_server(server, facts, reasons, rules))
+    return LintReport(config=model.config, model=model, servers=tuple(servers), version_assumed=version_assumed)
+
+
+def lint_server(server: ServerBlock, facts: LintFacts, reasons: dict[str, str], rules: Sequence[Rule]) -> ServerLint:
+    """Evaluate the lint rules on one server block."""
+    findings = [evaluate(rule, facts, reasons) for rule in rules]
+    return ServerLint(
+        server=server,
+        facts=facts,
+        reasons=reasons,
+        findings=tuple(ordered_findings(findings)),
+        tree=rank(findings),
+    )

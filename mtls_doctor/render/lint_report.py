@@ -1,0 +1,170 @@
+"""`mtls-doctor lint` output: console (a document), JSON (versioned) and SARIF 2.1.0 (CI code-scanning annotations)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mtls_doctor import __version__
+from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.facts.model import Origin
+from mtls_doctor.linting import LintReport, ServerLint
+from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
+from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
+
+_STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
+_SARIF_LEVEL = {
+    Severity.BLOCKING: "error",
+    Severity.DEGRADED: "warning",
+    Severity.ADVISORY: "note",
+    Severity.INFO: "note",
+}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _shown(finding: Finding, *, show_all: bool) -> bool:
+    return show_all or finding.status in (Status.FAIL, Status.ERROR)
+
+
+def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
+    """The console report: per server block, its failing rules with evidence (file:line) and fix."""
+    doc = Document()
+    nginx = report.model.nginx
+    assumed = " (assumed: give --nginx-version or --nginx-v)" if report.version_assumed else ""
+    doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
+    total = 0
+    for server in report.servers:
+        failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
+        unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
+        if not failing and not (show_all and unevaluated):
+            continue
+        doc.add(Blank(), para(Span(str(server.server), "bold")))
+        for ranked in failing:
+            f = ranked.finding
+            total += f.status is Status.FAIL
+            body: list[Block] = [para(f.message or f.error or "")]
+            for e in f.evidence:
+                where = ", ".join(str(o) for o in e.origins)
+                if where:
+                    body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
+            if f.remedy:
+                body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+            body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
+            doc.add(
+                Box(
+                    title=f"{f.rule.id} {f.rule.name}",
+                    subtitle=f"{f.rule.severity.value} · {f.status.value}",
+                    body=tuple(body),
+                    style=_STYLE[f.rule.severity],
+                )
+            )
+        if show_all and unevaluated:
+            doc.add(*(para(Span(f"  ? {f.rule.id} not evaluated: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
+    counts = report.counts
+    verifying = sum(1 for s in report.servers if s.facts.verifies)
+    doc.add(
+        Blank(),
+        para(
+            Span(
+                f"{len(report.servers)} server block(s), {verifying} verifying client certificates: "
+                f"{counts['fail']} finding(s) · {counts['not_evaluated']} not evaluated"
+                + (f" · {counts['error']} rule crash(es)" if counts["error"] else ""),
+                "dim",
+            )
+        ),
+    )
+    if total == 0 and not counts["error"]:
+        doc.add(para(Span("✓ no mTLS problem found", "bold green")))
+    return doc
+
+
+def lint_json(report: LintReport, *, show_all: bool = False) -> str:
+    """The versioned JSON document."""
+    servers = []
+    for server in report.servers:
+        shown = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
+        servers.append(
+            {
+                "origin": origin_document(server.server.origin),
+                "server_names": [n.name for n in server.server.server_names if n.name],
+                "ports": sorted(server.server.ports),
+                "verifies_clients": server.facts.verifies,
+                "ssl_verify_client": server.facts.mode.value,
+                "findings": [
+                    {**finding_document(r.finding), "explains": [finding_document(c) for c in r.explains]}
+                    for r in shown
+                ],
+            }
+        )
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "mtls-doctor", "version": __version__},
+        "config": report.config.source,
+        "nginx": {"version": str(report.model.nginx), "assumed": report.version_assumed},
+        "servers": servers,
+        "counts": report.counts,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def lint_sarif(report: LintReport) -> str:
+    """SARIF 2.1.0: one run, the lint rules as reportingDescriptors, one result per failing finding."""
+    rules = sorted({f.rule.id: f.rule for f in report.findings}.values(), key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    results = []
+    for server in report.servers:
+        for f in server.findings:
+            if f.status is not Status.FAIL:
+                continue
+            results.append(
+                {
+                    "ruleId": f.rule.id,
+                    "ruleIndex": index[f.rule.id],
+                    "level": _SARIF_LEVEL[f.rule.severity],
+                    "message": {"text": f.message or f.rule.title},
+                    "locations": [_location(o) for o in _origins(f, server)],
+                }
+            )
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mtls-doctor",
+                        "version": __version__,
+                        "rules": [_descriptor(r) for r in rules],
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def _descriptor(rule: Any) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.doc.what},
+        "help": {"text": rule.doc.fix, "markdown": rule.doc.fix},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+        "properties": {"tags": list(rule.tags), "severity": rule.severity.value, "confidence": rule.confidence.value},
+    }
+
+
+def _origins(f: Finding, server: ServerLint) -> list[Origin]:
+    """The config lines a finding points at (evidence with a line), else the server block itself."""
+    found = [o for e in f.evidence for o in e.origins if o.line is not None]
+    unique = list(dict.fromkeys(found))
+    return unique[:5] or [server.server.origin]
+
+
+def _location(o: Origin) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": o.source}}}
+    if o.line is not None:
+        location["physicalLocation"]["region"] = {"startLine": o.line}
+    return location
