@@ -16,6 +16,7 @@ from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
 from mtls_doctor.facts.model import Facts, Outcome, TwinFacts
 from mtls_doctor.inputs import Inputs
+from mtls_doctor.linting import ServerLint
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
 
@@ -25,6 +26,10 @@ class Report(Record):
 
     inputs: Inputs
     facts: Facts
+    block: ServerLint | None
+    """With --nginx: the server block the client was judged against (its lint findings are among ``findings``)."""
+    assumptions: tuple[str, ...]
+    """What the verdict assumes beyond what was observed (another nginx or OpenSSL than 1.22 / 3.0)."""
     findings: tuple[Finding, ...]
     """Every finding, most useful first."""
     tree: tuple[Ranked, ...]
@@ -62,17 +67,26 @@ def diagnose(
     passwords: Passwords,
     catalogue: Catalogue | None = None,
     rules_dirs: Sequence[Path] = (),
+    block: ServerLint | None = None,
+    assumptions: tuple[str, ...] = (),
 ) -> Report:
-    """Run the whole diagnosis. InputError (exit 2) escapes only for input that cannot be read at all."""
+    """Run the whole diagnosis. InputError (exit 2) escapes only for input that cannot be read at all.
+
+    ``block``: the linted nginx server block the inputs were taken from; its findings join the client's.
+    """
     catalogue = catalogue or load_catalogue(rules_dirs)
     gathered = gather(inputs, now=now, passwords=passwords)
     facts = gathered.facts
     findings = [evaluate(rule, facts, gathered.unknown_reasons) for rule in catalogue.of_scope(Scope.CHECK)]
+    if block is not None:
+        findings += block.findings
     seen = facts.twin.errors_seen_codes if isinstance(facts.twin, TwinFacts) else None
     annotated = annotate(findings, facts.verdict, seen)
     return Report(
         inputs=inputs,
         facts=facts,
+        block=block,
+        assumptions=assumptions,
         findings=tuple(ordered_findings(annotated)),
         tree=rank(annotated),
     )

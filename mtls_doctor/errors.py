@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\udc80-\udcff]")
 _BREAKS = re.compile(r"[ \t]*[\r\n\t\u2028\u2029]+[ \t]*")
 
 
 def _printable(text: str) -> str:
-    """``text`` with control characters (a newline in a file name, an escape sequence) shown as escapes."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    """``text`` with control characters (a newline in a file name, an escape sequence) shown as escapes, and the
+    bytes of a file name that is not UTF-8 (which Python keeps as lone surrogates) as ``\\xNN``."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return repr(char)[1:-1]
 
 
 class InputError(Exception):

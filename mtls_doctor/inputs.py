@@ -36,3 +36,7 @@ class Inputs(Record):
     openssl: OpenSSLGeneration = OpenSSLGeneration.V3
     """The OpenSSL generation nginx is linked with."""
     password_file: str | None = None
+    startup_error: str | None = None
+    """nginx's own refusal to start with the server settings (from a configuration), when it would refuse."""
+    nginx_version: tuple[int, int, int] = (1, 22, 1)
+    """The nginx judged for; its defaults and requirements depend on it."""

@@ -79,7 +79,7 @@ def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Obse
         assert seen.reason == verdict.reason, "the 400 page differs"
     if seen.outcome is Outcome.SERVER_CONFIG_ERROR:
         assert verdict.reason is not None
-        nginx_says = verdict.reason.removeprefix("nginx refuses to start: ").split(" (SSL:")[0]
+        nginx_says = verdict.reason.split(" (SSL:")[0]
         assert nginx_says in seen.reason if seen.reason else False, f"nginx -t: {seen.reason}"
     if seen.outcome is Outcome.CLIENT_ERROR:
         assert verdict.reason is not None

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from mtls_doctor import __version__
+from mtls_doctor.cli.options import interactive
 from mtls_doctor.exit_status import ExitStatus
 
 EPILOG = """Exit codes: 0 nothing blocking · 1 blocking findings · 2 usage or unusable input ·
@@ -32,7 +33,9 @@ class _Group(click.Group):
             click.echo("mtls-doctor: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
         except click.ClickException as exc:
-            exc.show()
+            # One line, like every other error: click's own show() prints Usage/Try/Error on three.
+            message = " ".join(exc.format_message().split())
+            click.echo(f"mtls-doctor: {message} (see --help)", err=True)
             sys.exit(ExitStatus.USAGE)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
@@ -64,7 +67,7 @@ def main(ctx: click.Context, traceback: bool) -> int:
     """Find why mutual TLS fails (nginx 400 "The SSL certificate error", unknown ca, ...) and how to fix it."""
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if not interactive():
             click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
         return ExitStatus.USAGE
     return ExitStatus.OK

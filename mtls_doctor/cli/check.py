@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from mtls_doctor.cli.options import password_source, rules_option
+from mtls_doctor.cli.options import (
+    interactive,
+    nginx_version_options,
+    password_source,
+    read_nginx_version,
+    rules_option,
+)
 from mtls_doctor.facts.model import VerifyClient
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
+
+if TYPE_CHECKING:
+    from mtls_doctor.linting import ServerLint
 
 
 @click.command()
@@ -47,11 +57,18 @@ from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEP
 @click.option("--tls", type=click.Choice(["1.2", "1.3"]), default="1.3", show_default=True, help="Highest TLS version.")
 @click.option(
     "--openssl",
-    type=click.Choice(["3", "4"]),
+    type=click.Choice(["1.0", "1.1", "3", "4"]),
     default="3",
     show_default=True,
     help="The OpenSSL generation nginx is linked with.",
 )
+@click.option("--nginx", "nginx_conf", metavar="CONF|-", help="Take the server side from this nginx configuration.")
+@click.option("--server", "server_name", metavar="NAME", help="With --nginx: the server block nginx routes NAME to.")
+@click.option("--listen", "listen_port", type=click.IntRange(1, 65535), metavar="PORT", help="With --nginx: the port.")
+@click.option("--prefix", metavar="DIR", help="With --nginx: nginx's conf prefix (relative paths resolve there).")
+@nginx_version_options
+@click.option("--read-files", is_flag=True, help="With a pasted or nginx -T config: its files are on this machine.")
+@click.option("--allow-outside", is_flag=True, help="With --nginx: read files outside the configuration's directory.")
 @click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
 @rules_option
@@ -69,6 +86,14 @@ def check(
     at_text: str | None,
     tls: str,
     openssl: str,
+    nginx_conf: str | None,
+    server_name: str | None,
+    listen_port: int | None,
+    prefix: str | None,
+    nginx_version: str | None,
+    nginx_v: str | None,
+    read_files: bool,
+    allow_outside: bool,
     fmt: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
@@ -84,8 +109,8 @@ def check(
     from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
     from mtls_doctor.openssl.generations import OpenSSLGeneration  # noqa: PLC0415
 
-    if not (cert or ca or trusted):
-        raise click.UsageError("give the client's --cert (and --key), the server's --ca, or both")
+    if not (cert or ca or trusted or nginx_conf):
+        raise click.UsageError("give the client's --cert (and --key), the server's --ca or --nginx, or both")
     now = datetime.now(UTC)
     try:
         at = parse_time(at_text, now=now) if at_text else None
@@ -106,9 +131,47 @@ def check(
         openssl=OpenSSLGeneration(openssl),
         password_file=password_file,
     )
-    report = diagnose(
-        inputs, now=now, passwords=password_source(password_file), rules_dirs=[Path(d) for d in rules_dirs]
-    )
+    rules_paths = [Path(d) for d in rules_dirs]
+    block = None
+    notes: tuple[str, ...] = ()
+    if nginx_conf:
+        from mtls_doctor.cli.nginx_options import server_settings_given  # noqa: PLC0415
+        from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
+        from mtls_doctor.facts.lint import FileReader  # noqa: PLC0415
+        from mtls_doctor.linting import lint_model  # noqa: PLC0415
+        from mtls_doctor.nginx import effective_settings, read_config  # noqa: PLC0415
+        from mtls_doctor.nginx.build import DEFAULT_BUILD  # noqa: PLC0415
+        from mtls_doctor.openssl.generations import generation_of  # noqa: PLC0415
+        from mtls_doctor.serverblock import assumptions, block_inputs, choose_block  # noqa: PLC0415
+
+        given = server_settings_given(click.get_current_context())
+        if given:
+            raise click.UsageError(
+                f"--nginx takes the server's settings from the configuration: drop {', '.join(given)}"
+            )
+        version_text = read_nginx_version(nginx_version, nginx_v)
+        text = sys.stdin.buffer.read() if nginx_conf == "-" else None
+        config = read_config(
+            nginx_conf, text=text, prefix=Path(prefix) if prefix else None, allow_outside_prefix=allow_outside
+        )
+        model = effective_settings(config, nginx=version_text if version_text is not None else DEFAULT_BUILD)
+        reader = FileReader(read_files=config.on_disk or read_files, allow_outside=allow_outside, now=at or now)
+        catalogue = load_catalogue(rules_paths)
+        linted = lint_model(model, reader, catalogue, version_assumed=version_text is None)
+        block = choose_block(linted, name=server_name, port=listen_port, ask=_ask if interactive() else None)
+        generation = generation_of(model.nginx.ssl_library)
+        inputs = block_inputs(block, inputs, generation=generation, version=model.nginx.version)
+        notes = assumptions(block, generation)
+        report = diagnose(
+            inputs,
+            now=now,
+            passwords=password_source(password_file),
+            catalogue=catalogue,
+            block=block,
+            assumptions=notes,
+        )
+    else:
+        report = diagnose(inputs, now=now, passwords=password_source(password_file), rules_dirs=rules_paths)
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 
@@ -119,6 +182,16 @@ def check(
 
         print_document(report_document(report, show_all=show_all))
     return int(report.exit_status)
+
+
+def _ask(candidates: list[ServerLint]) -> ServerLint:
+    """Let the person at the terminal pick the server block."""
+    import questionary  # noqa: PLC0415 - 120 ms of start-up: only when someone is asked
+
+    choices = [questionary.Choice(str(c.server), value=c) for c in candidates]
+    question = questionary.select("Which server block should the client be checked against?", choices=choices)
+    chosen: ServerLint = question.unsafe_ask()
+    return chosen
 
 
 COMMANDS = [check]

@@ -11,6 +11,12 @@ import click
 from mtls_doctor.errors import InputError
 from mtls_doctor.pki.passwords import Passwords
 
+
+def interactive() -> bool:
+    """Someone can answer a prompt: stdin and stdout are terminals (stdin may even be closed, then None)."""
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and sys.stdout.isatty()
+
+
 rules_option = click.option(
     "--rules",
     "rules_dirs",
@@ -23,10 +29,11 @@ rules_option = click.option(
 def password_source(password_file: str | None) -> Passwords:
     """Passwords from --password-file or $MTLS_DOCTOR_PASSWORD, else a hidden prompt when on a terminal."""
     prompt: Callable[[str], str | None] | None = None
-    if sys.stdin.isatty():
+    # Only stdin needs to be a terminal: the prompt goes to stderr, so `check ... > report.txt` still asks.
+    if sys.stdin is not None and sys.stdin.isatty():
 
         def ask(text: str) -> str | None:
-            value: Any = click.prompt(text, hide_input=True, default="", show_default=False)
+            value: Any = click.prompt(text, hide_input=True, default="", show_default=False, err=True)
             return str(value)
 
         prompt = ask

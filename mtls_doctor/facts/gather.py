@@ -34,8 +34,10 @@ from mtls_doctor.facts.model import (
     VerifyClient,
 )
 from mtls_doctor.facts.revocation import describe_crl, revocation_facts
+from mtls_doctor.facts.startup import ca_file_error, crl_file_error, missing_ca_file_error, verify_needs_ca_file
 from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.inputs import Inputs
+from mtls_doctor.openssl.generations import twin_depth
 from mtls_doctor.pki.certs import CertBundle, load_cert_file, load_key_from_bundle
 from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, load_crl_file
 from mtls_doctor.pki.keys import LoadedKey, load_key_file
@@ -169,7 +171,8 @@ def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource
 def _path(
     sent: list[Node], store: list[Node], at: datetime, inputs: Inputs, advertised: tuple[str, ...]
 ) -> tuple[PathFacts, list[Node]]:
-    path = build_path(sent[0], sent[1:], store, at=at, depth=inputs.depth, level=inputs.seclevel, advertised=advertised)
+    depth = twin_depth(inputs.depth, inputs.openssl)
+    path = build_path(sent[0], sent[1:], store, at=at, depth=depth, level=inputs.seclevel, advertised=advertised)
     by_facts = {id(n.facts): n for n in (*sent, *store)}
     return path, [by_facts[id(c)] for c in path.certs]
 
@@ -191,22 +194,19 @@ def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
 
 
 def _config_error(inputs: Inputs, ca_file: CertFile | None, crl_files: tuple[CrlFile, ...]) -> str | None:
-    """nginx 1.22's own emerg message when it refuses to start with these settings (confirmed with nginx -t)."""
-    needs_ca = inputs.verify_client in (VerifyClient.ON, VerifyClient.OPTIONAL)
-    if needs_ca and ca_file is None:
-        # ngx_http_ssl_merge_srv_conf: verify 1 (on) and 2 (optional) need ssl_client_certificate; 3 does not.
-        return "no ssl_client_certificate for ssl_verify_client"
-    if ca_file is not None and ca_file.format is not FileFormat.PEM:
-        return (
-            f'SSL_CTX_load_verify_locations("{ca_file.path}") failed '
-            "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)"
-        )
+    """nginx's own emerg message when it refuses to start with these settings (confirmed with nginx -t)."""
+    if inputs.startup_error is not None:
+        return inputs.startup_error
+    if ca_file is None and verify_needs_ca_file(inputs.verify_client, inputs.nginx_version):
+        return missing_ca_file_error()
+    if ca_file is not None:
+        error = ca_file_error(ca_file.path, ca_file.format)
+        if error is not None:
+            return error
     for crl in crl_files:
-        if crl.format is not FileFormat.PEM:
-            return (
-                f'X509_LOOKUP_load_file("{crl.path}") failed '
-                "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)"
-            )
+        error = crl_file_error(crl.path, crl.format)
+        if error is not None:
+            return error
     return None
 
 
@@ -232,7 +232,7 @@ def _twin(
         chain, key = client.leaf_for_twin, client.key.key
     server = TwinServer(
         verify_client=inputs.verify_client,
-        verify_depth=inputs.depth,
+        verify_depth=twin_depth(inputs.depth, inputs.openssl),
         ca_certs=tuple(c.cert for c in ca.certs) if ca else (),
         trusted_certs=tuple(c.cert for c in trusted.certs) if trusted else (),
         crls=tuple(loaded.crl for _, loaded in crls),
@@ -247,7 +247,7 @@ def _twin(
 
 def _verdict(server: ServerFacts, client: ClientFacts | None, twin: TwinFacts | Unknown | None) -> Verdict:
     if server.config_error is not None:
-        return _plain(Outcome.SERVER_CONFIG_ERROR, f"nginx refuses to start: {server.config_error}")
+        return _plain(Outcome.SERVER_CONFIG_ERROR, server.config_error)
     if client is not None and client.presentation_error is not None:
         return _plain(Outcome.CLIENT_ERROR, client.presentation_error)
     if isinstance(twin, TwinFacts):

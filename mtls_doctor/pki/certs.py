@@ -8,17 +8,19 @@ import binascii
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
-from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
+from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_key, signing_key
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+"""PKCS#7 signedData (1.2.840.113549.1.7.2), the start of every .p7b file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ def load_cert_file(path: str, *, what: str, passwords: Passwords) -> CertBundle:
     if encoding is Encoding.TEXT:
         raise InputError(path, f"holds no PEM block (expected -----BEGIN CERTIFICATE----- for the {what})")
     raise InputError(
-        path, f"is {binary_hint(data)} that is not a certificate (not PEM, DER, PKCS#7 or PKCS#12; expected the {what})"
+        path, binary_problem(data, f"a certificate (not PEM, DER, PKCS#7 or PKCS#12; expected the {what})")
     )
 
 
@@ -75,12 +77,13 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
         elif block.label == "PKCS7":
             try:
                 p7 = pkcs7.load_pem_pkcs7_certificates(block.data)
-            except (ValueError, UnsupportedAlgorithm) as exc:
+            except der.READ_ERRORS as exc:
                 raise InputError(
                     path, f"PEM block {block.index} (PKCS7) is corrupt ({der.reason(exc)})", line=block.line
                 ) from None
             where = f"a certificate of the PKCS#7 bundle in PEM block {block.index}"
-            certs.extend(LoadedCert(_readable(c, path, where, block.line), origin) for c in chain_order(p7))
+            readable = [_readable(c, path, where, block.line) for c in p7]
+            certs.extend(LoadedCert(c, origin) for c in chain_order(readable))
         else:
             if block.label in KEY_LABELS:
                 keys.append(block)
@@ -108,14 +111,15 @@ def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
             return x509.load_der_x509_certificate(body[:length])
     except binascii.Error:
         problem = "its base64 is corrupt"
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except der.READ_ERRORS as exc:
         # cryptography reports bad base64 as a PEM framing problem, bad DER as an ASN.1 parse error.
         problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
     raise InputError(path, f"PEM block {block.index} is not a valid certificate: {problem}", line=block.line)
 
 
 def _readable(cert: x509.Certificate, path: str, where: str, line: int | None = None) -> x509.Certificate:
-    """``cert``, once every part the diagnosis reads has been parsed.
+    """``cert``, once every part the diagnosis reads has been parsed (call it before ``chain_order``, which reads
+    the names).
 
     cryptography parses names, extensions and the public key only when they are first used: a certificate with
     a malformed extension, a duplicate extension, a bad name or a key type it does not know loads fine and fails
@@ -132,25 +136,27 @@ def _readable(cert: x509.Certificate, path: str, where: str, line: int | None = 
         _ = cert.extensions
         part = "public key"
         cert.public_key()
-    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+    except der.READ_ERRORS as exc:
         raise InputError(path, f"{where}: its {part} cannot be read ({der.reason(exc)})", line=line) from None
     return cert
 
 
 def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBundle:
+    cert_error: Exception | None = None
     try:
         cert = x509.load_der_x509_certificate(data)
-    except (ValueError, UnsupportedAlgorithm):
-        pass
+    except der.READ_ERRORS as exc:
+        cert_error = exc
     else:
         cert = _readable(cert, path, "DER certificate")
         return CertBundle(path, FileFormat.DER, (LoadedCert(cert, Origin(source=path, block=1)),), (), (), None)
+    p7_error: Exception | None = None
     try:
         p7 = pkcs7.load_der_pkcs7_certificates(data)
-    except (ValueError, UnsupportedAlgorithm):
-        pass
+    except der.READ_ERRORS as exc:
+        p7_error = exc
     else:
-        ordered = [_readable(c, path, "a certificate of the PKCS#7 bundle") for c in chain_order(p7)]
+        ordered = chain_order([_readable(c, path, "a certificate of the PKCS#7 bundle") for c in p7])
         if not ordered:
             raise InputError(path, f"is a PKCS#7 bundle with no certificate (expected the {what})")
         return CertBundle(
@@ -168,13 +174,14 @@ def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBu
         raise InputError(path, f"holds a private key (DER), not a certificate (expected the {what})")
     try:
         x509.load_der_x509_crl(data)
-    except (ValueError, UnsupportedAlgorithm):
+    except der.READ_ERRORS:
         pass
     else:
         raise InputError(path, f"holds a CRL, not a certificate (expected the {what})")
-    raise InputError(
-        path, f"is DER data that is not a certificate, PKCS#7 or PKCS#12 (corrupt or truncated?); expected the {what}"
-    )
+    if p7_error is not None and _SIGNED_DATA_OID in data[:32]:
+        raise InputError(path, f"is a PKCS#7 bundle that cannot be read ({der.reason(p7_error)}; expected the {what})")
+    why = f"corrupt or truncated? {der.reason(cert_error)}" if cert_error else "corrupt or truncated?"
+    raise InputError(path, f"is DER data that is not a certificate, PKCS#7 or PKCS#12 ({why}); expected the {what}")
 
 
 def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
@@ -188,9 +195,9 @@ def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
     certs.extend(c.certificate for c in loaded.additional_certs)
     if not certs:
         raise InputError(path, "is a PKCS#12 file with no certificate in it")
+    certs = [_readable(c, path, "a certificate of the PKCS#12 file") for c in certs]
     if loaded.cert is None:
         certs = chain_order(certs)
-    certs = [_readable(c, path, "a certificate of the PKCS#12 file") for c in certs]
     key = LoadedKey(signing_key(loaded.key, path), Origin(source=path), encrypted) if loaded.key is not None else None
     return CertBundle(
         path,
@@ -214,14 +221,25 @@ def load_key_from_bundle(bundle: CertBundle, passwords: Passwords) -> LoadedKey 
 def chain_order(certs: list[x509.Certificate]) -> list[x509.Certificate]:
     """Order a set of certificates leaf first, each followed by its issuer (PKCS#7 does not keep file order).
 
-    Certificates not linked into the longest chain follow it, in their original order.
+    The chain is the longest one that starts at a certificate issuing none of the others (an unrelated self-signed
+    certificate in the set is not taken for the leaf); on a tie, the first such certificate in the original order.
+    Certificates not linked into that chain follow it, in their original order.
     """
     if len(certs) < 2:
         return list(certs)
     issuers_of_others = {c.issuer.public_bytes() for c in certs if c.issuer != c.subject}
     leaves = [c for c in certs if c.subject.public_bytes() not in issuers_of_others] or certs[:1]
-    ordered = [leaves[0]]
-    remaining = [c for c in certs if c is not leaves[0]]
+    best: list[x509.Certificate] = []
+    for leaf in leaves:
+        chain = _chain_from(leaf, certs)
+        if len(chain) > len(best):
+            best = chain
+    return best + [c for c in certs if all(c is not b for b in best)]
+
+
+def _chain_from(leaf: x509.Certificate, certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    ordered = [leaf]
+    remaining = [c for c in certs if c is not leaf]
     while remaining:
         current = ordered[-1]
         if current.issuer == current.subject:
@@ -231,4 +249,4 @@ def chain_order(certs: list[x509.Certificate]) -> list[x509.Certificate]:
             break
         ordered.append(issuer)
         remaining.remove(issuer)
-    return ordered + remaining
+    return ordered

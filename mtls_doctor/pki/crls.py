@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
-from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
+from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
 
 
@@ -41,14 +40,14 @@ def load_crl_file(path: str) -> CrlBundle:
     if encoding is Encoding.DER:
         try:
             crl = x509.load_der_x509_crl(data)
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except der.READ_ERRORS as exc:
             raise InputError(path, _not_crl(data, exc)) from None
         crl = _readable(crl, path, "DER CRL")
         return CrlBundle(path, FileFormat.DER, (LoadedCrl(crl, Origin(source=path, block=1)),), ())
     if encoding is Encoding.TEXT:
         raise InputError(path, "holds no PEM block (expected -----BEGIN X509 CRL----- or a DER CRL)")
     if encoding is not Encoding.PEM:
-        raise InputError(path, f"is {binary_hint(data)} that is not a CRL (expected -----BEGIN X509 CRL----- or DER)")
+        raise InputError(path, binary_problem(data, "a CRL (expected -----BEGIN X509 CRL----- or DER)"))
     pem = split_pem(data, source=path)
     crls: list[LoadedCrl] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
@@ -57,7 +56,7 @@ def load_crl_file(path: str) -> CrlBundle:
         if block.label in CRL_LABELS:
             try:
                 crl = x509.load_pem_x509_crl(block.data)
-            except (ValueError, UnsupportedAlgorithm) as exc:
+            except der.READ_ERRORS as exc:
                 problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
                 raise InputError(
                     path, f"PEM block {block.index} is not a valid CRL: {problem}", line=block.line
@@ -80,7 +79,7 @@ def _not_crl(data: bytes, exc: Exception) -> str:
     """Why DER ``data`` is not a CRL: a certificate (a common mix-up) is named, anything else gets the parse error."""
     try:
         x509.load_der_x509_certificate(data)
-    except (ValueError, UnsupportedAlgorithm):
+    except der.READ_ERRORS:
         return f"is DER data that is not a CRL (corrupt or truncated? {der.reason(exc)})"
     return "holds a certificate (DER), not a CRL"
 
@@ -100,6 +99,6 @@ def _readable(
         for revoked in crl:
             # Entry extensions (reason codes) are not read by the diagnosis; parsing them all costs 3 µs an entry.
             _ = revoked.serial_number, revoked.revocation_date_utc
-    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+    except der.READ_ERRORS as exc:
         raise InputError(path, f"{where}: its {part} cannot be read ({der.reason(exc)})", line=line) from None
     return crl

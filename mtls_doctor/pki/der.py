@@ -4,6 +4,33 @@ and a short, readable reason out of cryptography's parse errors."""
 from __future__ import annotations
 
 import re
+import warnings
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+
+INPUT_WARNINGS = (
+    r"Parsed a serial number which wasn't positive",
+    r"PKCS#12 bundle could not be parsed as DER, falling back to parsing as BER",
+    r"PKCS#7 certificates could not be parsed as DER, falling back to parsing as BER",
+)
+"""cryptography's warnings about the *input* (a zero or negative serial number, BER instead of DER), which it still
+reads. Python would print them on stderr, breaking the one-line error and cluttering the report; OpenSSL (and so
+nginx) reads these files too. Whether they matter is for the diagnosis to say, not for a library warning. Only these
+are silenced: warnings about mtls-doctor's own use of cryptography still show."""
+
+READ_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+"""What cryptography raises for certificates and CRLs it cannot read: not only ValueError (an X.509 version out of
+range is ``InvalidVersion``, a repeated extension ``DuplicateExtension``, none of them a ValueError)."""
+
+for _message in INPUT_WARNINGS:
+    warnings.filterwarnings("ignore", message=_message)
 
 _PARSE_ERROR = re.compile(r"ParseError \{ kind: (\w+)")
 _LOCATION = re.compile(r"location: \[([^\]]*)\]")

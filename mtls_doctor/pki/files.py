@@ -51,7 +51,7 @@ def read_input(path: str, *, what: str) -> bytes:
                 # Read at most one byte past the limit: a file that grows cannot make us read forever.
                 data = f.read(MAX_INPUT_BYTES + 1)
         else:
-            data = _read_special(path)
+            data = _read_special(path, (path, st.st_dev, st.st_ino))
     except PermissionError:
         raise InputError(path, "permission denied") from None
     except OSError as exc:
@@ -61,9 +61,17 @@ def read_input(path: str, *, what: str) -> bytes:
     return data
 
 
-def _read_special(path: str) -> bytes:
+_PIPES_READ: dict[tuple[str, int, int], bytes] = {}
+"""What each pipe (or other non-regular file) gave, by path and inode: a pipe can be read once, and
+`inspect <(cat a.pem)` reads its file twice (a first look, then the reader). The inode tells a new pipe that reuses
+a file descriptor number (``/dev/fd/63``) from the old one. Only files within the size limit are kept."""
+
+
+def _read_special(path: str, identity: tuple[str, int, int]) -> bytes:
     """Read a FIFO or device: open without blocking (a FIFO with no writer would block ``open`` forever), then
-    read in blocking mode up to the limit."""
+    read in blocking mode up to the limit. A second read of the same pipe gives what the first one got."""
+    if identity in _PIPES_READ:
+        return _PIPES_READ[identity]
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         os.set_blocking(fd, True)
@@ -75,21 +83,26 @@ def _read_special(path: str) -> bytes:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks)
     finally:
         os.close(fd)
+    data = b"".join(chunks)
+    if len(data) <= MAX_INPUT_BYTES:
+        _PIPES_READ[identity] = data
+    return data
 
 
 def _a(what: str) -> str:
     return f"an {what}" if what[:1].lower() in "aeio" else f"a {what}"
 
 
-def binary_hint(data: bytes) -> str:
-    """A short reason why ``data`` is not text we can read, for messages: UTF-16 text is a common case (files
-    saved by Windows tools), worth naming since the fix is to re-save the file as ASCII."""
+def binary_problem(data: bytes, not_what: str) -> str:
+    """The problem of ``data`` that is neither PEM nor DER, for a message: "is binary data that is not ``not_what``".
+
+    UTF-16 text (a PEM file re-saved by a Windows tool) gets its own words, since the fix is to save it again.
+    """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "UTF-16 text, not ASCII PEM: re-save it as ASCII or UTF-8"
-    return "binary data"
+        return "is UTF-16 text, which OpenSSL cannot read: save it again as ASCII (PEM is plain ASCII text)"
+    return f"is binary data that is not {not_what}"
 
 
 def sniff(data: bytes) -> Encoding:
@@ -125,6 +138,8 @@ def content_of(data: bytes) -> Content:
     from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
 
+    from mtls_doctor.pki.der import READ_ERRORS  # noqa: PLC0415
+
     encoding = sniff(data)
     if encoding is Encoding.PEM:
         labels = set(re.findall(rb"-----BEGIN ([A-Z0-9 #]+)-----", data))
@@ -136,7 +151,9 @@ def content_of(data: bytes) -> Content:
     if encoding is Encoding.DER:
         try:
             x509.load_der_x509_crl(data)
-        except (ValueError, UnsupportedAlgorithm):
+        except x509.InvalidVersion:
+            return Content.CRL  # shaped like a CRL: the CRL reader says what is wrong with it
+        except READ_ERRORS:
             pass
         else:
             return Content.CRL

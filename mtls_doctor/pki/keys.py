@@ -5,6 +5,7 @@ The key object stays in memory for the handshake; nothing here ever puts key mat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import Origin
 from mtls_doctor.pki import der
-from mtls_doctor.pki.files import Encoding, binary_hint, read_input, sniff
+from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
@@ -31,6 +32,10 @@ SigningKey = (
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
 )
+
+
+_PROC_TYPE_ENCRYPTED = re.compile(rb"^[ \t]*Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYPTED", re.MULTILINE)
+"""The legacy encrypted PEM header (RFC 1421), however it is spaced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,34 +77,42 @@ def load_key_file(path: str, passwords: Passwords) -> LoadedKey:
         return _from_der(path, data, passwords)
     if encoding is Encoding.TEXT:
         raise InputError(path, "holds no PEM block (expected -----BEGIN PRIVATE KEY-----)")
-    raise InputError(path, f"is {binary_hint(data)} that is not a private key (not PEM, DER or PKCS#12)")
+    raise InputError(path, binary_problem(data, "a private key (not PEM, DER or PKCS#12)"))
 
 
 def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> LoadedKey:
     """Parse one PEM key block, asking for its password only when it is encrypted."""
-    encrypted = block.label == "ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in block.data
-    origin = Origin(source=path, block=block.index, line=block.line)
+    encrypted = block.label == "ENCRYPTED PRIVATE KEY" or _PROC_TYPE_ENCRYPTED.search(block.data) is not None
+    key, encrypted = _load_pem_key(block, path, passwords, encrypted=encrypted)
+    return LoadedKey(signing_key(key, path), Origin(source=path, block=block.index, line=block.line), encrypted)
+
+
+def _load_pem_key(block: PemBlock, path: str, passwords: Passwords, *, encrypted: bool) -> tuple[PrivateKeyTypes, bool]:
+    """The key of ``block`` and whether it was encrypted (cryptography has the last word on that)."""
     password = None
     if encrypted:
         password = passwords.get(path)
         if password is None:
             raise passwords.missing(path, "private key")
     try:
-        key = serialization.load_pem_private_key(block.data, password)
+        return serialization.load_pem_private_key(block.data, password), encrypted
     except TypeError:
-        if encrypted and password == b"":
+        if not encrypted:
+            # Encrypted although its headers did not say so in the usual way: ask for the password after all.
+            return _load_pem_key(block, path, passwords, encrypted=True)
+        if password == b"":
             # cryptography takes an empty password for no password at all.
             raise passwords.wrong(path, "private key") from None
-        # Not encrypted after all, although it looked so: try without.
-        key = _retry_plain(block.data, path, line=block.line)
+        # Not encrypted after all, although it looked so: read it without the password.
+        return _retry_plain(block.data, path, line=block.line), False
     except ValueError as exc:
         if encrypted and _after_decryption(exc):
             raise passwords.wrong(path, "private key", or_corrupt=not _is_wrong_password(exc)) from None
         state = "encrypted private key" if encrypted else "private key"
-        raise InputError(path, f"{state} block is corrupt ({_reason(exc)})", line=block.line) from None
+        why = "its base64 is corrupt" if "Unable to load PEM" in str(exc) else _reason(exc)
+        raise InputError(path, f"{state} block is corrupt ({why})", line=block.line) from None
     except UnsupportedAlgorithm as exc:
         raise InputError(path, f"private key uses an unsupported algorithm ({_reason(exc)})", line=block.line) from None
-    return LoadedKey(signing_key(key, path), origin, encrypted)
 
 
 def _is_wrong_password(exc: ValueError) -> bool:
@@ -165,7 +178,7 @@ def _der_kind(data: bytes) -> str:
     ):
         try:
             load(data)
-        except (ValueError, UnsupportedAlgorithm):
+        except der.READ_ERRORS:
             continue
         return kind
     return "is DER data that cannot be read (corrupt or truncated?)"
@@ -195,5 +208,5 @@ def signing_key(key: PrivateKeyTypes, path: str) -> SigningKey:
 
 
 def _reason(exc: Exception) -> str:
-    # cryptography's messages can carry Rust debug output; keep the first clause only.
+    # cryptography's messages can carry Rust debug output or a FAQ link: a few words only.
     return der.reason(exc)

@@ -55,7 +55,7 @@ class Passwords:
     def missing(self, source: str, what: str) -> PasswordError:
         """The error for an encrypted ``what`` when no password could be had."""
         how = f"--password-file FILE or the {PASSWORD_ENV} environment variable"
-        if not sys.stdin.isatty():
+        if not _on_terminal():
             how += " (no terminal to ask on)"
         return PasswordError(source, f"{what} is encrypted and no password was given: use {how}")
 
@@ -77,3 +77,11 @@ class Passwords:
         if or_corrupt:
             return PasswordError(source, f"{origin} does not decrypt this {what}, or the {what} is corrupt")
         return PasswordError(source, f"{origin} does not decrypt this {what}")
+
+
+def _on_terminal() -> bool:
+    """stdin is a terminal; False when stdin is closed (``sys.stdin`` is None) or unusable."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False

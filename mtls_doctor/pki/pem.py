@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from mtls_doctor.errors import InputError
 
-# RFC 7468 labels; OpenSSL also accepts leading whitespace on the encapsulation lines.
-_BEGIN = re.compile(rb"^[ \t]*-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\r?$", re.MULTILINE)
+# RFC 7468 labels; OpenSSL also accepts leading whitespace on the encapsulation lines, and (3.0) a UTF-8 byte-order
+# mark right before the first BEGIN, as Windows editors write it.
+_BOM = b"\xef\xbb\xbf"
+_BEGIN = re.compile(rb"^(?:\xef\xbb\xbf)?[ \t]*-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\r?$", re.MULTILINE)
 _END = re.compile(rb"^[ \t]*-----END ([A-Z0-9 #]+)-----[ \t]*\r?$", re.MULTILINE)
 
 CERT_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"})
@@ -101,7 +103,8 @@ def split_pem(data: bytes, *, source: str) -> PemFile:
         end_label = end.group(1).decode("ascii")
         if end_label != label:
             raise InputError(source, f"PEM block 'BEGIN {label}' is closed by 'END {end_label}'", line=begin_line)
-        blocks.append(PemBlock(label, data[begin.start() : end.end()] + b"\n", begin_line, len(blocks) + 1))
+        start = begin.start() + (len(_BOM) if data.startswith(_BOM, begin.start()) else 0)
+        blocks.append(PemBlock(label, data[start : end.end()] + b"\n", begin_line, len(blocks) + 1))
         pos = end.end()
         line = begin_line + data.count(b"\n", begin.start(), pos)
     return PemFile(tuple(blocks), tuple(gaps))

@@ -24,6 +24,8 @@ def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[pkcs12.PK
                 return None
         except UnsupportedAlgorithm as exc:
             raise _unsupported(path, exc) from None
+        except der.READ_ERRORS as exc:  # a certificate inside that cannot be read
+            raise _unreadable(path, exc) from None
     password = passwords.get(path)
     if password is None:
         raise passwords.missing(path, "PKCS#12 file")
@@ -33,6 +35,12 @@ def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[pkcs12.PK
         raise passwords.wrong(path, "PKCS#12 file") from None
     except UnsupportedAlgorithm as exc:
         raise _unsupported(path, exc) from None
+    except der.READ_ERRORS as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: str, exc: Exception) -> InputError:
+    return InputError(path, f"is a PKCS#12 file holding a certificate that cannot be read ({der.reason(exc)})")
 
 
 def _unsupported(path: str, exc: UnsupportedAlgorithm) -> InputError:

@@ -48,6 +48,10 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     if facts.clock.skewed:
         clock += f" (local clock {_when(facts.clock.local_now)})"
     doc.add(para(Span(f"mtls-doctor {__version__} · {clock}", "dim")))
+    if report.block is not None:
+        doc.add(para(Span(f"judged against {report.block.server} ({report.block.facts.nginx.version})", "dim")))
+    for note in report.assumptions:
+        doc.add(para(Span(f"assumes {note}", "yellow")))
     sentence, style = verdict_sentence(facts.verdict)
     icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
     doc.add(para(Span(f"{icon} {sentence}", style)), Blank())

@@ -34,6 +34,8 @@ def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]
         "observed_at": _time(facts.clock.local_now),
         "server_clock": _time(facts.clock.at),
         "inputs": _inputs(report),
+        "nginx": _nginx(report),
+        "assumptions": list(report.assumptions),
         "verdict": verdict_document(facts.verdict),
         "findings": [_ranked(r) for r in shown],
         "chain": _chain(facts.path) if isinstance(facts.path, PathFacts) else None,
@@ -142,6 +144,17 @@ def _inputs(report: Report) -> dict[str, Any]:
         "verify_depth": i.depth,
         "seclevel": i.seclevel,
         "at": _time(i.at) if i.at else None,
+    }
+
+
+def _nginx(report: Report) -> dict[str, Any] | None:
+    if report.block is None:
+        return None
+    return {
+        "server": str(report.block.server),
+        "origin": origin_document(report.block.server.origin),
+        "version": report.block.facts.nginx.version,
+        "version_assumed": report.block.facts.nginx.assumed,
     }
 
 

@@ -1,0 +1,125 @@
+"""`check --nginx`: pick the server block to diagnose against, and turn its settings into the diagnosis's Inputs.
+
+The twin is then configured exactly as that block configures OpenSSL: files resolved as nginx resolves them,
+ssl_verify_client, ssl_verify_depth, ssl_crl, the security level of ssl_ciphers, the highest protocol of
+ssl_protocols, the OpenSSL generation of `nginx -V`. When nginx would not even start with the block, the verdict
+is that, in nginx's own words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mtls_doctor.errors import InputError
+from mtls_doctor.facts.lint import CrlSet, TrustFile
+from mtls_doctor.facts.unknown import Unknown
+from mtls_doctor.inputs import Inputs
+from mtls_doctor.linting import LintReport, ServerLint
+from mtls_doctor.nginx import Setting, TlsProtocol
+from mtls_doctor.nginx.paths import ConfigPath
+from mtls_doctor.openssl.generations import OpenSSLGeneration
+from mtls_doctor.record import replace
+
+OBSERVED_NGINX = (1, 22)
+"""The nginx line the observations in sample_pki/MANIFEST.toml were made with."""
+
+
+class BlockChoiceError(InputError):
+    """No single server block could be chosen; the message lists the candidates."""
+
+
+def choose_block(
+    report: LintReport,
+    *,
+    name: str | None,
+    port: int | None,
+    ask: Callable[[list[ServerLint]], ServerLint] | None,
+) -> ServerLint:
+    """The server block to diagnose against.
+
+    ``--server NAME`` picks the block nginx would route NAME to (on ``--listen PORT`` when given); ``--listen`` alone
+    picks among the blocks on that port. Otherwise the client-verifying blocks are the candidates: one is taken;
+    several are offered to ``ask`` (a terminal prompt) or listed in the error.
+    """
+    servers = list(report.servers)
+    model = report.model
+    if name is not None:
+        ports = [port] if port is not None else sorted({p for s in servers for p in s.server.ports})
+        chosen = [model.route(name, p) for p in ports]
+        blocks = list(dict.fromkeys(b for b in chosen if b is not None))
+        matches = [s for s in servers if s.server in blocks]
+        if len(matches) == 1:
+            return matches[0]
+        candidates = matches or servers
+        problem = f"server name {name!r} matches no server block" if not matches else f"{name!r} matches several"
+    else:
+        pool = [s for s in servers if port is None or port in s.server.ports]
+        verifying = [s for s in pool if s.facts.verifies]
+        candidates = verifying or pool
+        if len(candidates) == 1:
+            return candidates[0]
+        problem = (
+            "no server block listens there"
+            if not candidates
+            else "several server blocks verify client certificates"
+            if verifying
+            else "no server block verifies client certificates"
+        )
+    if ask is not None and candidates:
+        return ask(candidates)
+    listing = "; ".join(f"{s.server} (ports {', '.join(map(str, sorted(s.server.ports))) or '-'})" for s in candidates)
+    raise BlockChoiceError(report.config.source, f"{problem}: pick one with --server NAME or --listen PORT ({listing})")
+
+
+def block_inputs(
+    block: ServerLint, base: Inputs, *, generation: OpenSSLGeneration | None, version: tuple[int, int, int]
+) -> Inputs:
+    """``base`` (the client's files, the clock) with the server side taken from ``block``.
+
+    A CA or CRL file nginx could not load is left out of the inputs: the verdict is then nginx's refusal to start,
+    carried in ``startup_error``.
+    """
+    tls = block.server.tls
+    facts = block.facts
+    return replace(
+        base,
+        ca=_usable(tls.ssl_client_certificate, facts.client_ca, block.reasons.get("client_ca")),
+        trusted=_usable(tls.ssl_trusted_certificate, facts.trusted_ca, block.reasons.get("trusted_ca")),
+        crls=tuple(p for p in (_usable(tls.ssl_crl, facts.crl, block.reasons.get("crl")),) if p),
+        verify_client=tls.ssl_verify_client.value,
+        depth=tls.ssl_verify_depth.value,
+        seclevel=tls.security_level.level,
+        max_tls="TLSv1.3" if TlsProtocol.TLSV1_3 in tls.ssl_protocols.value else "TLSv1.2",
+        openssl=generation or OpenSSLGeneration.V3,
+        startup_error=facts.startup_error,
+        nginx_version=version,
+    )
+
+
+def _usable(
+    setting: Setting[ConfigPath | None], facts: TrustFile | CrlSet | Unknown | None, why: str | None
+) -> str | None:
+    """The file to load for the twin; None when unset, or when nginx itself could not load it (startup error)."""
+    path = setting.value
+    if path is None:
+        return None
+    if isinstance(facts, Unknown):
+        raise InputError(str(setting.origin), why or f"{path.raw}: cannot be read")
+    if isinstance(facts, TrustFile | CrlSet) and facts.problem is not None:
+        return None
+    if path.path is None:
+        raise InputError(str(setting.origin), f"{path.raw}: a relative path with no known prefix (give --prefix)")
+    return str(path.path)
+
+
+def assumptions(block: ServerLint, generation: OpenSSLGeneration | None) -> tuple[str, ...]:
+    """What the verdict assumes beyond what was observed (nginx 1.22 with OpenSSL 3.0)."""
+    notes = []
+    nginx = block.facts.nginx
+    if nginx.assumed:
+        notes.append("nginx 1.22.1 (Debian 12), as no --nginx-version or --nginx-v was given")
+    elif tuple(int(x) for x in nginx.version.split(".")[:2]) != OBSERVED_NGINX:
+        notes.append(f"nginx {nginx.version}: behaviour taken from nginx's documentation (observed: 1.22.1)")
+    if generation is not None and not generation.observed:
+        notes.append(f"OpenSSL {generation.value}: behaviour taken from OpenSSL's documentation (observed: 3.0)")
+    return tuple(notes)
