@@ -25,7 +25,6 @@ from tests.inputs.cli import Invocation, Result, run_all
 from tests.inputs.material import GOOD, PASSWORD, write
 
 
-
 @dataclass(frozen=True)
 class Run:
     """One invocation of the command line."""
