@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
@@ -16,9 +17,11 @@ from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
 from mtls_doctor.facts.model import Facts, Outcome, TwinFacts
 from mtls_doctor.inputs import Inputs
-from mtls_doctor.linting import ServerLint
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
+
+if TYPE_CHECKING:
+    from mtls_doctor.linting import ServerLint  # the nginx reader is imported only by --nginx
 
 
 class Report(Record):

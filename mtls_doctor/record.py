@@ -81,6 +81,14 @@ class Record(metaclass=_RecordMeta):
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__record_fields__)
         return f"{type(self).__name__}({inner})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by value through the keyword constructor (frozen slots cannot be restored by setattr).
+        return (_rebuild, (type(self), tuple(getattr(self, n) for n in self.__record_fields__)))
+
+
+def _rebuild(cls: type[_R], values: tuple[Any, ...]) -> _R:
+    return cls(**dict(zip(cls.__record_fields__, values, strict=True)))
+
 
 def replace(record: _R, **changes: Any) -> _R:
     """A copy of ``record`` with some fields changed."""

@@ -148,7 +148,7 @@ def test_the_checked_catalogue_is_cached_and_an_edit_invalidates_it(tmp_path: Pa
     path.write_text(mine)
     first = load_catalogue([tmp_path]).get("MTLS297")
     assert first is not None
-    assert list(cache_dir().glob("catalogue-*.marshal"))
+    assert list(cache_dir().glob("catalogue-*.pickle"))
     path.write_text(
         mine.replace("The client certificate is not allowed", "Edited title: the client certificate is not allowed")
     )

@@ -7,8 +7,8 @@ the facts model, explains links, predicted error numbers): a broken rule fails l
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
+import pickle
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,10 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
         if not extra.is_dir():
             raise RuleError(f"{extra}: not a directory of rule files")
         files += sorted(extra.glob("*.toml"))
-    key = _cache_key(files)
+    key = _cache_key(files, examples=examples)
     cached = _read_cache(key)
     if cached is not None:
-        return _catalogue(parse_rule(raw, source, examples=examples) for source, raw in cached)
+        return cached
     import tomllib  # noqa: PLC0415 - only when the cache misses: 4 ms of start-up otherwise
 
     raws: list[tuple[str, dict[str, Any]]] = []
@@ -83,9 +83,9 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
             raise RuleError(f"{path}: not valid TOML ({exc})") from None
     catalogue = _catalogue(parse_rule(raw, source) for source, raw in raws)
     check_catalogue(catalogue)
-    _write_cache(key, raws)
     if not examples:
         catalogue = _catalogue(replace(r, examples=()) for r in catalogue.rules)
+    _write_cache(key, catalogue)
     return catalogue
 
 
@@ -96,7 +96,7 @@ def _catalogue(rules: Iterable[Rule]) -> Catalogue:
 # The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
 # than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
 # edit is validated again on the next run. A cache that cannot be read or written is simply not used.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -108,34 +108,42 @@ def cache_dir() -> Path:
     return Path(base) / "mtls-doctor"
 
 
-def _cache_key(files: list[Path]) -> str:
-    h = hashlib.sha256(f"{_CACHE_FORMAT}:{__version__}".encode())
+def _cache_key(files: list[Path], *, examples: bool) -> str:
+    h = hashlib.sha256(f"{_CACHE_FORMAT}:{__version__}:{examples}".encode())
     for path in files:
         st = os.stat(path)
         h.update(f"\0{path}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return h.hexdigest()[:32]
 
 
-def _read_cache(key: str) -> list[tuple[str, dict[str, Any]]] | None:
-    # marshal: the rules are plain dicts, lists and strings; it loads them ten times faster than json and needs no
-    # import. Only this tool's own validated output is ever read back, from the user's own cache directory.
+def _read_cache(key: str) -> Catalogue | None:
+    # The cache holds this tool's own checked catalogue, pickled: unpickling runs code, so only a file that this
+    # user owns and nobody else can write is read (a shared or planted cache is ignored, never trusted).
+    path = cache_dir() / f"catalogue-{key}.pickle"
     try:
-        data = marshal.loads((cache_dir() / f"catalogue-{key}.marshal").read_bytes())  # noqa: S302 - see above
-    except (OSError, ValueError, EOFError, TypeError):
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+            loaded = pickle.load(f)  # noqa: S301 - see above
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError, ImportError):
         return None
-    return [(source, raw) for source, raw in data] if isinstance(data, list) else None
+    return loaded if isinstance(loaded, Catalogue) else None
 
 
-def _write_cache(key: str, raws: list[tuple[str, dict[str, Any]]]) -> None:
+def _write_cache(key: str, catalogue: Catalogue) -> None:
     directory = cache_dir()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         for stale in directory.glob("catalogue-*"):
-            stale.unlink(missing_ok=True)
+            if key not in stale.name:
+                stale.unlink(missing_ok=True)
         tmp = directory / f".catalogue-{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(marshal.dumps(raws))
-        tmp.replace(directory / f"catalogue-{key}.marshal")
-    except (OSError, TypeError, ValueError):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(catalogue, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(directory / f"catalogue-{key}.pickle")
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from types import ModuleType
+from typing import NamedTuple
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
@@ -23,16 +23,14 @@ _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 """PKCS#7 signedData (1.2.840.113549.1.7.2), the start of every .p7b file."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedCert:
+class LoadedCert(NamedTuple):
     """A parsed certificate and where it was found."""
 
     cert: x509.Certificate
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
-class CertBundle:
+class CertBundle(NamedTuple):
     """Everything in one certificate file."""
 
     path: str
@@ -70,18 +68,18 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
     keys: list[PemBlock] = []
     for block in pem.blocks:
-        origin = Origin(source=path, block=block.index, line=block.line)
+        origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CERT_LABELS:
-            where = f"certificate in PEM block {block.index}"
+            where = f"certificate in PEM block {block.position}"
             certs.append(LoadedCert(_readable(_pem_certificate(block, path), path, where, block.line), origin))
         elif block.label == "PKCS7":
             try:
-                p7 = pkcs7.load_pem_pkcs7_certificates(block.data)
+                p7 = _pkcs7().load_pem_pkcs7_certificates(block.data)
             except der.READ_ERRORS as exc:
                 raise InputError(
-                    path, f"PEM block {block.index} (PKCS7) is corrupt ({der.reason(exc)})", line=block.line
+                    path, f"PEM block {block.position} (PKCS7) is corrupt ({der.reason(exc)})", line=block.line
                 ) from None
-            where = f"a certificate of the PKCS#7 bundle in PEM block {block.index}"
+            where = f"a certificate of the PKCS#7 bundle in PEM block {block.position}"
             readable = [_readable(c, path, where, block.line) for c in p7]
             certs.extend(LoadedCert(c, origin) for c in chain_order(readable))
         else:
@@ -114,7 +112,7 @@ def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
     except der.READ_ERRORS as exc:
         # cryptography reports bad base64 as a PEM framing problem, bad DER as an ASN.1 parse error.
         problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
-    raise InputError(path, f"PEM block {block.index} is not a valid certificate: {problem}", line=block.line)
+    raise InputError(path, f"PEM block {block.position} is not a valid certificate: {problem}", line=block.line)
 
 
 def _readable(cert: x509.Certificate, path: str, where: str, line: int | None = None) -> x509.Certificate:
@@ -152,7 +150,7 @@ def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBu
         return CertBundle(path, FileFormat.DER, (LoadedCert(cert, Origin(source=path, block=1)),), (), (), None)
     p7_error: Exception | None = None
     try:
-        p7 = pkcs7.load_der_pkcs7_certificates(data)
+        p7 = _pkcs7().load_der_pkcs7_certificates(data)
     except der.READ_ERRORS as exc:
         p7_error = exc
     else:
@@ -250,3 +248,10 @@ def _chain_from(leaf: x509.Certificate, certs: list[x509.Certificate]) -> list[x
         ordered.append(issuer)
         remaining.remove(issuer)
     return ordered
+
+
+def _pkcs7() -> ModuleType:
+    """cryptography's PKCS#7 module, imported on first use: it pulls in the email package (~10 ms of start-up)."""
+    from cryptography.hazmat.primitives.serialization import pkcs7  # noqa: PLC0415
+
+    return pkcs7

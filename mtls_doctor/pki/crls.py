@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography import x509
 
@@ -13,16 +13,14 @@ from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedCrl:
+class LoadedCrl(NamedTuple):
     """A parsed CRL and where it was found."""
 
     crl: x509.CertificateRevocationList
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
-class CrlBundle:
+class CrlBundle(NamedTuple):
     """Everything in one CRL file."""
 
     path: str
@@ -52,16 +50,16 @@ def load_crl_file(path: str) -> CrlBundle:
     crls: list[LoadedCrl] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
     for block in pem.blocks:
-        origin = Origin(source=path, block=block.index, line=block.line)
+        origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CRL_LABELS:
             try:
                 crl = x509.load_pem_x509_crl(block.data)
             except der.READ_ERRORS as exc:
                 problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
                 raise InputError(
-                    path, f"PEM block {block.index} is not a valid CRL: {problem}", line=block.line
+                    path, f"PEM block {block.position} is not a valid CRL: {problem}", line=block.line
                 ) from None
-            crls.append(LoadedCrl(_readable(crl, path, f"CRL in PEM block {block.index}", block.line), origin))
+            crls.append(LoadedCrl(_readable(crl, path, f"CRL in PEM block {block.position}", block.line), origin))
         else:
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not crls:

@@ -6,8 +6,7 @@ The key object stays in memory for the handshake; nothing here ever puts key mat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -38,8 +37,7 @@ _PROC_TYPE_ENCRYPTED = re.compile(rb"^[ \t]*Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYP
 """The legacy encrypted PEM header (RFC 1421), however it is spaced."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedKey:
+class LoadedKey(NamedTuple):
     """A private key and where it came from. ``repr`` never shows the key."""
 
     key: SigningKey
@@ -84,7 +82,7 @@ def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> Load
     """Parse one PEM key block, asking for its password only when it is encrypted."""
     encrypted = block.label == "ENCRYPTED PRIVATE KEY" or _PROC_TYPE_ENCRYPTED.search(block.data) is not None
     key, encrypted = _load_pem_key(block, path, passwords, encrypted=encrypted)
-    return LoadedKey(signing_key(key, path), Origin(source=path, block=block.index, line=block.line), encrypted)
+    return LoadedKey(signing_key(key, path), Origin(source=path, block=block.position, line=block.line), encrypted)
 
 
 def _load_pem_key(block: PemBlock, path: str, passwords: Passwords, *, encrypted: bool) -> tuple[PrivateKeyTypes, bool]:

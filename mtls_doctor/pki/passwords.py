@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from mtls_doctor.errors import InputError, PasswordError
 from mtls_doctor.pki.files import read_input
@@ -20,14 +19,21 @@ def _no_prompt(_prompt: str) -> str | None:
     return None
 
 
-@dataclass
 class Passwords:
-    """Supplies the password for encrypted keys and PKCS#12 files, asking at most once per run."""
+    """Supplies the password for encrypted keys and PKCS#12 files, asking at most once per run.
 
-    password_file: str | None = None
-    prompt: Callable[[str], str | None] = _no_prompt
-    """Asks the person (hidden input); the default never asks. Only wired up when stdin is a terminal."""
-    _cached: bytes | None = field(default=None, repr=False)
+    ``prompt`` asks the person (hidden input); the default never asks: it is wired up only on a terminal.
+    """
+
+    __slots__ = ("_cached", "password_file", "prompt")
+
+    def __init__(self, *, password_file: str | None = None, prompt: Callable[[str], str | None] = _no_prompt) -> None:
+        self.password_file = password_file
+        self.prompt = prompt
+        self._cached: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"Passwords(password_file={self.password_file!r})"  # never the password itself
 
     def get(self, source: str) -> bytes | None:
         """The password to try for ``source``, or None when none was supplied and nobody can be asked."""

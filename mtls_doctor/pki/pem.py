@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mtls_doctor.errors import InputError
 
@@ -31,15 +31,14 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PemBlock:
+class PemBlock(NamedTuple):
     """One ``-----BEGIN X-----`` ... ``-----END X-----`` block, its bytes exactly as written."""
 
     label: str
     data: bytes
     line: int
     """1-based line of the BEGIN line."""
-    index: int
+    position: int
     """1-based position among the file's blocks."""
 
     @property
@@ -60,16 +59,14 @@ def with_article(kind: str) -> str:
     return f"an {kind}" if first in "aeiouAEIOU" else f"a {kind}"
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+class Gap(NamedTuple):
     """Non-blank text between (or around) PEM blocks."""
 
     line: int
     lines: int
 
 
-@dataclass(frozen=True, slots=True)
-class PemFile:
+class PemFile(NamedTuple):
     """A PEM file split into its blocks and the text around them."""
 
     blocks: tuple[PemBlock, ...]

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.pki import der
 from mtls_doctor.pki.passwords import Passwords
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.serialization.pkcs12 import PKCS12KeyAndCertificates
 
-def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[pkcs12.PKCS12KeyAndCertificates, bool] | None:
+
+def open_pkcs12(path: str, data: bytes, passwords: Passwords) -> tuple[PKCS12KeyAndCertificates, bool] | None:
     """The container and whether it needed a password; None when ``data`` is not PKCS#12 at all.
 
     Files exported with ``-passout pass:`` open with either None or b"", so both are tried before asking.
     """
+    from cryptography.hazmat.primitives.serialization import pkcs12  # noqa: PLC0415 - only for PKCS#12 input
+
     for attempt in (None, b""):
         try:
             return pkcs12.load_pkcs12(data, attempt), False

@@ -50,8 +50,7 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     doc.add(para(Span(f"mtls-doctor {__version__} · {clock}", "dim")))
     if report.block is not None:
         doc.add(para(Span(f"judged against {report.block.server} ({report.block.facts.nginx.version})", "dim")))
-    for note in report.assumptions:
-        doc.add(para(Span(f"assumes {note}", "yellow")))
+    doc.add(*(para(Span(f"assumes {assumption}", "yellow")) for assumption in report.assumptions))
     sentence, style = verdict_sentence(facts.verdict)
     icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
     doc.add(para(Span(f"{icon} {sentence}", style)), Blank())
