@@ -126,6 +126,10 @@ class ErrorLog(MaybePlaced, Record):
     directive: Directive | None
     """None for nginx's default log (the build's ``--error-log-path`` at level ``error``)."""
 
+    def __str__(self) -> str:
+        where = "nginx's default error log" if self.directive is None else f"error_log {self.target}"
+        return f"{where} at level {self.level.name.lower()}"
+
 
 class ErrorPage(Placed, Record):
     """An ``error_page`` for one of the codes nginx uses for client-certificate trouble.
