@@ -1,21 +1,16 @@
-"""Differential test: every sample_pki scenario is served by a real nginx on 127.0.0.1 and probed by a real client
-(curl; openssl s_client for certificates curl refuses to send). nginx's answer and info-level log must equal the
-twin's prediction, and the observation recorded in MANIFEST.toml. A disagreement is a bug in the prediction.
+"""Differential test: every sample_pki scenario's server.conf is served by a real nginx on 127.0.0.1 and probed by a
+real client (curl; openssl s_client for certificates curl refuses to send); blocks nginx refuses to start with are
+seen by nginx -t. nginx's answer and info-level log must equal the twin's prediction, and the observation recorded
+in MANIFEST.toml. A disagreement is a bug in the prediction.
 
 Needs nginx (Debian nginx-light) and faketime: skipped with a reason outside CI when missing, failed under CI=true.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections import defaultdict
-from datetime import datetime
-
 import pytest
 
 from mtls_doctor.facts.model import Outcome
-from mtls_doctor.samplepki.manifest import Scenario
 from tests.conftest import SAMPLE, manifest, require_nginx, scenario_report
 from tests.support import realnginx
 from tests.support.realnginx import Observation
@@ -23,35 +18,13 @@ from tests.support.realnginx import Observation
 pytestmark = pytest.mark.nginx
 
 
-def _require_faketime() -> None:
-    if shutil.which("faketime") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("faketime is not installed, and CI=true requires the server-clock scenarios to run")
-        pytest.skip("faketime is not installed (apt-get install faketime); needed for server-clock scenarios")
-
-
 @pytest.fixture(scope="session")
 def observations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Observation]:
-    """What the real nginx did for every scenario (one nginx per server clock, one server block per scenario)."""
+    """What the real nginx did with every scenario's server.conf (nginx -t on each; one nginx per server clock
+    serving the blocks that start). Shared with test_nginx_check_differential: computed once per session."""
     require_nginx()
-    work = tmp_path_factory.mktemp("nginx")
-    sample = SAMPLE.resolve()
-    results: dict[str, Observation] = {}
-    by_clock: dict[datetime | None, list[Scenario]] = defaultdict(list)
-    for sc in manifest().scenarios.values():
-        if sc.expect.outcome is Outcome.SERVER_CONFIG_ERROR:
-            starts, message = realnginx.config_test(sc, sample, work)
-            outcome = Outcome.ACCEPT if starts else Outcome.SERVER_CONFIG_ERROR
-            results[sc.name] = Observation(outcome, None, message.strip(), None, "nginx -t")
-        else:
-            by_clock[sc.server_time].append(sc)
-    for clock, scenarios in by_clock.items():
-        if clock is not None and shutil.which("faketime") is None:
-            continue
-        with realnginx.serve(scenarios, sample, work, server_time=clock) as running:
-            for sc in scenarios:
-                results[sc.name] = realnginx.probe(sc, running.ports[sc.name], running.logs[sc.name], sample, work)
-    return results
+    scenarios = list(manifest().scenarios.values())
+    return realnginx.observe_all(scenarios, SAMPLE.resolve(), lambda: tmp_path_factory.mktemp("nginx"))
 
 
 def _names() -> list[str]:
@@ -66,7 +39,7 @@ def test_there_are_at_least_40_scenarios() -> None:
 def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Observation]) -> None:
     sc = manifest().scenarios[name]
     if sc.server_time is not None:
-        _require_faketime()
+        realnginx.require_faketime()
     seen = observations[name]
     verdict = scenario_report(name).facts.verdict
     predicted_code = verdict.verify_error.code if verdict.verify_error and not verdict.forgiven else None
@@ -92,10 +65,9 @@ def test_the_manifest_records_what_nginx_does(name: str, observations: dict[str,
     """MANIFEST.toml's [expect] is documentation people read: it must stay true of the real nginx."""
     sc = manifest().scenarios[name]
     if sc.server_time is not None:
-        _require_faketime()
+        realnginx.require_faketime()
     seen, expect = observations[name], sc.expect
     assert seen.outcome is expect.outcome, str(seen)
     assert seen.verify == expect.verify, str(seen)
     if expect.status is not None:
         assert seen.status == expect.status
-

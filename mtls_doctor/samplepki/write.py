@@ -14,6 +14,11 @@ from mtls_doctor.samplepki.manifest import Manifest, Scenario
 _PEM = serialization.Encoding.PEM
 _DER = serialization.Encoding.DER
 
+SERVER_CONF = "server.conf"
+"""Each scenario directory's nginx server block (paths relative to the sample PKI's root)."""
+SERVER_LISTEN = "    listen 8443 ssl;"
+"""The listen line of every server.conf: the one line a harness serving them rewrites (to an ephemeral port)."""
+
 
 class ScenarioFiles(Record):
     """The file names (relative to the scenario directory) a scenario provides; None when it has no such file."""
@@ -69,7 +74,43 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
             files[f"{where}/{names.crl}"] = (
                 x509.load_pem_x509_crl(pem).public_bytes(_DER) if sc.crl_format == "der" else pem
             )
+        files[f"{where}/{SERVER_CONF}"] = server_conf(sc, manifest.server_cert).encode()
     return files
+
+
+def server_conf(sc: Scenario, server_cert: str) -> str:
+    """The nginx ``server { }`` block of ``sc``, as scenarios/<name>/server.conf holds it.
+
+    Every path is relative to the sample PKI's root, so nginx resolves them against its conf prefix when its main
+    configuration file sits in that root, and `mtls-doctor check --nginx scenarios/<name>/server.conf --prefix ROOT`
+    resolves them the same way. tests/support/realnginx.py serves exactly this text, with only the listen line
+    changed (an ephemeral port on 127.0.0.1, and an info-level error_log on the same line).
+    """
+    files = scenario_files(sc)
+    where = f"scenarios/{sc.name}"
+    lines = [
+        f"# sample PKI scenario {sc.name}: paths are relative to the sample PKI's root (nginx's conf prefix), e.g.",
+        f"#   mtls-doctor check --nginx {where}/{SERVER_CONF} --prefix . --cert ... --key ...",
+        "server {",
+        SERVER_LISTEN,
+        "    server_name localhost;",
+        f"    ssl_certificate certs/{server_cert}.pem;",
+        f"    ssl_certificate_key keys/{server_cert}.key;",
+        "    ssl_protocols TLSv1.2 TLSv1.3;",
+    ]
+    if files.ca:
+        lines.append(f"    ssl_client_certificate {where}/{files.ca};")
+    if files.trusted:
+        lines.append(f"    ssl_trusted_certificate {where}/{files.trusted};")
+    if files.crl:
+        lines.append(f"    ssl_crl {where}/{files.crl};")
+    lines.append(f"    ssl_verify_client {sc.verify_client.value};")
+    if sc.depth is not None:
+        lines.append(f"    ssl_verify_depth {sc.depth};")
+    if sc.seclevel is not None:
+        lines.append(f"    ssl_ciphers DEFAULT:@SECLEVEL={sc.seclevel};")
+    lines += ['    location / { return 200 "verify=$ssl_client_verify\\n"; }', "}"]
+    return "\n".join(lines) + "\n"
 
 
 def write(dest: Path, files: dict[str, bytes]) -> None:

@@ -1,8 +1,12 @@
 """A real nginx on 127.0.0.1 serving sample_pki scenarios, and real clients (curl, openssl s_client) probing it.
 
-One nginx process serves every scenario of a server clock, one server block (and one ephemeral port) per scenario,
-each with its own error_log at ``info`` so the verify error nginx logs can be read back. Scenarios with a server
-clock run under libfaketime. Configurations nginx refuses are checked with ``nginx -t``.
+nginx serves exactly the files `mtls-doctor check --nginx` reads: each scenario's scenarios/<name>/server.conf,
+included from a main nginx.conf written in a copy of the sample PKI (so nginx's conf prefix, against which the
+block's relative paths resolve, is the sample PKI's root, as `--prefix` tells the CLI). Only the block's listen line
+is rewritten: an ephemeral port on 127.0.0.1 and an ``error_log`` at ``info`` on that same line (line numbers stay
+the file's), so the verify error nginx logs can be read back. One nginx process serves every scenario of a server
+clock; scenarios with a server clock run under libfaketime. ``nginx -t`` runs first on every block as committed:
+the blocks it refuses are observed as server_config_error, with nginx's own [emerg] text, never served.
 """
 
 from __future__ import annotations
@@ -14,19 +18,24 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from mtls_doctor.facts.model import Outcome
 from mtls_doctor.samplepki.manifest import Scenario
-from mtls_doctor.samplepki.write import scenario_files
+from mtls_doctor.samplepki.write import SERVER_CONF, SERVER_LISTEN, scenario_files
 
 _VERIFY_LINE = re.compile(r"client SSL certificate verify error: \((\d+):([^)]*)\)")
 _NO_CERT_LINE = "client sent no required SSL certificate"
 _TITLE = re.compile(rb"<title>\d+ ([^<]*)</title>")
+_PAGE = re.compile(rb"^verify=([^\r\n]*)", re.MULTILINE)
 TIMEOUT = 15.0
 
 
@@ -39,9 +48,21 @@ class Observation:
     reason: str | None
     verify: int | None
     detail: str
+    log_line: str | None = None
+    """``client SSL certificate verify error: (N:text)`` as nginx logged it at info, if it did."""
+    client_verify: str | None = None
+    """``$ssl_client_verify`` as the served page (``verify=...``) showed it, when the request was served."""
 
     def __str__(self) -> str:
         return f"{self.outcome.value} status={self.status} verify={self.verify} reason={self.reason!r} ({self.detail})"
+
+
+def require_faketime() -> None:
+    """Skip outside CI when faketime is missing (server-clock scenarios need it); fail under CI=true."""
+    if shutil.which("faketime") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("faketime is not installed, and CI=true requires the server-clock scenarios to run")
+        pytest.skip("faketime is not installed (apt-get install faketime); needed for server-clock scenarios")
 
 
 def nginx_binary() -> str | None:
@@ -62,45 +83,44 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def server_block(sc: Scenario, scenario_dir: Path, sample: Path, *, listen: str, error_log: Path | None) -> str:
-    """The nginx server block for ``sc`` (absolute paths, so any prefix works)."""
-    files = scenario_files(sc)
-    lines = [
-        "server {",
-        f"    listen {listen} ssl;",
-        "    server_name localhost;",
-        f"    ssl_certificate {sample / 'certs' / 'localhost.pem'};",
-        f"    ssl_certificate_key {sample / 'keys' / 'localhost.key'};",
-        "    ssl_protocols TLSv1.2 TLSv1.3;",
-    ]
-    if files.ca:
-        lines.append(f"    ssl_client_certificate {scenario_dir / files.ca};")
-    if files.trusted:
-        lines.append(f"    ssl_trusted_certificate {scenario_dir / files.trusted};")
-    if files.crl:
-        lines.append(f"    ssl_crl {scenario_dir / files.crl};")
-    lines.append(f"    ssl_verify_client {sc.verify_client.value};")
-    if sc.depth is not None:
-        lines.append(f"    ssl_verify_depth {sc.depth};")
-    if sc.seclevel is not None:
-        lines.append(f"    ssl_ciphers DEFAULT:@SECLEVEL={sc.seclevel};")
-    if error_log is not None:
-        lines.append(f"    error_log {error_log} info;")
-    lines += ['    location / { return 200 "verify=$ssl_client_verify\\n"; }', "}"]
-    return "\n".join(lines) + "\n"
+_STAGED = ("certs", "keys", "crls", "scenarios")
 
 
-def _main_conf(prefix: Path, servers: str) -> str:
+def stage(sample: Path, dest: Path, names: Iterable[str]) -> Path:
+    """A copy of the sample PKI at ``dest`` (certs, keys, CRLs and the named scenarios' directories): nginx's conf
+    prefix, so the relative paths of each scenarios/<name>/server.conf resolve exactly as against ``sample``."""
+    for sub in _STAGED[:-1]:
+        shutil.copytree(sample / sub, dest / sub)
+    for name in names:
+        shutil.copytree(sample / "scenarios" / name, dest / "scenarios" / name)
+    return dest
+
+
+def server_block(sc: Scenario, sample: Path, *, listen: str | None = None, error_log: Path | None = None) -> str:
+    """The scenario's scenarios/<name>/server.conf under ``sample``, with only its listen line changed: ``listen``
+    (an address:port on 127.0.0.1) and an ``error_log`` at info on that same line, so nginx's line numbers are the
+    file's. Unchanged when neither is given."""
+    text = (sample / "scenarios" / sc.name / SERVER_CONF).read_text()
+    if listen is None and error_log is None:
+        return text
+    line = SERVER_LISTEN + "\n"
+    assert text.count(line) == 1, f"{sc.name}/{SERVER_CONF}: expected one {SERVER_LISTEN.strip()!r} line"
+    new = f"    listen {listen or '8443'} ssl;" + (f" error_log {error_log} info;" if error_log else "")
+    return text.replace(line, new + "\n")
+
+
+def _main_conf(work: Path, includes: Iterable[str]) -> str:
+    servers = "".join(f"    include {name};\n" for name in includes)
     return f"""worker_processes 1;
 daemon off;
 master_process off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log info;
+pid {work}/nginx.pid;
+error_log {work}/error.log info;
 events {{ worker_connections 128; }}
 http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/tmp;
-    proxy_temp_path {prefix}/tmp;
+    access_log {work}/access.log;
+    client_body_temp_path {work}/tmp;
+    proxy_temp_path {work}/tmp;
 {servers}}}
 """
 
@@ -117,23 +137,25 @@ class RunningNginx:
 def serve(
     scenarios: list[Scenario], sample: Path, workdir: Path, *, server_time: datetime | None = None
 ) -> Iterator[RunningNginx]:
-    """Run one nginx serving ``scenarios`` (all of one server clock) until the block exits."""
+    """Run one nginx serving ``scenarios`` (all of one server clock) until the block exits.
+
+    nginx's main configuration sits in a copy of the sample PKI and includes each scenario's own server.conf,
+    rewritten only in its listen line (see server_block).
+    """
     binary = nginx_binary()
     assert binary, "nginx is not installed"
-    prefix = workdir / (f"nginx-{server_time:%Y%m%d}" if server_time else "nginx")
-    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    (prefix / "logs").mkdir(exist_ok=True)
+    work = workdir / (f"nginx-{server_time:%Y%m%d}" if server_time else "nginx")
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    (work / "logs").mkdir(exist_ok=True)
+    root = stage(sample, work / "sample_pki", (sc.name for sc in scenarios))
     ports = dict(zip((sc.name for sc in scenarios), _free_ports(len(scenarios)), strict=True))
-    logs = {sc.name: prefix / "logs" / f"{sc.name}.log" for sc in scenarios}
-    blocks = "".join(
-        server_block(
-            sc, sample / "scenarios" / sc.name, sample, listen=f"127.0.0.1:{ports[sc.name]}", error_log=logs[sc.name]
-        )
-        for sc in scenarios
-    )
-    conf = prefix / "nginx.conf"
-    conf.write_text(_main_conf(prefix, blocks))
-    argv = [binary, "-p", str(prefix), "-c", str(conf)]
+    logs = {sc.name: work / "logs" / f"{sc.name}.log" for sc in scenarios}
+    for sc in scenarios:
+        block = server_block(sc, sample, listen=f"127.0.0.1:{ports[sc.name]}", error_log=logs[sc.name])
+        (root / "scenarios" / sc.name / SERVER_CONF).write_text(block)
+    conf = root / "nginx.conf"
+    conf.write_text(_main_conf(work, (f"scenarios/{sc.name}/{SERVER_CONF}" for sc in scenarios)))
+    argv = [binary, "-p", str(work), "-c", str(conf)]
     if server_time is not None:
         faketime = shutil.which("faketime")
         assert faketime, "faketime is not installed (apt-get install faketime)"
@@ -170,19 +192,102 @@ def _wait_listening(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
         raise RuntimeError(msg)
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigTest:
+    """``nginx -t`` on one scenario's server.conf."""
+
+    starts: bool
+    output: str
+    """nginx's stderr, with the staged copy's paths given as the sample PKI's."""
+    emerg: str | None
+    """The text of nginx's ``[emerg]`` line, without its `` in FILE:LINE`` suffix."""
+    where: str | None
+    """That suffix's ``FILE:LINE``, when nginx gave one."""
+
+
+_EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.*?)(?: in (\S+:\d+))?$", re.MULTILINE)
+
+
+def config_tests(scenarios: list[Scenario], sample: Path, workdir: Path) -> dict[str, ConfigTest]:
+    """``nginx -t`` on each scenario's server.conf, exactly as committed (nginx -t opens no listening socket), each
+    included from its own main configuration in one copy of the sample PKI; run concurrently."""
+    work = workdir / "nginx-t"
+    root = stage(sample, work / "sample_pki", (sc.name for sc in scenarios))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tested = pool.map(lambda sc: _nginx_t(sc.name, f"scenarios/{sc.name}/{SERVER_CONF}", root, sample), scenarios)
+        return dict(zip((sc.name for sc in scenarios), tested, strict=True))
+
+
+def config_test_block(block: str, sample: Path, workdir: Path) -> ConfigTest:
+    """``nginx -t`` on a server block given as text, its paths relative to the sample PKI's root (a variant of some
+    scenario's server.conf); it is included from a main configuration in a copy of the sample PKI."""
+    root = stage(sample, workdir / "sample_pki", (p.name for p in sorted((sample / "scenarios").iterdir())))
+    (root / "variant.conf").write_text(block)
+    return _nginx_t("variant", "variant.conf", root, sample)
+
+
 def config_test(sc: Scenario, sample: Path, workdir: Path) -> tuple[bool, str]:
     """``nginx -t`` on the scenario's server block: (starts, nginx's own message)."""
+    tested = config_tests([sc], sample, workdir / f"conftest-{sc.name}")[sc.name]
+    return tested.starts, tested.output
+
+
+def _nginx_t(name: str, include: str, root: Path, sample: Path) -> ConfigTest:
+    """``nginx -t`` with a main configuration in ``root`` (a staged copy of ``sample``) that includes ``include``;
+    nginx's output names the sample PKI's files, not the copy's."""
     binary = nginx_binary()
     assert binary, "nginx is not installed"
-    prefix = workdir / f"conftest-{sc.name}"
-    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    block = server_block(sc, sample / "scenarios" / sc.name, sample, listen="127.0.0.1:1", error_log=None)
-    conf = prefix / "nginx.conf"
-    conf.write_text(_main_conf(prefix, block))
-    run = subprocess.run(
-        [binary, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    work = root.parent
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    conf = root / f"nginx-t-{name}.conf"
+    conf.write_text(_main_conf(work, [include]))
+    argv = [binary, "-t", "-p", str(work), "-c", str(conf)]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    output = run.stderr
+    for sub in _STAGED:
+        output = output.replace(f"{root / sub}/", f"{sample / sub}/")
+    match = _EMERG.search(output)
+    return ConfigTest(
+        starts=run.returncode == 0,
+        output=output,
+        emerg=match.group(1) if match else None,
+        where=match.group(2) if match else None,
     )
-    return run.returncode == 0, run.stderr
+
+
+_OBSERVED: dict[tuple[Path, tuple[str, ...]], dict[str, Observation]] = {}
+
+
+def observe_all(scenarios: list[Scenario], sample: Path, workdir: Callable[[], Path]) -> dict[str, Observation]:
+    """What the real nginx does with every scenario's server.conf, computed once per test session.
+
+    ``nginx -t`` runs on every block: one nginx refuses is observed as server_config_error, its ``[emerg]`` text as
+    the reason. The others are served, one nginx per server clock (scenarios with a clock only when faketime is
+    installed: the others are left out), and probed concurrently by the scenario's client.
+    """
+    key = (sample, tuple(sc.name for sc in scenarios))
+    if key in _OBSERVED:
+        return _OBSERVED[key]
+    work = workdir()
+    results: dict[str, Observation] = {}
+    by_clock: dict[datetime | None, list[Scenario]] = defaultdict(list)
+    tested_all = config_tests(scenarios, sample, work)
+    for sc in scenarios:
+        tested = tested_all[sc.name]
+        if tested.starts:
+            by_clock[sc.server_time].append(sc)
+        else:
+            results[sc.name] = Observation(
+                Outcome.SERVER_CONFIG_ERROR, None, tested.emerg, None, f"nginx -t: {tested.output.strip()}"
+            )
+    for clock, group in by_clock.items():
+        if clock is not None and shutil.which("faketime") is None:
+            continue
+        with serve(group, sample, work, server_time=clock) as running, ThreadPoolExecutor(max_workers=8) as pool:
+            seen = pool.map(lambda sc: probe(sc, running.ports[sc.name], running.logs[sc.name], sample, work), group)
+            results.update(zip((sc.name for sc in group), seen, strict=True))
+    _OBSERVED[key] = results
+    return results
 
 
 def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Observation:
@@ -195,12 +300,13 @@ def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Ob
     else:
         status, body, detail, failed = _curl(sc, port, where, workdir)
     logged = _read_log(log, offset)
-    verify = None
+    verify: int | None = None
+    log_line: str | None = None
     match = _VERIFY_LINE.search(logged)
     if match:
-        verify = int(match.group(1))
+        verify, log_line = int(match.group(1)), match.group(0)
     if failed:
-        return Observation(Outcome.CLIENT_ERROR, None, None, verify, detail)
+        return Observation(Outcome.CLIENT_ERROR, None, None, verify, detail, log_line)
     title = _TITLE.search(body)
     reason = title.group(1).decode() if title and status != 200 else None
     if status == 200:
@@ -211,7 +317,9 @@ def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Ob
         outcome = Outcome.UNKNOWN
     if _NO_CERT_LINE in logged and reason is None:
         reason = "No required SSL certificate was sent"
-    return Observation(outcome, status, reason, verify, detail)
+    page = _PAGE.search(body) if status == 200 else None
+    client_verify = page.group(1).decode() if page else None
+    return Observation(outcome, status, reason, verify, detail, log_line, client_verify)
 
 
 def _read_log(log: Path, offset: int) -> str:
