@@ -112,7 +112,7 @@ def _usable(
     return str(path.path)
 
 
-def assumptions(block: ServerLint, generation: OpenSSLGeneration | None) -> tuple[str, ...]:
+def assumptions(block: ServerLint, generation: OpenSSLGeneration | None, ssl_library: str | None) -> tuple[str, ...]:
     """What the verdict assumes beyond what was observed (nginx 1.22 with OpenSSL 3.0)."""
     notes = []
     nginx = block.facts.nginx
@@ -122,4 +122,8 @@ def assumptions(block: ServerLint, generation: OpenSSLGeneration | None) -> tupl
         notes.append(f"nginx {nginx.version}: behaviour taken from nginx's documentation (observed: 1.22.1)")
     if generation is not None and not generation.observed:
         notes.append(f"OpenSSL {generation.value}: behaviour taken from OpenSSL's documentation (observed: 3.0)")
+    elif generation is None and ssl_library:
+        notes.append(f"{ssl_library}: not OpenSSL; OpenSSL 3.x behaviour assumed (not observed)")
+    elif generation is None:
+        notes.append("the TLS library nginx runs with is unknown: OpenSSL 3.x assumed (give --nginx-v)")
     return tuple(notes)

@@ -317,21 +317,11 @@ LIBRESSL = call("check", "intermediate-no-basic-constraints", v_file="1.24.0-lib
 VERSION_ONLY_OLD = call("check", "intermediate-no-basic-constraints", version="1.14.0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: nginx -V says LibreSSL; the verdict uses OpenSSL 3.0's behaviour (79) and assumptions only name the "
-    "nginx version, not that the TLS library is not OpenSSL",
-)
 def test_a_tls_library_that_is_not_openssl_is_named_as_an_assumption(results: dict[Call, Result]) -> None:
     doc = _doc(results, LIBRESSL)
     assert any("LibreSSL" in a for a in doc["assumptions"]), doc["assumptions"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: with --nginx-version alone the OpenSSL generation is unknown and OpenSSL 3 is assumed without an "
-    "assumption saying so (nginx 1.14.0 shipped with OpenSSL 1.0.2/1.1.0)",
-)
 def test_an_unknown_openssl_generation_is_named_as_an_assumption(results: dict[Call, Result]) -> None:
     doc = _doc(results, VERSION_ONLY_OLD)
     assert any("OpenSSL" in a for a in doc["assumptions"]), doc["assumptions"]

@@ -161,7 +161,7 @@ def check(
         block = choose_block(linted, name=server_name, port=listen_port, ask=_ask if interactive() else None)
         generation = generation_of(model.nginx.ssl_library)
         inputs = block_inputs(block, inputs, generation=generation, version=model.nginx.version)
-        notes = assumptions(block, generation)
+        notes = assumptions(block, generation, model.nginx.ssl_library)
         report = diagnose(
             inputs,
             now=now,

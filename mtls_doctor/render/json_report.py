@@ -14,7 +14,7 @@ from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Evidence, Finding, Status
 from mtls_doctor.engine.ranking import Ranked
-from mtls_doctor.facts.model import Cert, Origin, PathFacts, Verdict, VerifyError
+from mtls_doctor.facts.model import Cert, Origin, PathFacts, TwinFacts, Verdict, VerifyError
 
 SCHEMA_VERSION = 1
 
@@ -36,7 +36,7 @@ def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]
         "inputs": _inputs(report),
         "nginx": _nginx(report),
         "assumptions": list(report.assumptions),
-        "verdict": verdict_document(facts.verdict),
+        "verdict": {**verdict_document(facts.verdict), "protocol": _protocol(facts.twin)},
         "findings": [_ranked(r) for r in shown],
         "chain": _chain(facts.path) if isinstance(facts.path, PathFacts) else None,
         "acceptable_ca_names": list(facts.server.advertised_ca_names),
@@ -143,8 +143,15 @@ def _inputs(report: Report) -> dict[str, Any]:
         "verify_client": i.verify_client.value,
         "verify_depth": i.depth,
         "seclevel": i.seclevel,
+        "max_tls": i.max_tls,
+        "openssl": i.openssl.value,
         "at": _time(i.at) if i.at else None,
     }
+
+
+def _protocol(twin: object) -> str | None:
+    """The TLS version the twin's handshake negotiated (None when no handshake ran)."""
+    return twin.protocol if isinstance(twin, TwinFacts) else None
 
 
 def _nginx(report: Report) -> dict[str, Any] | None:
