@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +62,12 @@ def demo() -> int:
     manifest = load_manifest(manifest_path)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="mtls-doctor-demo-") as tmp:
-        root = Path(tmp)
-        write(root, render(manifest, manifest_path.read_bytes()))
+        # Work from inside the sample PKI so that paths (and the fix commands built from them) read
+        # scenarios/<name>/client.pem, as they would after `mtls-doctor sample-pki DIR && cd DIR`.
+        write(Path(tmp), render(manifest, manifest_path.read_bytes()))
+        previous = Path.cwd()
+        os.chdir(tmp)
+        root = Path()
         steps = (
             (
                 "seed-missing-intermediate",
@@ -99,6 +104,7 @@ def demo() -> int:
             print_document(report_document(report))
             print_document(Document([para("")]))
             worst = max(worst, int(report.exit_status) if name == "good-chain" else 0)
+        os.chdir(previous)
     print_document(
         Document(
             [

@@ -13,6 +13,7 @@ from mtls_doctor.facts.model import CertSource, Outcome, PathFacts, RevocationFa
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
+_NOT_EVIDENCE = frozenset({"no", "none", "(none)"})
 _MARK = {Severity.BLOCKING: "✗", Severity.DEGRADED: "!", Severity.ADVISORY: "·", Severity.INFO: "i"}
 
 
@@ -103,6 +104,8 @@ def _box(r: Ranked, note: str | None) -> Box:
     f = r.finding
     body: list[Block] = [para(f.message or "")]
     for e in f.evidence:
+        if not e.origins and e.value in _NOT_EVIDENCE:
+            continue  # a guard such as "not forgiven": true of every case, it tells a person nothing (JSON keeps it)
         where = ", ".join(str(o) for o in e.origins)
         body.append(
             para(Span("Evidence  ", "bold"), f"{e.fact} = {e.value}", Span(f"  ({where})" if where else "", "dim"))
