@@ -383,3 +383,28 @@ def test_stdin_errors_name_stdin() -> None:
     with pytest.raises(ConfigError) as caught:
         read_config("-", text="server {\n    listen 443 ssl\n    ssl_verify_client on;\n}\n")
     assert str(caught.value).startswith('<stdin>:2: missing ";"')
+
+
+_CLI_SKIP = {"a fifo include", "huge"}  # cases whose files need special handling are covered in-process above
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if not c.read and not any(s in c.name for s in _CLI_SKIP)], ids=lambda case: case.name
+)
+def test_lint_command_gives_one_line_and_exit_2(case: Case, write_tree: WriteTree) -> None:
+    """The same bad configurations through `mtls-doctor lint`: one line naming file:line, exit 2, no traceback."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    root = write_tree(case.files)
+    run = subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", "lint", str(root / "nginx.conf")],
+        capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    name, line = case.where
+    expected = f"{root / name}:{line}" if line else str(root / name)
+    assert lines[0].startswith(f"mtls-doctor: {expected}"), lines[0]
