@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -100,10 +102,33 @@ def lint_model(
     rules = catalogue.of_scope(Scope.LINT)
     nginx = nginx_facts(model, assumed=version_assumed)
     servers = []
-    for server in model.servers:
-        facts, reasons = server_facts(model, server, nginx, reader)
-        servers.append(lint_server(server, facts, reasons, rules))
+    with _model_not_rescanned():
+        for server in model.servers:
+            facts, reasons = server_facts(model, server, nginx, reader)
+            servers.append(lint_server(server, facts, reasons, rules))
     return LintReport(config=model.config, model=model, servers=tuple(servers), version_assumed=version_assumed)
+
+
+@contextmanager
+def _model_not_rescanned() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that exist already (the configuration and its model)
+    while the rules run.
+
+    The lint allocates a few hundred objects per server block; whenever the survivors add up to a quarter of the
+    objects that outlived the last full collection, CPython runs another one, which walks every object of the model
+    again although none of it is garbage. At 10,000 server blocks that was half of the rules' time (about 6 s of
+    12 s). ``gc.freeze()`` parks the existing objects out of the collector's sight (the lint's own objects are still
+    collected as usual) and ``gc.unfreeze()`` puts them back afterwards, so nothing outlives the call. A caller that
+    froze objects itself keeps its own arrangement.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def lint_server(server: ServerBlock, facts: LintFacts, reasons: dict[str, str], rules: Sequence[Rule]) -> ServerLint:
