@@ -72,12 +72,17 @@ def choose_block(
 
 
 def block_inputs(
-    block: ServerLint, base: Inputs, *, generation: OpenSSLGeneration | None, version: tuple[int, int, int]
+    report: LintReport,
+    block: ServerLint,
+    base: Inputs,
+    *,
+    generation: OpenSSLGeneration | None,
+    version: tuple[int, int, int],
 ) -> Inputs:
-    """``base`` (the client's files, the clock) with the server side taken from ``block``.
+    """``base`` (the client's files, the clock) with the server side taken from ``block`` of ``report``.
 
     A CA or CRL file nginx could not load is left out of the inputs: the verdict is then nginx's refusal to start,
-    carried in ``startup_error``.
+    carried in ``startup_error``, which may come from another block of the configuration (nginx starts all or none).
     """
     tls = block.server.tls
     facts = block.facts
@@ -91,9 +96,26 @@ def block_inputs(
         seclevel=tls.security_level.level,
         max_tls="TLSv1.3" if TlsProtocol.TLSV1_3 in tls.ssl_protocols.value else "TLSv1.2",
         openssl=generation or OpenSSLGeneration.V3,
-        startup_error=facts.startup_error,
+        startup_error=startup_error(report, block),
         nginx_version=version,
     )
+
+
+def startup_error(report: LintReport, block: ServerLint) -> str | None:
+    """The one emerg line nginx stops at, if any block of the configuration makes it refuse to start.
+
+    nginx parses the whole configuration before it merges any server block (ngx_conf_parse, then
+    ngx_http_merge_servers), and stops at the first error: an unknown directive anywhere comes first, then the
+    first block in configuration order whose CA or CRL settings fail.
+    """
+    failing = [s for s in report.servers if s.facts.startup_error is not None]
+    parse = [s for s in failing if s.facts.uses_ssl_directive and s.facts.nginx.ssl_directive_removed]
+    if not failing:
+        return None
+    first = (parse or failing)[0]
+    message = first.facts.startup_error
+    # A parse error names its file:line already; a merge error is told apart by its block.
+    return message if first is block or parse else f"{message} (in {first.server})"
 
 
 def _usable(

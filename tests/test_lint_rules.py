@@ -50,19 +50,7 @@ _EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.*?)(?: in (\S+:\d+))?$", re.MULT
 _DEPRECATED_SSL = 'the "ssl" directive is deprecated, use the "listen ... ssl" directive instead'
 _ERROR_LOG = re.compile(r"^(\s*error_log\s+)\S+", re.MULTILINE)
 
-NGINX_DISAGREES = {
-    "MTLS701-fail-listen-without-ssl.conf": (
-        "nginx refuses a block with ssl_certificate but no TLS listen (no ssl_client_certificate for "
-        "ssl_verify_client); the facts check only blocks that speak TLS"
-    ),
-    "MTLS708-fail-crl-file.conf": (
-        "nginx says SSL_load_client_CA_file(...) failed (...no start line:Expecting: CERTIFICATE); "
-        "client_ca.problem says SSL_CTX_load_verify_locations(...) failed"
-    ),
-    "MTLS709-pass-crl-file.conf": "nginx starts with a CRL-only PEM file as ssl_trusted_certificate",
-    "MTLS710-pass-certificate-file.conf": "nginx starts with a certificate-only PEM file as ssl_crl",
-    "MTLS716-fail-ssl-off.conf": "nginx warns that the ssl directive is deprecated for ssl off too (uses_ssl_on: no)",
-}
+NGINX_DISAGREES: dict[str, str] = {}
 """Fixtures on which the facts and the real nginx 1.22.1 disagree (fact gaps, reported; strict xfail)."""
 
 

@@ -155,3 +155,28 @@ def test_check_nginx_reads_the_block_nginx_was_started_from(name: str, predictio
         assert report["assumptions"] == []
     else:
         assert any("documentation" in a for a in report["assumptions"]), report["assumptions"]
+
+
+def test_a_block_that_stops_nginx_stops_the_block_being_checked(nginx_v: Path, tmp_path: Path) -> None:
+    """nginx starts all server blocks or none: a sound block is still refused when another block of the same
+    configuration stops nginx. Here the other block listens without ssl but has a certificate, so nginx builds its
+    SSL context and checks its ssl_verify_client (observed: nginx -t refuses it)."""
+    sound = (ROOT / "scenarios" / "good-chain" / SERVER_CONF).read_text()
+    broken = (
+        "server {\n    listen 8444;\n    server_name other;\n    ssl_certificate certs/localhost.pem;\n"
+        "    ssl_certificate_key keys/localhost.key;\n    ssl_verify_client on;\n}\n"
+    )
+    block = f"{sound}\n{broken}"
+    tested = realnginx.config_test_block(block, ROOT, tmp_path / "nginx")
+    assert not tested.starts, tested.output
+    assert tested.emerg, tested.output
+    conf = tmp_path / "two-blocks.conf"
+    conf.write_text(block)
+    sc = manifest().scenarios["good-chain"]
+    argv = [arg if arg != str(ROOT / "scenarios" / "good-chain" / SERVER_CONF) else str(conf) for arg in check_argv(sc)]
+    report = run_cli([*argv, "--server", "localhost", "--listen", "8443", "--nginx-v", str(nginx_v)])
+    assert "no_json" not in report, report.get("no_json")
+    verdict = report["verdict"]
+    assert verdict["outcome"] == Outcome.SERVER_CONFIG_ERROR.value, verdict
+    assert tested.emerg in verdict["reason"], (tested.output, verdict)
+    assert "other" in verdict["reason"], "the reason names the block that stops nginx"

@@ -350,13 +350,13 @@ def test_default_protocols_follow_the_version(
 
 @pytest.mark.parametrize(("version", "max_tls"), [("1.22.1", "TLSv1.2"), ("1.23.3", "TLSv1.2"), ("1.23.4", "TLSv1.3")])
 def test_the_twin_negotiates_what_the_version_enables(version: str, max_tls: str, tmp_path: Path) -> None:
-    """The twin's highest protocol is the block's, nginx's default for the version included. Not in check's JSON
-    (neither `inputs` nor the verdict carries it), so this runs check --nginx's own steps in-process."""
+    """The twin's highest protocol is the block's, nginx's default for the version included (check --nginx's own
+    steps, in-process)."""
     conf = tmp_path / "no-protocols.conf"
     conf.write_text(_variant("no-protocols"))
     report = lint_config(conf, now=LOCAL_NOW, prefix=ROOT, nginx=version)
     block = choose_block(report, name=None, port=None, ask=None)
-    inputs = block_inputs(block, Inputs(), generation=None, version=report.model.nginx.version)
+    inputs = block_inputs(report, block, Inputs(), generation=None, version=report.model.nginx.version)
     assert inputs.max_tls == max_tls
 
 
@@ -395,11 +395,6 @@ def test_the_real_nginx_1_22_starts_with_ssl_on(tmp_path: Path) -> None:
     assert 'the "ssl" directive is deprecated, use the "listen ... ssl" directive instead' in tested.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='bug: nginx >= 1.25.1 refuses `ssl on;` ([emerg] unknown directive "ssl"; lint says so, MTLS717), but '
-    "check --nginx predicts accept/200 instead of server_config_error",
-)
 def test_ssl_on_does_not_start_since_1_25_1(results: dict[Call, Result]) -> None:
     verdict = _doc(results, SSL_ON_CHECK["1.25.1"])["verdict"]
     assert verdict["outcome"] == "server_config_error", verdict

@@ -160,7 +160,7 @@ def check(
         linted = lint_model(model, reader, catalogue, version_assumed=version_text is None)
         block = choose_block(linted, name=server_name, port=listen_port, ask=_ask if interactive() else None)
         generation = generation_of(model.nginx.ssl_library)
-        inputs = block_inputs(block, inputs, generation=generation, version=model.nginx.version)
+        inputs = block_inputs(linted, block, inputs, generation=generation, version=model.nginx.version)
         notes = assumptions(block, generation, model.nginx.ssl_library)
         report = diagnose(
             inputs,

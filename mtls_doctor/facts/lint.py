@@ -8,6 +8,7 @@ facts that need them are UNKNOWN, with the reason, and their rules are not evalu
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from ipaddress import ip_address
 from pathlib import Path
@@ -34,12 +35,14 @@ from mtls_doctor.nginx import (
 )
 from mtls_doctor.pki.certs import CertBundle, load_cert_file
 from mtls_doctor.pki.crls import CrlBundle, load_crl_file
+from mtls_doctor.pki.files import read_input
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
 
 TLS13_DEFAULT_SINCE = (1, 23, 4)
 """nginx 1.23.4: "TLSv1.3 is now enabled by default" (CHANGES; the model's default_ssl_protocols agrees)."""
 _SHA256 = hashes.SHA256()
+_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
 SSL_DIRECTIVE_REMOVED_IN = (1, 25, 1)
 """The ``ssl`` directive: deprecated (a warning) since 1.15.0, removed in 1.25.1 (then: unknown directive)."""
 
@@ -67,7 +70,8 @@ class TrustFile(Record):
     """nginx's own error when it cannot load the file (it then refuses to start); None when it loads."""
     certs: tuple[Cert, ...]
     end_entities: tuple[Cert, ...]
-    """Certificates that are not CAs: they anchor nothing unless self-signed, yet are advertised."""
+    """Certificates that are not CAs and not self-signed: they anchor nothing, yet are advertised (a self-signed
+    client certificate in the file is a deliberate pin: its own anchor)."""
     server_certs: tuple[Cert, ...]
     """End entities made for TLS servers (EKU serverAuth without clientAuth): usually the wrong file."""
     cas: tuple[Cert, ...]
@@ -115,6 +119,12 @@ class LintFacts(Record):
     server: ServerBlock
     verifies: bool
     """The block speaks TLS and ``ssl_verify_client`` is not off."""
+    creates_ssl_context: bool
+    """nginx builds an SSL context for the block (it has ``ssl_certificate`` or ``ssl_reject_handshake on``), and
+    then loads its CA and CRL files and checks ``ssl_verify_client``, even when no ``listen`` has ``ssl``
+    (ngx_http_ssl_merge_srv_conf returns early only without certificates; observed with nginx 1.22.1)."""
+    verify_client_set_here: bool
+    """``ssl_verify_client`` is written in this server block (not inherited from ``http``)."""
     mode: VerifyClient
     client_ca: TrustFile | Unknown | None
     trusted_ca: TrustFile | Unknown | None
@@ -131,7 +141,8 @@ class LintFacts(Record):
     """Another block on the same port, which nginx picks for unknown or absent SNI, and which asks no certificate."""
     legacy_protocols: tuple[str, ...]
     tls13_enabled: bool
-    uses_ssl_on: bool
+    uses_ssl_directive: bool
+    """The obsolete ``ssl on|off;`` is written (nginx 1.22 warns for both; 1.25.1 removed the directive)."""
     startup_error: str | None
     """nginx's own emerg line when it refuses to start with this block's client-certificate settings."""
     upstreams: UpstreamFacts
@@ -174,7 +185,8 @@ class FileReader:
         self._certs: dict[Path, tuple[CertBundle | None, str | None, bool]] = {}
         self._crls: dict[Path, tuple[CrlBundle | None, str | None, bool]] = {}
         self._described: dict[tuple[bytes, Origin], Cert] = {}
-        self._trust_contents: dict[Path, _TrustContents] = {}
+        self._trust_contents: dict[tuple[Path, bool], _TrustContents] = {}
+        self._labels: dict[Path, frozenset[str]] = {}
         self._crl_contents: dict[Path, _CrlContents] = {}
         self._routes_of: EffectiveConfig | None = None
         self._fallbacks: dict[int, ServerBlock | None] = {}
@@ -220,11 +232,22 @@ class FileReader:
                     self._crls[path] = (None, exc.problem, False)
         return self._crls[path]
 
-    def trust_contents(self, target: Path) -> _TrustContents:
-        """What the CA file ``target`` gives a TrustFile, worked out once per file."""
-        if target not in self._trust_contents:
-            self._trust_contents[target] = _read_trust_file(self, target)
-        return self._trust_contents[target]
+    def trust_contents(self, target: Path, *, advertised: bool) -> _TrustContents:
+        """What the CA file ``target`` gives a TrustFile in one of the two slots, worked out once per file and slot."""
+        key = (target, advertised)
+        if key not in self._trust_contents:
+            self._trust_contents[key] = _read_trust_file(self, target, advertised=advertised)
+        return self._trust_contents[key]
+
+    def pem_labels(self, target: Path) -> frozenset[str]:
+        """The PEM block labels in ``target`` (to tell a CRL file from a certificate file as nginx would)."""
+        if target not in self._labels:
+            try:
+                data = read_input(str(target), what="file")
+            except InputError:
+                data = b""
+            self._labels[target] = frozenset(m.decode() for m in _PEM_LABEL.findall(data))
+        return self._labels[target]
 
     def crl_contents(self, target: Path) -> _CrlContents:
         """What the CRL file ``target`` gives a CrlSet, worked out once per file."""
@@ -279,18 +302,30 @@ def server_facts(
     tls = server.tls
     mode = tls.ssl_verify_client.value
     verifies = server.verifies_clients
-    client_ca = _trust_file(tls.ssl_client_certificate, reader, "client_ca", reasons) if verifies else None
-    trusted_ca = _trust_file(tls.ssl_trusted_certificate, reader, "trusted_ca", reasons) if verifies else None
+    context = bool(tls.ssl_certificate.value) or tls.ssl_reject_handshake.value
+    # nginx loads ssl_client_certificate when it verifies, ssl_trusted_certificate and ssl_crl for every SSL context.
+    loads_ca = verifies or (context and mode is not VerifyClient.OFF)
+    client_ca = (
+        _trust_file(tls.ssl_client_certificate, reader, "client_ca", reasons, advertised=True) if loads_ca else None
+    )
+    trusted_ca = (
+        _trust_file(tls.ssl_trusted_certificate, reader, "trusted_ca", reasons, advertised=False)
+        if verifies or context
+        else None
+    )
     trusted = [f for f in (client_ca, trusted_ca) if isinstance(f, TrustFile)]
     unknown_trust = any(isinstance(f, Unknown) for f in (client_ca, trusted_ca))
     if unknown_trust:
         why = reasons.get("client_ca") or reasons["trusted_ca"]
         reasons["intermediates_without_root"] = reasons["deepest_ca_intermediates"] = why
     cas = [c for f in trusted for c in f.cas]
-    crl = _crl_set(tls.ssl_crl, reader, cas, "crl", reasons) if verifies else None
+    crl = _crl_set(tls.ssl_crl, reader, cas, "crl", reasons) if verifies or context else None
     protocols = tls.ssl_protocols.value
+    ssl_directive = tls.ssl.directive
     startup = None
-    if verifies and client_ca is None and verify_needs_ca_file(mode, model.nginx.version):
+    if ssl_directive is not None and nginx.ssl_directive_removed:
+        startup = f'unknown directive "ssl" in {ssl_directive.origin}'
+    elif loads_ca and client_ca is None and verify_needs_ca_file(mode, model.nginx.version):
         startup = missing_ca_file_error()
     for f in (client_ca, trusted_ca, crl):
         if isinstance(f, TrustFile | CrlSet) and f.problem is not None and startup is None:
@@ -299,6 +334,9 @@ def server_facts(
         nginx=nginx,
         server=server,
         verifies=verifies,
+        creates_ssl_context=context,
+        verify_client_set_here=tls.ssl_verify_client.directive is not None
+        and any(d is tls.ssl_verify_client.directive for d in server.directive.block or ()),
         mode=mode,
         client_ca=client_ca,
         trusted_ca=trusted_ca,
@@ -310,7 +348,7 @@ def server_facts(
         port_default_without_auth=_port_default_without_auth(model, server, reader),
         legacy_protocols=tuple(p.value for p in protocols if p.value in ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")),
         tls13_enabled=TlsProtocol.TLSV1_3 in protocols,
-        uses_ssl_on=tls.ssl.value and tls.ssl.directive is not None,
+        uses_ssl_directive=ssl_directive is not None,
         startup_error=startup,
         upstreams=_upstreams(server),
     )
@@ -318,7 +356,7 @@ def server_facts(
 
 
 def _trust_file(
-    setting: Setting[ConfigPath | None], reader: FileReader, fact: str, reasons: dict[str, str]
+    setting: Setting[ConfigPath | None], reader: FileReader, fact: str, reasons: dict[str, str], *, advertised: bool
 ) -> TrustFile | Unknown | None:
     path = setting.value
     if path is None:
@@ -326,7 +364,7 @@ def _trust_file(
     target = reader.readable(path, fact, reasons)
     if target is None:
         return UNKNOWN
-    got = reader.trust_contents(target)
+    got = reader.trust_contents(target, advertised=advertised)
     return TrustFile(
         origin=path.origin,
         path=str(target),
@@ -338,8 +376,18 @@ def _trust_file(
     )
 
 
-def _read_trust_file(reader: FileReader, target: Path) -> _TrustContents:
+def _read_trust_file(reader: FileReader, target: Path, *, advertised: bool) -> _TrustContents:
+    """What nginx makes of a CA file: SSL_CTX_load_verify_locations takes certificates AND CRLs (a CRL-only file
+    loads); ssl_client_certificate is also read by SSL_load_client_CA_file, which needs a certificate."""
     bundle, problem, missing = reader.cert_bundle(target)
+    if bundle is None and not missing and "X509 CRL" in reader.pem_labels(target):
+        if not advertised:
+            return _TrustContents(None, (), (), (), ())
+        refused = (
+            f'SSL_load_client_CA_file("{target}") failed '
+            "(SSL: error:0480006C:PEM routines::no start line:Expecting: CERTIFICATE)"
+        )
+        return _TrustContents(refused, (), (), (), ())
     if bundle is None:
         # A missing file or one without any certificate gives nginx's exact words; a corrupt one, ours.
         message = ca_file_error(str(target), None, missing=missing) or (
@@ -348,10 +396,13 @@ def _read_trust_file(reader: FileReader, target: Path) -> _TrustContents:
             else f'SSL_CTX_load_verify_locations("{target}") failed: {problem}'
         )
         return _TrustContents(message, (), (), (), ())
+    format_problem = ca_file_error(str(target), bundle.format)
+    if format_problem is not None:
+        return _TrustContents(format_problem, (), (), (), ())  # nginx loads nothing from it
     certs = tuple(reader.describe(c.cert, c.origin) for c in bundle.certs)
-    end_entities = tuple(c for c in certs if not c.is_ca)
+    end_entities = tuple(c for c in certs if not c.is_ca and not c.self_signed)
     return _TrustContents(
-        problem=ca_file_error(str(target), bundle.format),
+        problem=None,
         certs=certs,
         end_entities=end_entities,
         server_certs=tuple(
@@ -383,7 +434,11 @@ def _crl_set(
 
 
 def _read_crl_file(reader: FileReader, target: Path) -> _CrlContents:
+    """What nginx makes of ssl_crl: X509_LOOKUP_load_file loads certificates as well as CRLs, so a file with
+    certificates and no CRL starts fine and then fails every client (3; observed with nginx 1.22.1)."""
     bundle, problem, missing = reader.crl_bundle(target)
+    if bundle is None and not missing and "CERTIFICATE" in reader.pem_labels(target):
+        return _CrlContents(True, None, (), frozenset(), (), ())
     if bundle is None:
         message = crl_file_error(str(target), None, missing=missing) or (
             crl_file_error(str(target), FileFormat.DER)
@@ -391,11 +446,14 @@ def _read_crl_file(reader: FileReader, target: Path) -> _CrlContents:
             else f'X509_LOOKUP_load_file("{target}") failed: {problem}'
         )
         return _CrlContents(False, message, (), frozenset(), (), ())
+    format_problem = crl_file_error(str(target), bundle.format)
+    if format_problem is not None:
+        return _CrlContents(False, format_problem, (), frozenset(), (), ())
     crls = tuple(describe_crl(c, [])[0] for c in bundle.crls)
     now = reader.now
     return _CrlContents(
         loaded=True,
-        problem=crl_file_error(str(target), bundle.format),
+        problem=None,
         crls=crls,
         issuers=frozenset(c.issuer for c in crls),
         expired=tuple(c for c in crls if c.next_update is not None and now > c.next_update),
@@ -472,9 +530,17 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
         ),
         verify_without_trusted=tuple(p for p in tls if p.ssl.verify.value and p.ssl.trusted_certificate.value is None),
         name_not_checkable=tuple(
-            p for p in tls if p.ssl.verify.value and p.ssl.name.value is None and not _is_dns_name(_host(p.target))
+            p
+            for p in tls
+            if p.ssl.verify.value
+            and p.ssl.name.value is None
+            and "$" not in _host(p.target)  # known only per request: nothing to say before
+            and not _is_dns_name(_host(p.target))
         ),
-        without_sni=tuple(p for p in tls if not p.ssl.server_name.value and _is_dns_name(_host(p.target))),
+        # SNI carries proxy_ssl_name when set, else the host of the URL (ngx_http_upstream_ssl_name).
+        without_sni=tuple(
+            p for p in tls if not p.ssl.server_name.value and _is_dns_name(p.ssl.name.value or _host(p.target))
+        ),
     )
 
 
