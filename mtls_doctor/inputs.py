@@ -35,6 +35,8 @@ class Inputs(Record):
     max_tls: str = "TLSv1.3"
     openssl: OpenSSLGeneration = OpenSSLGeneration.V3
     """The OpenSSL generation nginx is linked with."""
+    issuers: tuple[str, ...] = ()
+    """Files or directories to look for a missing issuer in (``--issuers``), besides the inputs' directories."""
     password_file: str | None = None
     startup_error: str | None = None
     """nginx's own refusal to start with the server settings (from a configuration), when it would refuse."""

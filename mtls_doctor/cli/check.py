@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 )
 @click.option("--key", metavar="FILE", help="Client private key (PEM, DER, encrypted PKCS#8 or legacy PEM).")
 @click.option("--chain", metavar="FILE", help="Extra certificates the client sends after its cert file.")
+@click.option(
+    "--issuers",
+    metavar="PATH",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Where to look for a missing intermediate (file or directory; repeatable), besides the inputs' directories.",
+)
 @click.option("--password-file", metavar="FILE", help="File whose first line is the key or PKCS#12 password.")
 @click.option("--ca", metavar="FILE", help="The server's ssl_client_certificate (trusted and advertised).")
 @click.option("--trusted", metavar="FILE", help="The server's ssl_trusted_certificate (trusted, not advertised).")
@@ -76,6 +83,7 @@ def check(
     cert: str | None,
     key: str | None,
     chain: str | None,
+    issuers: tuple[str, ...],
     password_file: str | None,
     ca: str | None,
     trusted: str | None,
@@ -129,6 +137,7 @@ def check(
         at=at,
         max_tls=f"TLSv{tls}",
         openssl=OpenSSLGeneration(openssl),
+        issuers=issuers,
         password_file=password_file,
     )
     rules_paths = [Path(d) for d in rules_dirs]

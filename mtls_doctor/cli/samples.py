@@ -52,6 +52,7 @@ def demo() -> int:
 
     from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
     from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
+    from mtls_doctor.record import replace  # noqa: PLC0415
     from mtls_doctor.render.console import report_document  # noqa: PLC0415
     from mtls_doctor.render.document import Document, Pre, Span, para, print_document  # noqa: PLC0415
     from mtls_doctor.samplepki.inputs import check_command, scenario_inputs  # noqa: PLC0415
@@ -81,8 +82,9 @@ def demo() -> int:
             ),
             (
                 "good-chain",
-                "The fix: the client sends its intermediate after its certificate "
-                "(cat client.pem issuing-ca.pem > client-chain.pem).",
+                "The fix, as the first step printed it: the client sends its intermediate after its certificate "
+                "(scenarios/good-chain/client.pem is exactly scenarios/seed-missing-intermediate/client.pem followed "
+                "by certs/client-issuing.pem).",
             ),
             (
                 "leaf-eku-serverauth",
@@ -91,7 +93,9 @@ def demo() -> int:
         )
         worst = 0
         for name, story in steps:
-            inputs = scenario_inputs(root, manifest.scenarios[name])
+            # The sample PKI keeps its CA certificates in certs/, as an openssl-ca directory keeps them apart from
+            # the client's files: --issuers lets the fix name the intermediate's file.
+            inputs = replace(scenario_inputs(root, manifest.scenarios[name]), issuers=(str(root / "certs"),))
             intro = Document(
                 [
                     para(Span(f"━━ {name} ━━", "bold")),

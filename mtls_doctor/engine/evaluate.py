@@ -43,13 +43,17 @@ def evaluate(rule: Rule, facts: object, reasons: Mapping[str, str]) -> Finding:
 
 
 def render(template: str, facts: object) -> str:
-    """Fill ``{fact.path}`` placeholders with display()-formatted values; ``{path!q}`` quotes for a shell."""
+    """Fill ``{fact.path}`` placeholders with display()-formatted values; ``{path!q}`` quotes for a shell;
+    ``{path:text}`` (or ``{path!q:text}``) gives ``text`` as written when the fact is absent."""
     out: list[str] = []
-    for literal, field, _spec, conversion in string.Formatter().parse(template):
+    for literal, field, fallback, conversion in string.Formatter().parse(template):
         out.append(literal)
         if field:
             value = resolve(facts, field)
-            out.append(shell(value) if conversion == "q" else display(value))
+            if value is None and fallback:
+                out.append(fallback)
+            else:
+                out.append(shell(value) if conversion == "q" else display(value))
     return "".join(out)
 
 

@@ -74,6 +74,7 @@ def build_path(
         # OpenSSL stops building at depth+1 and reports the certificate it stopped at: from the store → 2, sent → 20.
         depth_overflow_in_store=overflow and body[depth + 1].source is not CertSource.SENT,
         issuer_missing=issuer_missing,
+        issuer_found=None,  # looked for on disk by the gatherer: building the path does no I/O
         leaf_issuer_missing=issuer_missing is not None and len(path) == 1,
         untrusted_root_sent=top.facts if untrusted_self_signed and len(path) > 1 else None,
         self_signed_leaf_untrusted=untrusted_self_signed and len(path) == 1,

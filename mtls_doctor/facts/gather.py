@@ -7,6 +7,7 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +34,7 @@ from mtls_doctor.facts.model import (
     Verdict,
     VerifyClient,
 )
+from mtls_doctor.facts.nearby import find_issuer
 from mtls_doctor.facts.revocation import describe_crl, revocation_facts
 from mtls_doctor.facts.startup import ca_file_error, crl_file_error, missing_ca_file_error, verify_needs_ca_file
 from mtls_doctor.facts.unknown import UNKNOWN, Unknown
@@ -98,6 +100,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         client = client_parts(cf, client_bundle, chf, chain_bundle, key)
         sent = [sent[i] for i in client.order]
         path, path_nodes = _path(sent, store, at, inputs, _advertised(ca_file))
+        if path.issuer_missing is not None:
+            path = replace(path, issuer_found=_issuer_nearby(path_nodes[-1].cert, inputs))
         on_path = {n.cert for n in path_nodes}  # by certificate: the path may hold the trust store's copy
         unrelated = tuple(n.facts for n in sent[1:] if n.cert not in on_path)
         client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
@@ -175,6 +179,14 @@ def _path(
     path = build_path(sent[0], sent[1:], store, at=at, depth=depth, level=inputs.seclevel, advertised=advertised)
     by_facts = {id(n.facts): n for n in (*sent, *store)}
     return path, [by_facts[id(c)] for c in path.certs]
+
+
+def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> Cert | None:
+    """The missing issuer of ``child``, from --issuers first, then the directories of the input files."""
+    given = [p for p in (inputs.cert, inputs.chain, inputs.key, inputs.ca, inputs.trusted) if p and p != "-"]
+    places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
+    found = find_issuer(child, places, skip=[Path(p) for p in given])
+    return describe(found.cert, Origin(source=str(found.path), line=found.line)) if found else None
 
 
 def _crl_file(bundle: CrlBundle, items: list[tuple[Crl, LoadedCrl]]) -> CrlFile:

@@ -300,6 +300,9 @@ class PathFacts(Record):
     """The intermediate just past the depth limit came from the trust store (nginx then logs 2, else 20)."""
     issuer_missing: str | None
     """The issuer name that could be found nowhere (neither sent nor in the trust store)."""
+    issuer_found: Cert | None
+    """The missing issuer itself, found in a certificate file next to the inputs or under ``--issuers`` (its key
+    verifies the signature): the file the fix appends. None when not missing or not found."""
     leaf_issuer_missing: bool
     """The leaf's own issuer is missing: nginx logs 21 ("unable to verify the first certificate")."""
     untrusted_root_sent: Cert | None

@@ -127,7 +127,8 @@ def chain_tree(path: PathFacts, depth: int) -> Node:
     """The path as nginx builds it, root at the top; a missing issuer as a '?' node."""
     nodes: list[tuple[Span, ...]] = []
     if path.issuer_missing:
-        nodes.append((Span(f"? {path.issuer_missing}: not sent by the client, not in the trust store", "red"),))
+        found = f" (it is in {path.issuer_found.origin})" if path.issuer_found else ""
+        nodes.append((Span(f"? {path.issuer_missing}: not sent by the client, not in the trust store{found}", "red"),))
     position = len(path.certs) - 1
     for cert, source in reversed(list(zip(path.certs, path.sources, strict=True))):
         anchor = cert is path.anchor

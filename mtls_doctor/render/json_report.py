@@ -127,6 +127,7 @@ def _chain(p: PathFacts) -> dict[str, Any]:
         ],
         "anchored": p.anchor is not None,
         "issuer_missing": p.issuer_missing,
+        "issuer_found": cert_document(p.issuer_found) if p.issuer_found else None,
         "intermediates": len(p.intermediates),
     }
 

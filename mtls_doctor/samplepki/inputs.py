@@ -53,6 +53,8 @@ def check_command(inputs: Inputs, *, relative_to: Path | None = None) -> str:
             argv += [flag, rel(value)]
     for crl in inputs.crls:
         argv += ["--crl", rel(crl)]
+    for place in inputs.issuers:
+        argv += ["--issuers", rel(place)]
     if inputs.verify_client.value != "on":
         argv += ["--verify-client", inputs.verify_client.value]
     if inputs.depth != NGINX_DEFAULT_VERIFY_DEPTH:
