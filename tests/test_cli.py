@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +169,27 @@ def test_check_does_not_import_rich_crossplane_or_the_nginx_reader_when_not_on_a
     ).format(str(GOOD / "client.pem"), str(GOOD / "client.key"), str(GOOD / "ca.pem"))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def test_the_readme_transcript_is_what_the_tool_prints(tmp_path: Path) -> None:
+    """README's reference-case transcript, replayed: the same commands print the same text (clock aside)."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("$ mtls-doctor sample-pki pki", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    check_line = lines[1]
+    assert check_line.startswith("$ mtls-doctor check "), check_line
+    expected = "\n".join(lines[2:]).strip()
+    argv = shlex.split(check_line[2:])[1:]
+    subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", "sample-pki", "pki"], cwd=tmp_path, check=True, capture_output=True
+    )
+    where = tmp_path / "pki" / "scenarios" / "seed-missing-intermediate"
+    command = [sys.executable, "-m", "mtls_doctor", *argv]
+    run = subprocess.run(command, cwd=where, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 1, run.stderr
+
+    def clockless(text: str) -> str:
+        text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<now>", text)
+        return re.sub(r"─*●─* 2099-12-31 +\d+ day\(s\) left", "<timeline>", text)
+
+    assert clockless(run.stdout.strip()) == clockless(expected)
