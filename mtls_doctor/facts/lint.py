@@ -37,7 +37,7 @@ from mtls_doctor.pki.certs import CertBundle, load_cert_file
 from mtls_doctor.pki.crls import CrlBundle, load_crl_file
 from mtls_doctor.pki.files import read_input
 from mtls_doctor.pki.passwords import Passwords
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, record_fields
 
 TLS13_DEFAULT_SINCE = (1, 23, 4)
 """nginx 1.23.4: "TLSv1.3 is now enabled by default" (CHANGES; the model's default_ssl_protocols agrees)."""
@@ -60,12 +60,9 @@ class NginxFacts(Record):
     ssl_directive_removed: bool
 
 
-class TrustFile(Record):
-    """``ssl_client_certificate`` or ``ssl_trusted_certificate`` as nginx would load it."""
+class TrustContents(Record):
+    """What nginx loads from a CA file, the same for every directive that names it."""
 
-    origin: Origin
-    """The directive."""
-    path: str
     problem: str | None
     """nginx's own error when it cannot load the file (it then refuses to start); None when it loads."""
     certs: tuple[Cert, ...]
@@ -75,6 +72,17 @@ class TrustFile(Record):
     server_certs: tuple[Cert, ...]
     """End entities made for TLS servers (EKU serverAuth without clientAuth): usually the wrong file."""
     cas: tuple[Cert, ...]
+
+
+_NOTHING_LOADED: dict[str, tuple[Cert, ...]] = {"certs": (), "end_entities": (), "server_certs": (), "cas": ()}
+
+
+class TrustFile(TrustContents):
+    """``ssl_client_certificate`` or ``ssl_trusted_certificate`` as nginx would load it."""
+
+    origin: Origin
+    """The directive."""
+    path: str
 
     def __str__(self) -> str:
         return self.path
@@ -148,16 +156,6 @@ class LintFacts(Record):
     upstreams: UpstreamFacts
 
 
-class _TrustContents(NamedTuple):
-    """What a CA file gives every TrustFile that names it (all of TrustFile but the directive)."""
-
-    problem: str | None
-    certs: tuple[Cert, ...]
-    end_entities: tuple[Cert, ...]
-    server_certs: tuple[Cert, ...]
-    cas: tuple[Cert, ...]
-
-
 class _CrlContents(NamedTuple):
     """What a CRL file gives every CrlSet that names it, at the reader's clock."""
 
@@ -185,7 +183,7 @@ class FileReader:
         self._certs: dict[Path, tuple[CertBundle | None, str | None, bool]] = {}
         self._crls: dict[Path, tuple[CrlBundle | None, str | None, bool]] = {}
         self._described: dict[tuple[bytes, Origin], Cert] = {}
-        self._trust_contents: dict[tuple[Path, bool], _TrustContents] = {}
+        self._trust_contents: dict[tuple[Path, bool], TrustContents] = {}
         self._labels: dict[Path, frozenset[str]] = {}
         self._crl_contents: dict[Path, _CrlContents] = {}
         self._routes_of: EffectiveConfig | None = None
@@ -232,7 +230,7 @@ class FileReader:
                     self._crls[path] = (None, exc.problem, False)
         return self._crls[path]
 
-    def trust_contents(self, target: Path, *, advertised: bool) -> _TrustContents:
+    def trust_contents(self, target: Path, *, advertised: bool) -> TrustContents:
         """What the CA file ``target`` gives a TrustFile in one of the two slots, worked out once per file and slot."""
         key = (target, advertised)
         if key not in self._trust_contents:
@@ -365,29 +363,21 @@ def _trust_file(
     if target is None:
         return UNKNOWN
     got = reader.trust_contents(target, advertised=advertised)
-    return TrustFile(
-        origin=path.origin,
-        path=str(target),
-        problem=got.problem,
-        certs=got.certs,
-        end_entities=got.end_entities,
-        server_certs=got.server_certs,
-        cas=got.cas,
-    )
+    return TrustFile(origin=path.origin, path=str(target), **{n: getattr(got, n) for n in record_fields(TrustContents)})
 
 
-def _read_trust_file(reader: FileReader, target: Path, *, advertised: bool) -> _TrustContents:
+def _read_trust_file(reader: FileReader, target: Path, *, advertised: bool) -> TrustContents:
     """What nginx makes of a CA file: SSL_CTX_load_verify_locations takes certificates AND CRLs (a CRL-only file
     loads); ssl_client_certificate is also read by SSL_load_client_CA_file, which needs a certificate."""
     bundle, problem, missing = reader.cert_bundle(target)
     if bundle is None and not missing and "X509 CRL" in reader.pem_labels(target):
         if not advertised:
-            return _TrustContents(None, (), (), (), ())
+            return TrustContents(problem=None, **_NOTHING_LOADED)
         refused = (
             f'SSL_load_client_CA_file("{target}") failed '
             "(SSL: error:0480006C:PEM routines::no start line:Expecting: CERTIFICATE)"
         )
-        return _TrustContents(refused, (), (), (), ())
+        return TrustContents(problem=refused, **_NOTHING_LOADED)
     if bundle is None:
         # A missing file or one without any certificate gives nginx's exact words; a corrupt one, ours.
         message = ca_file_error(str(target), None, missing=missing) or (
@@ -395,13 +385,13 @@ def _read_trust_file(reader: FileReader, target: Path, *, advertised: bool) -> _
             if problem is None or "holds" in problem or "is empty" in problem
             else f'SSL_CTX_load_verify_locations("{target}") failed: {problem}'
         )
-        return _TrustContents(message, (), (), (), ())
+        return TrustContents(problem=message, **_NOTHING_LOADED)
     format_problem = ca_file_error(str(target), bundle.format)
     if format_problem is not None:
-        return _TrustContents(format_problem, (), (), (), ())  # nginx loads nothing from it
+        return TrustContents(problem=format_problem, **_NOTHING_LOADED)  # nginx loads nothing from it
     certs = tuple(reader.describe(c.cert, c.origin) for c in bundle.certs)
     end_entities = tuple(c for c in certs if not c.is_ca and not c.self_signed)
-    return _TrustContents(
+    return TrustContents(
         problem=None,
         certs=certs,
         end_entities=end_entities,
