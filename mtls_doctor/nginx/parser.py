@@ -130,6 +130,8 @@ class Parser:
             self._chain.append(text.name)
             try:
                 parsed = self._parse_tokens(lexer.tokens(text.text), text, ctx)
+            except lexer.LuaBlockError as exc:
+                raise ConfigError(text.name, f"{exc} (a *_by_lua_block directive)", line=exc.line) from None
             finally:
                 self._chain.pop()
             self._parsed[key] = parsed

@@ -305,6 +305,13 @@ CASES = [
         'invalid parameter "sll"',
         Nginx.SAME,
     ),
+    Case(
+        "a Lua block without its brace",
+        {"nginx.conf": _http("    server {\n        listen 18080;\n        content_by_lua_block\n        x;\n    }\n")},
+        ("nginx.conf", 6),
+        "expected { to start Lua block (a *_by_lua_block directive)",
+        Nginx.REJECTS,  # nginx-light has no Lua module: unknown directive "content_by_lua_block"
+    ),
 ]
 
 
