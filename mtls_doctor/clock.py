@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-_OFFSET = re.compile(r"^([+-])(\d+)([smhdw])$")
+_OFFSET = r"^([+-])(\d+)([smhdw])$"
+"""Compiled (and cached by re) when --at is given, not on every start."""
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -15,7 +16,7 @@ def parse_time(text: str, *, now: datetime) -> datetime:
     ValueError with a message that says what is accepted.
     """
     text = text.strip()
-    match = _OFFSET.match(text)
+    match = re.match(_OFFSET, text)
     if match:
         sign, amount, unit = match.groups()
         delta = timedelta(**{_UNITS[unit]: int(amount)})

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\udc80-\udcff]")
-_BREAKS = re.compile(r"[ \t]*[\r\n\t\u2028\u2029]+[ \t]*")
+# Patterns, not compiled objects: compiled (and cached by re) on the first error, not on every start.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\udc80-\udcff]"
+_BREAKS = r"[ \t]*[\r\n\t\u2028\u2029]+[ \t]*"
 
 
 def _printable(text: str) -> str:
     """``text`` with control characters (a newline in a file name, an escape sequence) shown as escapes, and the
     bytes of a file name that is not UTF-8 (which Python keeps as lone surrogates) as ``\\xNN``."""
-    return _CONTROL.sub(_escape, text)
+    return re.sub(_CONTROL, _escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -36,7 +37,7 @@ class InputError(Exception):
         where = _printable(source)
         if line is not None:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {_printable(_BREAKS.sub(' ', problem.strip()))}")
+        super().__init__(f"{where}: {_printable(re.sub(_BREAKS, ' ', problem.strip()))}")
 
 
 class PasswordError(InputError):

@@ -87,7 +87,13 @@ class Record(metaclass=_RecordMeta):
 
 
 def _rebuild(cls: type[_R], values: tuple[Any, ...]) -> _R:
-    return cls(**dict(zip(cls.__record_fields__, values, strict=True)))
+    # The values were a valid record when pickled: set them straight into the slots, without the keyword
+    # constructor (unpickling the rule catalogue builds ~600 records on every start).
+    record: _R = object.__new__(cls)
+    setter = object.__setattr__
+    for name, value in zip(cls.__record_fields__, values, strict=True):
+        setter(record, name, value)
+    return record
 
 
 def replace(record: _R, **changes: Any) -> _R:

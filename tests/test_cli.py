@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shlex
@@ -193,3 +194,30 @@ def test_the_readme_transcript_is_what_the_tool_prints(tmp_path: Path) -> None:
         return re.sub(r"─*●─* 2099-12-31 +\d+ day\(s\) left", "<timeline>", text)
 
     assert clockless(run.stdout.strip()) == clockless(expected)
+
+
+def test_every_command_is_reachable_by_its_name_and_only_its_module_is_imported() -> None:
+    """The lazy command table names every command each cli module defines, and running one imports no other."""
+    import pkgutil  # noqa: PLC0415
+
+    import click  # noqa: PLC0415
+
+    from mtls_doctor import cli  # noqa: PLC0415
+
+    defined = {}
+    for info in pkgutil.iter_modules(cli.__path__):
+        module = importlib.import_module(f"mtls_doctor.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            defined[command.name] = info.name
+    assert defined == cli.COMMANDS
+    ctx = click.Context(cli.main)
+    for name in defined:
+        command = cli.main.get_command(ctx, name)
+        assert command is not None
+        assert command.name == name
+    code = (
+        "import sys, mtls_doctor.cli as c; c.main.get_command(None, 'lint'); "
+        "print(sorted(m for m in sys.modules if m.startswith('mtls_doctor.cli.')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert run.stdout.strip() == "['mtls_doctor.cli.lint', 'mtls_doctor.cli.options']"

@@ -1,4 +1,4 @@
-"""The command line. Only click is imported at start-up; each command imports what it needs when it runs.
+"""The command line. Only click is imported at start-up; a command's module, and what it needs, when it runs.
 
 Errors reach the user as one line: unusable input exits 2 (naming the input), a crash exits 4 (with --traceback
 for the details), Ctrl-C exits 130. Never a traceback unless asked for.
@@ -6,6 +6,7 @@ for the details), Ctrl-C exits 130. Never a traceback unless asked for.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -15,20 +16,44 @@ import click
 from mtls_doctor import __version__
 from mtls_doctor.cli.options import interactive
 from mtls_doctor.exit_status import ExitStatus
+from mtls_doctor.gcpause import paused_gc
 
 EPILOG = """Exit codes: 0 nothing blocking · 1 blocking findings · 2 usage or unusable input ·
 3 incomplete (facts missing, nothing blocking) · 4 internal error · 130 interrupted."""
 
 
+COMMANDS = {
+    "check": "check",
+    "demo": "samples",
+    "explain": "catalogue",
+    "inspect": "inspect",
+    "lint": "lint",
+    "rules": "catalogue",
+    "sample-pki": "samples",
+}
+"""Each command and the module of mtls_doctor.cli that defines it (in its COMMANDS), imported only when used."""
+
+
 class _Group(click.Group):
-    """Turns every failure into one line and the documented exit code."""
+    """Turns every failure into one line and the documented exit code; loads a command's module when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        commands: list[click.Command] = importlib.import_module(f"mtls_doctor.cli.{module_name}").COMMANDS
+        return next(c for c in commands if c.name == cmd_name)
 
     def main(  # type: ignore[override]
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
         traceback = "--traceback" in (sys.argv if args is None else args)
         try:
-            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+            with paused_gc():
+                rv = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.Abort:
             click.echo("mtls-doctor: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
@@ -71,14 +96,3 @@ def main(ctx: click.Context, traceback: bool) -> int:
             click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
         return ExitStatus.USAGE
     return ExitStatus.OK
-
-
-def _register() -> None:
-    from mtls_doctor.cli import catalogue, check, inspect, lint, samples  # noqa: PLC0415 - click only, no heavy imports
-
-    for module in (check, lint, inspect, catalogue, samples):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

@@ -64,11 +64,11 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
 
     ``examples``: also build each rule's examples (the test suite needs them; a diagnosis does not).
     """
-    files = sorted(default_rules_dir().glob("*.toml"))
+    files = _rule_files(default_rules_dir())
     for extra in dirs:
         if not extra.is_dir():
             raise RuleError(f"{extra}: not a directory of rule files")
-        files += sorted(extra.glob("*.toml"))
+        files += _rule_files(extra)
     key = _cache_key(files, examples=examples)
     cached = _read_cache(key)
     if cached is not None:
@@ -87,6 +87,14 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
         catalogue = _catalogue(replace(r, examples=()) for r in catalogue.rules)
     _write_cache(key, catalogue)
     return catalogue
+
+
+def _rule_files(directory: Path) -> list[Path]:
+    """The ``*.toml`` files of ``directory``, by name (os.scandir: globbing and sorting Paths cost a millisecond
+    of every start)."""
+    with os.scandir(directory) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".toml") and not e.name.startswith("."))
+    return [directory / name for name in names]
 
 
 def _catalogue(rules: Iterable[Rule]) -> Catalogue:

@@ -15,8 +15,9 @@ from mtls_doctor.engine.findings import Confidence, Severity, Stage, Status
 from mtls_doctor.record import Record
 
 SCHEMA_VERSION = 1
-ID_PATTERN = re.compile(r"^MTLS\d{3}$")
-NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Patterns compiled when rules are checked (a catalogue cache miss), not on every start.
+ID_PATTERN = r"^MTLS\d{3}$"
+NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class RuleError(ValueError):
@@ -111,9 +112,9 @@ def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Ru
     for key in ("id", "name", "title", "stage", "severity", "confidence", "message", "violated", "doc"):
         if key not in raw:
             raise fail(f"missing required key '{key}'")
-    if not ID_PATTERN.match(raw["id"]):
+    if not re.match(ID_PATTERN, raw["id"]):
         raise fail(f"id {raw['id']!r} is not MTLS followed by three digits")
-    if not NAME_PATTERN.match(raw["name"]):
+    if not re.match(NAME_PATTERN, raw["name"]):
         raise fail(f"name {raw['name']!r} is not kebab-case")
     try:
         scope = Scope(raw.get("scope", "check"))

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
+from mtls_doctor.gcpause import paused_gc
 from mtls_doctor.nginx import settings, values
 from mtls_doctor.nginx.build import DEFAULT_BUILD, DEFAULT_SECURITY_LEVEL, NginxBuild, parse_nginx_build
-from mtls_doctor.nginx.gcpause import paused_gc
 from mtls_doctor.nginx.model import (
     Context,
     EffectiveConfig,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mtls_doctor.errors import ConfigError
-from mtls_doctor.nginx.gcpause import paused_gc
+from mtls_doctor.gcpause import paused_gc
 from mtls_doctor.nginx.includes import DiskIncludes, DumpIncludes, Includes, NoIncludes, Text
 from mtls_doctor.nginx.parser import MisplacedAtTopError, Parser
 from mtls_doctor.nginx.source import DEFAULT_MAX_BYTES, Budget, decode, read_file, split_dump

@@ -32,8 +32,9 @@ range is ``InvalidVersion``, a repeated extension ``DuplicateExtension``, none o
 for _message in INPUT_WARNINGS:
     warnings.filterwarnings("ignore", message=_message)
 
-_PARSE_ERROR = re.compile(r"ParseError \{ kind: (\w+)")
-_LOCATION = re.compile(r"location: \[([^\]]*)\]")
+# Patterns compiled (and cached by re) on the first parse error, not on every start.
+_PARSE_ERROR = r"ParseError \{ kind: (\w+)"
+_LOCATION = r"location: \[([^\]]*)\]"
 
 
 def first_tlv_length(data: bytes) -> int | None:
@@ -59,9 +60,9 @@ def reason(exc: BaseException) -> str:
     their first sentence, without the FAQ link.
     """
     text = str(exc)
-    kind = _PARSE_ERROR.search(text)
+    kind = re.search(_PARSE_ERROR, text)
     if kind:
-        where = _LOCATION.search(text)
+        where = re.search(_LOCATION, text)
         parts = [p.strip().strip('"') for p in where.group(1).split(",")] if where else []
         at = f" in {'.'.join(p for p in parts if p)}" if any(parts) else ""
         return f"malformed DER: {kind.group(1)}{at}"
