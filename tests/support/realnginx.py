@@ -160,17 +160,40 @@ def serve(
         faketime = shutil.which("faketime")
         assert faketime, "faketime is not installed (apt-get install faketime)"
         argv = [faketime, "-f", f"@{server_time:%Y-%m-%d %H:%M:%S}", *argv]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "TZ": "UTC"})
+    # A session of its own: faketime runs nginx as its child, so stopping faketime alone would leave nginx
+    # running; the whole process group is stopped instead.
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TZ": "UTC"},
+        start_new_session=True,
+    )
     try:
         _wait_listening(list(ports.values()), proc)
         yield RunningNginx(ports, logs)
     finally:
-        proc.send_signal(signal.SIGTERM)
+        _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group (nginx's graceful stop), SIGKILL after 10 s; every process of it is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 def _wait_listening(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
