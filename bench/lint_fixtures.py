@@ -1,8 +1,8 @@
 """Fixtures for bench/run_lint.py: a small PKI and ingress-style mTLS nginx configs with N server blocks.
 
-The shape follows the anchors' configs (shared/knowledge/perf-anchors.md, "nginx configs") and
-tests/nginx_config/nginx_genconf.py: one ``http {}`` with N upstreams and N tenant ``server {}`` blocks, about
-3.5 KB each. Unlike the reader's generator, every file the configs name exists, so ``lint`` really reads them:
+The shape follows the anchors' configs (shared/knowledge/perf-anchors.md, "nginx configs"): one ``http {}`` with N
+upstreams and N tenant ``server {}`` blocks, about 3.5 KB each. Every file the configs name exists, so ``lint``
+really reads them (tests/nginx_config/test_lexer.py lexes a 200-block one too):
 
 * ``certs/pool/server{0..63}.crt|key``: the server certificates, round-robin (issued by a server CA);
 * ``certs/client-ca.crt``: the client CA bundle (issuing intermediate + root);

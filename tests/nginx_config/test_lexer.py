@@ -22,9 +22,9 @@ from crossplane.lexer import _lex_file_object
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import lint_fixtures
 from mtls_doctor.nginx import lexer
 from mtls_doctor.nginx.lexer import END, LuaBlockError, misclosed_block, tokens, unclosed_block, unterminated_quote
-from tests.nginx_config import nginx_genconf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,21 +126,13 @@ def _read_tree(root: Path) -> list[str]:
     return [path.read_text(encoding="utf-8") for path in sorted(root.rglob("*")) if path.is_file()]
 
 
-def test_generated_ingress_config(tmp_path: Path) -> None:
-    nginx_genconf.write_config(tmp_path, 200)
-    texts = _read_tree(tmp_path)
-    assert len(texts) == 5
-    assert sum(len(text) for text in texts) > 500_000
-    for text in texts:
-        assert_same(text)
-
-
 def test_benchmark_config(tmp_path: Path) -> None:
     """bench/lint_fixtures.py's config (the one the speed goal is measured on), at 200 server blocks."""
-    bench = pytest.importorskip("bench.lint_fixtures")
-    bench.write_snippets(tmp_path)
-    bench.write_config(tmp_path, 200)
-    for text in _read_tree(tmp_path):
+    lint_fixtures.write_snippets(tmp_path)
+    lint_fixtures.write_config(tmp_path, 200)
+    texts = _read_tree(tmp_path)
+    assert sum(len(text) for text in texts) > 500_000
+    for text in texts:
         assert_same(text)
 
 
