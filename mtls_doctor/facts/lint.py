@@ -9,10 +9,11 @@ facts that need them are UNKNOWN, with the reason, and their rules are not evalu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from ipaddress import ip_address
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -208,26 +209,13 @@ class FileReader:
     def cert_bundle(self, path: Path) -> tuple[CertBundle | None, str | None, bool]:
         """(bundle, why it cannot be used, missing) for a CA file."""
         if path not in self._certs:
-            if not path.exists():
-                self._certs[path] = (None, None, True)
-            else:
-                try:
-                    bundle = load_cert_file(str(path), what="CA", passwords=Passwords())
-                    self._certs[path] = (bundle, None, False)
-                except InputError as exc:
-                    self._certs[path] = (None, exc.problem, False)
+            self._certs[path] = _load(path, lambda: load_cert_file(str(path), what="CA", passwords=Passwords()))
         return self._certs[path]
 
     def crl_bundle(self, path: Path) -> tuple[CrlBundle | None, str | None, bool]:
         """(bundle, why it cannot be used, missing) for a CRL file."""
         if path not in self._crls:
-            if not path.exists():
-                self._crls[path] = (None, None, True)
-            else:
-                try:
-                    self._crls[path] = (load_crl_file(str(path)), None, False)
-                except InputError as exc:
-                    self._crls[path] = (None, exc.problem, False)
+            self._crls[path] = _load(path, lambda: load_crl_file(str(path)))
         return self._crls[path]
 
     def trust_contents(self, target: Path, *, advertised: bool) -> TrustContents:
@@ -351,6 +339,19 @@ def server_facts(
         upstreams=_upstreams(server),
     )
     return facts, reasons
+
+
+_B = TypeVar("_B")
+
+
+def _load(path: Path, load: Callable[[], _B]) -> tuple[_B | None, str | None, bool]:
+    """(what ``load`` read, why it could not, whether the file is missing)."""
+    if not path.exists():
+        return None, None, True
+    try:
+        return load(), None, False
+    except InputError as exc:
+        return None, exc.problem, False
 
 
 def _trust_file(

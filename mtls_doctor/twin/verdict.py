@@ -8,7 +8,7 @@ ngx_ssl_verify_error_optional()'s; no certificate with "on" gives 400 "No requir
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import Outcome, TwinFacts, Verdict, VerifyClient
+from mtls_doctor.facts.model import Outcome, TwinFacts, Verdict, VerifyClient, VerifyError
 
 CERT_ERROR_PAGE = "The SSL certificate error"
 NO_CERT_PAGE = "No required SSL certificate was sent"
@@ -20,16 +20,9 @@ OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
 def nginx_verdict(mode: VerifyClient, twin: TwinFacts) -> Verdict:
     """The answer nginx gives to the first request on a connection that had this handshake."""
     if twin.handshake_error is not None:
-        return Verdict(
-            outcome=Outcome.REJECT,
-            http_status=None,
-            reason=f"the TLS handshake fails: {twin.handshake_error}",
-            verify_error=None,
-            errors_seen=twin.errors_seen,
-            ssl_client_verify=None,
-            log_line=f"SSL_do_handshake() failed (SSL: {twin.handshake_error}) while SSL handshaking",
-            forgiven=False,
-        )
+        reason = f"the TLS handshake fails: {twin.handshake_error}"
+        line = f"SSL_do_handshake() failed (SSL: {twin.handshake_error}) while SSL handshaking"
+        return _answer(Outcome.REJECT, None, reason, twin, variable=None, line=line)
     if mode is VerifyClient.OFF or not twin.cert_received:
         if mode is VerifyClient.ON:
             line = "client sent no required SSL certificate"
@@ -40,39 +33,29 @@ def nginx_verdict(mode: VerifyClient, twin: TwinFacts) -> Verdict:
         return _answer(Outcome.ACCEPT, 200, None, twin, variable="SUCCESS", line=None)
     failed = f"FAILED:{last.text}"
     if mode is VerifyClient.OPTIONAL_NO_CA and last.code in OPTIONAL_NO_CA_FORGIVES:
-        return Verdict(
-            outcome=Outcome.ACCEPT,
-            http_status=200,
-            reason=None,
-            verify_error=last,
-            errors_seen=twin.errors_seen,
-            ssl_client_verify=failed,
-            log_line=None,
-            forgiven=True,
-        )
+        return _answer(Outcome.ACCEPT, 200, None, twin, variable=failed, line=None, error=last, forgiven=True)
     line = f"client SSL certificate verify error: ({last.code}:{last.text})"
-    return Verdict(
-        outcome=Outcome.REJECT,
-        http_status=400,
-        reason=CERT_ERROR_PAGE,
-        verify_error=last,
-        errors_seen=twin.errors_seen,
-        ssl_client_verify=failed,
-        log_line=line,
-        forgiven=False,
-    )
+    return _answer(Outcome.REJECT, 400, CERT_ERROR_PAGE, twin, variable=failed, line=line, error=last)
 
 
 def _answer(
-    outcome: Outcome, status: int, reason: str | None, twin: TwinFacts, *, variable: str, line: str | None
+    outcome: Outcome,
+    status: int | None,
+    reason: str | None,
+    twin: TwinFacts,
+    *,
+    variable: str | None,
+    line: str | None,
+    error: VerifyError | None = None,
+    forgiven: bool = False,
 ) -> Verdict:
     return Verdict(
         outcome=outcome,
         http_status=status,
         reason=reason,
-        verify_error=None,
+        verify_error=error,
         errors_seen=twin.errors_seen,
         ssl_client_verify=variable,
         log_line=line,
-        forgiven=False,
+        forgiven=forgiven,
     )
