@@ -32,11 +32,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root
 
-from lint_fixtures import write_fixtures
-from timing import REPO, Run, compile_package, paired_ratio, run_once, summary
+from bench.lint_fixtures import write_fixtures
+from bench.timing import REPO, Run, Summary, compile_package, paired_ratio, ratio, rotated, run_once, summary
 
 GIXY_VERSION = "0.1.21"
 GIXY_VENV = REPO / "bench" / ".venvs" / "gixy"
@@ -123,13 +124,23 @@ def check_run(lint: list[str], cwd: Path) -> dict[str, object]:
     return {"exit_code": run.returncode, "counts": doc["counts"], "failing_by_rule": dict(sorted(failing.items()))}
 
 
-def ratio(a: float, b: float) -> float:
-    return round(a / b, 3)
+class SizeResult(TypedDict, total=False):
+    """The results of one config size, as the results JSON gives them (gixy's only when gixy ran)."""
+
+    servers: int
+    config_bytes: int
+    config_lines: int
+    commands: dict[str, Summary]
+    lint_over_crossplane: float
+    lint_over_crossplane_paired: float | None
+    gixy_over_lint: float
+    gixy_over_lint_paired: float | None
+    lint_check_run: dict[str, object]
 
 
 def bench_size(
     n: int, conf: Path, commands: dict[str, list[str]], *, runs: int, gixy_runs: int, warmup: int
-) -> dict[str, object]:
+) -> SizeResult:
     """Time the commands on one config, interleaved; the size's results."""
     cwd = conf.parent
     ok = {LINT: (0, 1), CROSSPLANE: (0,), GIXY: (0, 1)}
@@ -138,9 +149,7 @@ def bench_size(
             run_once(commands[label], cwd=cwd, ok=ok[label])
     samples: dict[str, list[Run]] = {label: [] for label in commands}
     for round_ in range(max(runs, gixy_runs if GIXY in commands else 0)):
-        order = list(commands)
-        order = order[round_ % len(order) :] + order[: round_ % len(order)]  # rotate: nobody always goes first
-        for label in order:
+        for label in rotated(list(commands), round_):
             limit = gixy_runs if label == GIXY else runs
             if round_ >= limit:
                 continue
@@ -149,24 +158,24 @@ def bench_size(
             print(f"  N={n:>6} round {round_ + 1}: {label:32} {run.seconds:8.2f} s  rc={run.returncode}", flush=True)
     stats = {label: summary(values) for label, values in samples.items() if values}
     lint, xp = stats[LINT], stats[CROSSPLANE]
-    result: dict[str, object] = {
+    result: SizeResult = {
         "servers": n,
         "config_bytes": conf.stat().st_size,
         "config_lines": sum(1 for _ in conf.open("rb")),
         "commands": stats,
-        "lint_over_crossplane": ratio(float(lint["median_s"]), float(xp["median_s"])),
+        "lint_over_crossplane": ratio(lint["median_s"], xp["median_s"]),
         "lint_over_crossplane_paired": paired_ratio(samples[LINT], samples[CROSSPLANE]),
     }
     if GIXY in stats:
-        result["gixy_over_lint"] = ratio(float(stats[GIXY]["median_s"]), float(lint["median_s"]))
+        result["gixy_over_lint"] = ratio(stats[GIXY]["median_s"], lint["median_s"])
         result["gixy_over_lint_paired"] = paired_ratio(samples[GIXY], samples[LINT])
     return result
 
 
-def print_table(results: list[dict[str, object]]) -> None:
+def print_table(results: list[SizeResult]) -> None:
     print(f"\n{'N':>6} {'command':32} {'median':>9} {'min':>9} {'max':>9} {'n':>3} {'peak RSS':>9} {'exit':>5}")
     for r in results:
-        for label, s in r["commands"].items():  # type: ignore[union-attr]
+        for label, s in r["commands"].items():
             codes = "/".join(map(str, s["exit_codes"]))
             print(
                 f"{r['servers']:>6} {label:32} {s['median_s']:8.2f}s {s['min_s']:8.2f}s {s['max_s']:8.2f}s "
@@ -176,7 +185,7 @@ def print_table(results: list[dict[str, object]]) -> None:
     for r in results:
         xp = r["lint_over_crossplane"]
         line = (
-            f"N={r['servers']}: lint/crossplane {xp:.2f}x (paired {r['lint_over_crossplane_paired']:.2f}x; "
+            f"N={r['servers']}: lint/crossplane {xp:.2f}x (paired {r['lint_over_crossplane_paired'] or 0:.2f}x; "
             f"goal <= {GOAL_VS_CROSSPLANE}x: {'met' if xp <= GOAL_VS_CROSSPLANE else 'MISSED'})"
         )
         if "gixy_over_lint" in r:
@@ -218,7 +227,7 @@ def main() -> int:
         "gixy": gixy_version,
         "lint_rules": None,
     }
-    results = []
+    results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="mtls-bench-lint-") as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
@@ -236,7 +245,8 @@ def main() -> int:
                 commands[GIXY] = [str(gixy), conf.name]
             checked = check_run(commands[LINT], conf.parent)
             counts = checked["counts"]
-            meta["lint_rules"] = sum(counts.values()) // n  # type: ignore[union-attr]
+            assert isinstance(counts, dict)
+            meta["lint_rules"] = sum(counts.values()) // n
             print(f"N={n}: lint check run: {checked}", flush=True)
             result = bench_size(n, conf, commands, runs=runs[n], gixy_runs=gixy_runs[n], warmup=args.warmup)
             result["lint_check_run"] = checked
@@ -244,16 +254,15 @@ def main() -> int:
     meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if len(results) > 1:
         small, big = results[0], results[-1]
-        scale = big["servers"] / small["servers"]  # type: ignore[operator]
-        meta["scaling"] = {
+        scaling: dict[str, float] = {
             f"{label} {big['servers']}/{small['servers']}": round(
-                big["commands"][label]["median_s"] / small["commands"][label]["median_s"],
-                2,  # type: ignore[index]
+                big["commands"][label]["median_s"] / small["commands"][label]["median_s"], 2
             )
-            for label in big["commands"]  # type: ignore[union-attr]
-            if label in small["commands"]  # type: ignore[operator]
+            for label in big["commands"]
+            if label in small["commands"]
         }
-        meta["scaling"]["blocks"] = scale  # type: ignore[index]
+        scaling["blocks"] = big["servers"] / small["servers"]
+        meta["scaling"] = scaling
     print_table(results)
     if "scaling" in meta:
         print(f"scaling (median time, big / small): {meta['scaling']}")

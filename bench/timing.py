@@ -1,8 +1,8 @@
 """Shared helpers of the whole-process benchmarks: the environment of the timed processes, bytecode, one timed run
 (wall time, exit code, peak RSS) and the summary of a series.
 
-The same method as bench/run_check.py: a new process per run, stdin closed, output discarded, the commands
-interleaved round-robin by the caller so machine noise hits them alike, and PYTHONDONTWRITEBYTECODE removed
+The method of bench/run_check.py and bench/run_lint.py: a new process per run, stdin closed, output discarded, the
+commands interleaved in rotated rounds so machine noise and drift hit them alike, and PYTHONDONTWRITEBYTECODE removed
 (installed packages run from byte-compiled modules; an environment that forbids bytecode would time the compiler).
 """
 
@@ -17,7 +17,9 @@ import tempfile
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict, TypeVar
+
+_T = TypeVar("_T")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +92,18 @@ def run_once(
     return Run(elapsed, proc.returncode, peak), out
 
 
-def summary(runs: Sequence[Run]) -> dict[str, float | int | list[int]]:
+class Summary(TypedDict):
+    """A series of runs of one command, as the results JSON gives it."""
+
+    median_s: float
+    min_s: float
+    max_s: float
+    n: int
+    peak_rss_mb: float
+    exit_codes: list[int]
+
+
+def summary(runs: Sequence[Run]) -> Summary:
     """Median, min and max wall time (s), n, median peak RSS (MB), and the exit codes seen."""
     times = [r.seconds for r in runs]
     return {
@@ -107,3 +120,14 @@ def paired_ratio(a: Sequence[Run], b: Sequence[Run]) -> float | None:
     """Median of a[i] / b[i] over the rounds both ran in (neighbours in time, so drift cancels)."""
     pairs = [x.seconds / y.seconds for x, y in zip(a, b, strict=False)]
     return round(statistics.median(pairs), 3) if pairs else None
+
+
+def ratio(a: float, b: float) -> float:
+    """a / b, to three decimals."""
+    return round(a / b, 3)
+
+
+def rotated(labels: Sequence[_T], round_: int) -> list[_T]:
+    """The order of round ``round_``: A B C, then B C A, then C A B, ... (nobody always goes first)."""
+    shift = round_ % len(labels)
+    return [*labels[shift:], *labels[:shift]]

@@ -130,7 +130,7 @@ def _lint_rules() -> tuple[Rule, ...]:
 
 
 def _cases() -> list[object]:
-    cases = []
+    cases: list[object] = []
     for rule in _lint_rules():
         for example in rule.examples:
             marks = [pytest.mark.xfail(reason=example.known_gap, strict=True)] if example.known_gap else []
@@ -222,7 +222,7 @@ def test_fixture_header_comments_are_understood() -> None:
 
 
 def _nginx_cases() -> list[object]:
-    cases = []
+    cases: list[object] = []
     for path in fixture_files():
         version = nginx_version(path.read_text())
         if version is not None and not version.startswith(NGINX_1_22 + "."):

@@ -9,7 +9,7 @@ from tests.conftest import catalogue, scenario_report
 
 
 def _cases() -> list[object]:
-    cases = []
+    cases: list[object] = []
     for rule in catalogue().of_scope(Scope.CHECK):
         for example in rule.examples:
             marks = [pytest.mark.xfail(reason=example.known_gap, strict=True)] if example.known_gap else []

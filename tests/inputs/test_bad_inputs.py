@@ -683,7 +683,7 @@ def _selected(session: pytest.Session) -> set[str]:
     names: set[str] = set()
     for item in session.items:
         if isinstance(item, pytest.Function) and item.module is sys.modules[__name__] and hasattr(item, "callspec"):
-            name = item.callspec.params["name"]
+            name = str(item.callspec.params["name"])
             names.add(name if item.originalname.startswith("test_bad_input") else f"good:{name}")
     return names
 
