@@ -104,7 +104,7 @@ def _catalogue(rules: Iterable[Rule]) -> Catalogue:
 # The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
 # than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
 # edit is validated again on the next run. A cache that cannot be read or written is simply not used.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 def cache_dir() -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from mtls_doctor.engine.paths import resolve
 from mtls_doctor.facts.unknown import Unknown
@@ -43,13 +43,13 @@ class Op(enum.Enum):
     GT = "gt"
 
 
-class FactRef(NamedTuple):
+class FactRef(Record):
     """A value that is another fact: ``{ fact = "server.verify_depth" }``."""
 
     path: str
 
 
-class Check(NamedTuple):
+class Check(Record):
     """``{ fact = "path", <op> = value }``."""
 
     fact: str

@@ -8,11 +8,10 @@ certificate), then by severity, by stage (causes before symptoms), by confidence
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from mtls_doctor.engine.findings import Confidence, Finding, Severity, Stage, Status
 from mtls_doctor.facts.model import Verdict
-from mtls_doctor.record import replace
+from mtls_doctor.record import Record, replace
 
 _STATUS = (Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE)
 _SEVERITY = tuple(Severity)
@@ -20,7 +19,7 @@ _STAGE = tuple(Stage)
 _CONFIDENCE = tuple(Confidence)
 
 
-class Ranked(NamedTuple):
+class Ranked(Record):
     """A top-level finding and the failing findings it explains (shown under it as "seen as")."""
 
     finding: Finding
@@ -81,4 +80,6 @@ def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
     for f in failing:
         if f.rule.id in parent:
             children.setdefault(root(f).rule.id, []).append(f)
-    return tuple(Ranked(f, tuple(children.get(f.rule.id, ()))) for f in ordered if f.rule.id not in parent)
+    return tuple(
+        Ranked(finding=f, explains=tuple(children.get(f.rule.id, ()))) for f in ordered if f.rule.id not in parent
+    )

@@ -174,12 +174,12 @@ def _part(raw: Any, fail: Any, where: str) -> Check | Group:
     if isinstance(value, dict):
         if set(value) != {"fact"}:
             raise fail(f'{where}: a table value must be {{ fact = "path" }}')
-        value = FactRef(value["fact"])
+        value = FactRef(path=value["fact"])
     if op in (Op.EXISTS, Op.EMPTY) and not isinstance(value, bool):
         raise fail(f"{where}: '{name}' takes true or false")
     if op is Op.IN and not isinstance(value, list):
         raise fail(f"{where}: 'in' takes a list")
-    return Check(raw["fact"], op, tuple(value) if isinstance(value, list) else value)
+    return Check(fact=raw["fact"], op=op, value=tuple(value) if isinstance(value, list) else value)
 
 
 def _doc(raw: Any, fail: Any) -> Doc:

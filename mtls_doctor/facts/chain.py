@@ -10,7 +10,6 @@ key type; its signature is checked afterwards (a same-name, other-key CA without
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -18,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from mtls_doctor.facts import names, seclevel
 from mtls_doctor.facts.certificate import is_issued_by, signature_name
 from mtls_doctor.facts.model import Cert, CertSource, NameViolation, PathFacts
+from mtls_doctor.record import Record
 
 
-class Node(NamedTuple):
+class Node(Record):
     """A certificate together with its facts and where the server finds it."""
 
     cert: x509.Certificate

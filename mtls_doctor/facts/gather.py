@@ -169,7 +169,7 @@ def _describe_once(cert: x509.Certificate, origin: Origin, described: dict[tuple
 def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource) -> list[Node]:
     if bundle is None or facts is None:
         return []
-    return [Node(c.cert, f, source) for c, f in zip(bundle.certs, facts.certs, strict=True)]
+    return [Node(cert=c.cert, facts=f, source=source) for c, f in zip(bundle.certs, facts.certs, strict=True)]
 
 
 def _path(

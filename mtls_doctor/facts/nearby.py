@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from cryptography import x509
 
 from mtls_doctor.facts.certificate import is_issued_by
+from mtls_doctor.record import Record
 
 MAX_FILES = 500
 """Entries looked at per directory: a directory such as /etc/ssl/certs holds a few hundred."""
@@ -26,7 +26,7 @@ SUFFIXES = frozenset({".pem", ".crt", ".cer", ".cert", ".der", ".ca", ".chain", 
 _PEM_CERT = b"-----BEGIN CERTIFICATE-----"
 
 
-class FoundIssuer(NamedTuple):
+class FoundIssuer(Record):
     """A certificate that issued ``child``, and the file and line (of its BEGIN, 1 for DER) it is at."""
 
     path: Path

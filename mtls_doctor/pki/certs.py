@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 from types import ModuleType
-from typing import NamedTuple
 
 from cryptography import x509
 
@@ -18,19 +17,20 @@ from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_k
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
+from mtls_doctor.record import Record
 
 _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 """PKCS#7 signedData (1.2.840.113549.1.7.2), the start of every .p7b file."""
 
 
-class LoadedCert(NamedTuple):
+class LoadedCert(Record):
     """A parsed certificate and where it was found."""
 
     cert: x509.Certificate
     origin: Origin
 
 
-class CertBundle(NamedTuple):
+class CertBundle(Record):
     """Everything in one certificate file."""
 
     path: str
@@ -71,7 +71,9 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
         origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CERT_LABELS:
             where = f"certificate in PEM block {block.position}"
-            certs.append(LoadedCert(_readable(_pem_certificate(block, path), path, where, block.line), origin))
+            certs.append(
+                LoadedCert(cert=_readable(_pem_certificate(block, path), path, where, block.line), origin=origin)
+            )
         elif block.label == "PKCS7":
             try:
                 p7 = _pkcs7().load_pem_pkcs7_certificates(block.data)
@@ -81,7 +83,7 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
                 ) from None
             where = f"a certificate of the PKCS#7 bundle in PEM block {block.position}"
             readable = [_readable(c, path, where, block.line) for c in p7]
-            certs.extend(LoadedCert(c, origin) for c in chain_order(readable))
+            certs.extend(LoadedCert(cert=c, origin=origin) for c in chain_order(readable))
         else:
             if block.label in KEY_LABELS:
                 keys.append(block)
@@ -93,7 +95,14 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
             raise InputError(path, f"holds {found}, not a certificate (expected the {what})")
         raise InputError(path, f"holds no certificate (expected the {what})")
     stray.sort(key=lambda s: s.origin.line or 0)
-    return CertBundle(path, FileFormat.PEM, tuple(certs), tuple(stray), tuple(keys), None)
+    return CertBundle(
+        path=path,
+        format=FileFormat.PEM,
+        certs=tuple(certs),
+        stray=tuple(stray),
+        key_blocks=tuple(keys),
+        pkcs12_key=None,
+    )
 
 
 def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:
@@ -147,7 +156,7 @@ def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBu
         cert_error = exc
     else:
         cert = _readable(cert, path, "DER certificate")
-        return CertBundle(path, FileFormat.DER, (LoadedCert(cert, Origin(source=path, block=1)),), (), (), None)
+        return _bundle(path, FileFormat.DER, [cert])
     p7_error: Exception | None = None
     try:
         p7 = _pkcs7().load_der_pkcs7_certificates(data)
@@ -157,14 +166,7 @@ def _from_der(path: str, data: bytes, what: str, passwords: Passwords) -> CertBu
         ordered = chain_order([_readable(c, path, "a certificate of the PKCS#7 bundle") for c in p7])
         if not ordered:
             raise InputError(path, f"is a PKCS#7 bundle with no certificate (expected the {what})")
-        return CertBundle(
-            path,
-            FileFormat.PKCS7,
-            tuple(LoadedCert(c, Origin(source=path, block=i)) for i, c in enumerate(ordered, 1)),
-            (),
-            (),
-            None,
-        )
+        return _bundle(path, FileFormat.PKCS7, ordered)
     p12 = _pkcs12(path, data, passwords)
     if p12 is not None:
         return p12
@@ -196,15 +198,16 @@ def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
     certs = [_readable(c, path, "a certificate of the PKCS#12 file") for c in certs]
     if loaded.cert is None:
         certs = chain_order(certs)
-    key = LoadedKey(signing_key(loaded.key, path), Origin(source=path), encrypted) if loaded.key is not None else None
-    return CertBundle(
-        path,
-        FileFormat.PKCS12,
-        tuple(LoadedCert(c, Origin(source=path, block=i)) for i, c in enumerate(certs, 1)),
-        (),
-        (),
-        key,
-    )
+    if loaded.key is None:
+        return _bundle(path, FileFormat.PKCS12, certs)
+    key = LoadedKey(key=signing_key(loaded.key, path), origin=Origin(source=path), encrypted=encrypted)
+    return _bundle(path, FileFormat.PKCS12, certs, key)
+
+
+def _bundle(path: str, fmt: FileFormat, certs: list[x509.Certificate], key: LoadedKey | None = None) -> CertBundle:
+    """A binary file's bundle: its certificates numbered from 1, no text around them, maybe a PKCS#12 key."""
+    loaded = tuple(LoadedCert(cert=c, origin=Origin(source=path, block=i)) for i, c in enumerate(certs, 1))
+    return CertBundle(path=path, format=fmt, certs=loaded, stray=(), key_blocks=(), pkcs12_key=key)
 
 
 def load_key_from_bundle(bundle: CertBundle, passwords: Passwords) -> LoadedKey | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from cryptography import x509
 
 from mtls_doctor.errors import InputError
@@ -11,16 +9,17 @@ from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
+from mtls_doctor.record import Record
 
 
-class LoadedCrl(NamedTuple):
+class LoadedCrl(Record):
     """A parsed CRL and where it was found."""
 
     crl: x509.CertificateRevocationList
     origin: Origin
 
 
-class CrlBundle(NamedTuple):
+class CrlBundle(Record):
     """Everything in one CRL file."""
 
     path: str
@@ -41,7 +40,9 @@ def load_crl_file(path: str) -> CrlBundle:
         except der.READ_ERRORS as exc:
             raise InputError(path, _not_crl(data, exc)) from None
         crl = _readable(crl, path, "DER CRL")
-        return CrlBundle(path, FileFormat.DER, (LoadedCrl(crl, Origin(source=path, block=1)),), ())
+        return CrlBundle(
+            path=path, format=FileFormat.DER, crls=(LoadedCrl(crl=crl, origin=Origin(source=path, block=1)),), stray=()
+        )
     if encoding is Encoding.TEXT:
         raise InputError(path, "holds no PEM block (expected -----BEGIN X509 CRL----- or a DER CRL)")
     if encoding is not Encoding.PEM:
@@ -59,7 +60,9 @@ def load_crl_file(path: str) -> CrlBundle:
                 raise InputError(
                     path, f"PEM block {block.position} is not a valid CRL: {problem}", line=block.line
                 ) from None
-            crls.append(LoadedCrl(_readable(crl, path, f"CRL in PEM block {block.position}", block.line), origin))
+            crls.append(
+                LoadedCrl(crl=_readable(crl, path, f"CRL in PEM block {block.position}", block.line), origin=origin)
+            )
         else:
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not crls:
@@ -70,7 +73,12 @@ def load_crl_file(path: str) -> CrlBundle:
             found = " and ".join(with_article(k) for k in kinds)
             raise InputError(path, f"holds {found}, not a CRL (expected -----BEGIN X509 CRL-----)")
         raise InputError(path, "holds no CRL (expected -----BEGIN X509 CRL-----)")
-    return CrlBundle(path, FileFormat.PEM, tuple(crls), tuple(sorted(stray, key=lambda s: s.origin.line or 0)))
+    return CrlBundle(
+        path=path,
+        format=FileFormat.PEM,
+        crls=tuple(crls),
+        stray=tuple(sorted(stray, key=lambda s: s.origin.line or 0)),
+    )
 
 
 def _not_crl(data: bytes, exc: Exception) -> str:

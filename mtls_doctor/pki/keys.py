@@ -6,7 +6,7 @@ The key object stays in memory for the handshake; nothing here ever puts key mat
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -20,6 +20,7 @@ from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
+from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -37,7 +38,7 @@ _PROC_TYPE_ENCRYPTED = re.compile(rb"^[ \t]*Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYP
 """The legacy encrypted PEM header (RFC 1421), however it is spaced."""
 
 
-class LoadedKey(NamedTuple):
+class LoadedKey(Record):
     """A private key and where it came from. ``repr`` never shows the key."""
 
     key: SigningKey
@@ -82,7 +83,11 @@ def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> Load
     """Parse one PEM key block, asking for its password only when it is encrypted."""
     encrypted = block.label == "ENCRYPTED PRIVATE KEY" or _PROC_TYPE_ENCRYPTED.search(block.data) is not None
     key, encrypted = _load_pem_key(block, path, passwords, encrypted=encrypted)
-    return LoadedKey(signing_key(key, path), Origin(source=path, block=block.position, line=block.line), encrypted)
+    return LoadedKey(
+        key=signing_key(key, path),
+        origin=Origin(source=path, block=block.position, line=block.line),
+        encrypted=encrypted,
+    )
 
 
 def _load_pem_key(block: PemBlock, path: str, passwords: Passwords, *, encrypted: bool) -> tuple[PrivateKeyTypes, bool]:
@@ -139,7 +144,9 @@ def _retry_plain(data: bytes, path: str, *, line: int | None) -> PrivateKeyTypes
 def _from_der(path: str, data: bytes, passwords: Passwords) -> LoadedKey:
     origin = Origin(source=path)
     try:
-        return LoadedKey(signing_key(serialization.load_der_private_key(data, None), path), origin, encrypted=False)
+        return LoadedKey(
+            key=signing_key(serialization.load_der_private_key(data, None), path), origin=origin, encrypted=False
+        )
     except TypeError:
         password = passwords.get(path)
         if password is None:
@@ -154,7 +161,7 @@ def _from_der(path: str, data: bytes, passwords: Passwords) -> LoadedKey:
             raise InputError(path, f"encrypted DER private key is corrupt ({_reason(exc)})") from None
         except UnsupportedAlgorithm as exc:
             raise InputError(path, f"private key uses an unsupported algorithm ({_reason(exc)})") from None
-        return LoadedKey(signing_key(key, path), origin, encrypted=True)
+        return LoadedKey(key=signing_key(key, path), origin=origin, encrypted=True)
     except ValueError:
         pass
     except UnsupportedAlgorithm as exc:
@@ -165,7 +172,7 @@ def _from_der(path: str, data: bytes, passwords: Passwords) -> LoadedKey:
     loaded, encrypted = opened
     if loaded.key is None:
         raise InputError(path, "is a PKCS#12 file without a private key")
-    return LoadedKey(signing_key(loaded.key, path), origin, encrypted)
+    return LoadedKey(key=signing_key(loaded.key, path), origin=origin, encrypted=encrypted)
 
 
 def _der_kind(data: bytes) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from mtls_doctor.errors import InputError
+from mtls_doctor.record import Record
 
 # RFC 7468 labels; OpenSSL also accepts leading whitespace on the encapsulation lines, and (3.0) a UTF-8 byte-order
 # mark right before the first BEGIN, as Windows editors write it.
@@ -31,7 +31,7 @@ _KINDS = {
 }
 
 
-class PemBlock(NamedTuple):
+class PemBlock(Record):
     """One ``-----BEGIN X-----`` ... ``-----END X-----`` block, its bytes exactly as written."""
 
     label: str
@@ -59,14 +59,14 @@ def with_article(kind: str) -> str:
     return f"an {kind}" if first in "aeiouAEIOU" else f"a {kind}"
 
 
-class Gap(NamedTuple):
+class Gap(Record):
     """Non-blank text between (or around) PEM blocks."""
 
     line: int
     lines: int
 
 
-class PemFile(NamedTuple):
+class PemFile(Record):
     """A PEM file split into its blocks and the text around them."""
 
     blocks: tuple[PemBlock, ...]
@@ -101,10 +101,12 @@ def split_pem(data: bytes, *, source: str) -> PemFile:
         if end_label != label:
             raise InputError(source, f"PEM block 'BEGIN {label}' is closed by 'END {end_label}'", line=begin_line)
         start = begin.start() + (len(_BOM) if data.startswith(_BOM, begin.start()) else 0)
-        blocks.append(PemBlock(label, data[start : end.end()] + b"\n", begin_line, len(blocks) + 1))
+        blocks.append(
+            PemBlock(label=label, data=data[start : end.end()] + b"\n", line=begin_line, position=len(blocks) + 1)
+        )
         pos = end.end()
         line = begin_line + data.count(b"\n", begin.start(), pos)
-    return PemFile(tuple(blocks), tuple(gaps))
+    return PemFile(blocks=tuple(blocks), gaps=tuple(gaps))
 
 
 def _note_gap(data: bytes, start: int, end: int, line: int, gaps: list[Gap]) -> None:
@@ -112,4 +114,4 @@ def _note_gap(data: bytes, start: int, end: int, line: int, gaps: list[Gap]) -> 
     # A UTF-8 byte-order mark and blank lines are not content worth reporting.
     filled = [i for i, text in enumerate(lines) if text.strip(_BLANK)]
     if filled:
-        gaps.append(Gap(line + filled[0], filled[-1] - filled[0] + 1))
+        gaps.append(Gap(line=line + filled[0], lines=filled[-1] - filled[0] + 1))

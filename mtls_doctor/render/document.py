@@ -9,47 +9,49 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING
+
+from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 
-class Span(NamedTuple):
+class Span(Record, kw_only=False):
     """A run of text with a rich style name ("bold red", "dim", ...); the plain printer ignores styles."""
 
     text: str
     style: str = ""
 
 
-class Para(NamedTuple):
+class Para(Record, kw_only=False):
     """A paragraph (one line, or wrapped by the terminal)."""
 
     spans: tuple[Span, ...]
 
 
-class Pre(NamedTuple):
+class Pre(Record, kw_only=False):
     """Preformatted lines (shell commands): never re-wrapped."""
 
     text: str
     style: str = ""
 
 
-class Rows(NamedTuple):
+class Rows(Record, kw_only=False):
     """Aligned key/value rows."""
 
     rows: tuple[tuple[str, str], ...]
     indent: int = 2
 
 
-class Node(NamedTuple):
+class Node(Record, kw_only=False):
     """A tree: a label and its children."""
 
     label: tuple[Span, ...]
     children: tuple[Node, ...] = ()
 
 
-class Box(NamedTuple):
+class Box(Record, kw_only=False):
     """A titled box around blocks (one finding)."""
 
     title: str
@@ -58,7 +60,7 @@ class Box(NamedTuple):
     style: str = ""
 
 
-class Blank(NamedTuple):
+class Blank(Record, kw_only=False):
     """An empty line."""
 
     lines: int = 1
