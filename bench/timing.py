@@ -41,6 +41,9 @@ class Run(NamedTuple):
 
     seconds: float
     """Wall time from spawn to exit."""
+    cpu_seconds: float
+    """User + system CPU time of the command (its children included): what it costs when it has a core to itself,
+    far less disturbed than wall time by other load on a shared machine."""
     returncode: int
     peak_rss_kb: int
     """The command's peak resident set size in KiB (see run_once)."""
@@ -81,6 +84,7 @@ def run_once(
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     peak = usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
     if rss_file is not None:
         report = Path(rss_file)
         lines = report.read_text().split()  # "Command exited with non-zero status 1" precedes the figure
@@ -89,7 +93,7 @@ def run_once(
     if proc.returncode not in ok:
         msg = f"{' '.join(map(str, argv))}: exit {proc.returncode} (accepted: {sorted(ok)})"
         raise RuntimeError(msg)
-    return Run(elapsed, proc.returncode, peak), out
+    return Run(elapsed, cpu, proc.returncode, peak), out
 
 
 class Summary(TypedDict):
@@ -98,27 +102,31 @@ class Summary(TypedDict):
     median_s: float
     min_s: float
     max_s: float
+    cpu_median_s: float
+    """Median user + system CPU time."""
     n: int
     peak_rss_mb: float
     exit_codes: list[int]
 
 
 def summary(runs: Sequence[Run]) -> Summary:
-    """Median, min and max wall time (s), n, median peak RSS (MB), and the exit codes seen."""
+    """Median, min and max wall time (s), median CPU time (s), n, median peak RSS (MB), and the exit codes seen."""
     times = [r.seconds for r in runs]
     return {
-        "median_s": round(statistics.median(times), 3),
-        "min_s": round(min(times), 3),
-        "max_s": round(max(times), 3),
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "max_s": round(max(times), 4),
+        "cpu_median_s": round(statistics.median(r.cpu_seconds for r in runs), 4),
         "n": len(times),
         "peak_rss_mb": round(statistics.median(r.peak_rss_kb for r in runs) / 1024, 1),
         "exit_codes": sorted({r.returncode for r in runs}),
     }
 
 
-def paired_ratio(a: Sequence[Run], b: Sequence[Run]) -> float | None:
-    """Median of a[i] / b[i] over the rounds both ran in (neighbours in time, so drift cancels)."""
-    pairs = [x.seconds / y.seconds for x, y in zip(a, b, strict=False)]
+def paired_ratio(a: Sequence[Run], b: Sequence[Run], *, cpu: bool = False) -> float | None:
+    """Median of a[i] / b[i] over the rounds both ran in (neighbours in time, so drift cancels); wall time, or
+    CPU time with ``cpu``."""
+    pairs = [x.cpu_seconds / y.cpu_seconds if cpu else x.seconds / y.seconds for x, y in zip(a, b, strict=False)]
     return round(statistics.median(pairs), 3) if pairs else None
 
 
