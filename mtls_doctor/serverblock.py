@@ -45,13 +45,22 @@ def choose_block(
     model = report.model
     if name is not None:
         ports = [port] if port is not None else sorted({p for s in servers for p in s.server.ports})
-        chosen = [model.route(name, p) for p in ports]
-        blocks = list(dict.fromkeys(b for b in chosen if b is not None))
+        routed = list(dict.fromkeys(b for b in (model.route(name, p) for p in ports) if b is not None))
+        # Without --listen, every port routes the name somewhere (an unknown name goes to the port's default
+        # server); the blocks that list the name are the ones meant, the default servers only when none does.
+        named = [b for b in routed if any(n.matches(name) for n in b.server_names)]
+        blocks = named or routed
         matches = [s for s in servers if s.server in blocks]
         if len(matches) == 1:
             return matches[0]
         candidates = matches or servers
-        problem = f"server name {name!r} matches no server block" if not matches else f"{name!r} matches several"
+        problem = (
+            f"server name {name!r} matches no server block"
+            if not matches
+            else f"{name!r} is served by several server blocks (one per port)"
+            if named
+            else f"no server block is named {name!r}, and each port would serve it from its default server"
+        )
     else:
         pool = [s for s in servers if port is None or port in s.server.ports]
         verifying = [s for s in pool if s.facts.verifies]
