@@ -89,6 +89,11 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
     store = _nodes(ca_bundle, ca_file, CertSource.CA_FILE) + _nodes(
         trusted_bundle, trusted_file, CertSource.TRUSTED_FILE
     )
+    # ssl_crl loads the certificates of its file into the trust store as well (X509_load_cert_crl_file): trusted,
+    # never advertised, like ssl_trusted_certificate.
+    crl_certs = [_certs_of(b) for b in crl_bundles if b.certs]
+    for bundle in crl_certs:
+        store += _nodes(bundle, cert_file(bundle), CertSource.CRL_FILE)
 
     client: ClientParts | None = None
     path_nodes: list[Node] = []
@@ -129,7 +134,13 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
         twin = _twin(
-            inputs, at=at, client=client, ca=ca_bundle, trusted=trusted_bundle, crls=crl_items, reasons=reasons
+            inputs,
+            at=at,
+            client=client,
+            ca=ca_bundle,
+            trusted=[b for b in (trusted_bundle, *crl_certs) if b is not None],
+            crls=crl_items,
+            reasons=reasons,
         )
     verdict = _verdict(server, client.facts if client else None, twin)
     clock = ClockFacts(
@@ -189,6 +200,13 @@ def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> Cert | None:
     return describe(found.cert, Origin(source=str(found.path), line=found.line)) if found else None
 
 
+def _certs_of(bundle: CrlBundle) -> CertBundle:
+    """The certificates of a CRL file, as a certificate file of their own."""
+    return CertBundle(
+        path=bundle.path, format=bundle.format, certs=bundle.certs, stray=(), key_blocks=(), pkcs12_key=None
+    )
+
+
 def _crl_file(bundle: CrlBundle, items: list[tuple[Crl, LoadedCrl]]) -> CrlFile:
     mine = tuple(f for f, loaded in items if any(loaded is c for c in bundle.crls))
     return CrlFile(
@@ -228,7 +246,7 @@ def _twin(
     at: datetime,
     client: ClientParts | None,
     ca: CertBundle | None,
-    trusted: CertBundle | None,
+    trusted: list[CertBundle],
     crls: list[tuple[Crl, LoadedCrl]],
     reasons: dict[str, str],
 ) -> TwinFacts | Unknown:
@@ -246,7 +264,7 @@ def _twin(
         verify_client=inputs.verify_client,
         verify_depth=twin_depth(inputs.depth, inputs.openssl),
         ca_certs=tuple(c.cert for c in ca.certs) if ca else (),
-        trusted_certs=tuple(c.cert for c in trusted.certs) if trusted else (),
+        trusted_certs=tuple(c.cert for b in trusted for c in b.certs),
         crls=tuple(loaded.crl for _, loaded in crls),
         crl_check=bool(inputs.crls),
         seclevel=inputs.seclevel,

@@ -182,6 +182,7 @@ class CertSource(enum.Enum):
     SENT = "sent by the client"
     CA_FILE = "ssl_client_certificate"
     TRUSTED_FILE = "ssl_trusted_certificate"
+    CRL_FILE = "ssl_crl"
 
 
 class ClientFacts(Record):

@@ -70,10 +70,7 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
     for block in pem.blocks:
         origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CERT_LABELS:
-            where = f"certificate in PEM block {block.position}"
-            certs.append(
-                LoadedCert(cert=_readable(_pem_certificate(block, path), path, where, block.line), origin=origin)
-            )
+            certs.append(certificate_block(block, path))
         elif block.label == "PKCS7":
             try:
                 p7 = _pkcs7().load_pem_pkcs7_certificates(block.data)
@@ -103,6 +100,13 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
         key_blocks=tuple(keys),
         pkcs12_key=None,
     )
+
+
+def certificate_block(block: PemBlock, path: str) -> LoadedCert:
+    """The certificate of PEM ``block`` of ``path`` (a label of CERT_LABELS); InputError naming a corrupt block."""
+    where = f"certificate in PEM block {block.position}"
+    cert = _readable(_pem_certificate(block, path), path, where, block.line)
+    return LoadedCert(cert=cert, origin=Origin(source=path, block=block.position, line=block.line))
 
 
 def _pem_certificate(block: PemBlock, path: str) -> x509.Certificate:

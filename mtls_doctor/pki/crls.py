@@ -7,6 +7,7 @@ from cryptography import x509
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
+from mtls_doctor.pki.certs import LoadedCert, certificate_block
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
 from mtls_doctor.record import Record
@@ -25,6 +26,9 @@ class CrlBundle(Record):
     path: str
     format: FileFormat
     crls: tuple[LoadedCrl, ...]
+    certs: tuple[LoadedCert, ...]
+    """Certificates in a PEM CRL file: nginx's ssl_crl loads them into the trust store too (X509_LOOKUP_load_file
+    reads the file with X509_load_cert_crl_file), so they are trusted, though never advertised."""
     stray: tuple[Stray, ...]
 
 
@@ -41,7 +45,11 @@ def load_crl_file(path: str) -> CrlBundle:
             raise InputError(path, _not_crl(data, exc)) from None
         crl = _readable(crl, path, "DER CRL")
         return CrlBundle(
-            path=path, format=FileFormat.DER, crls=(LoadedCrl(crl=crl, origin=Origin(source=path, block=1)),), stray=()
+            path=path,
+            format=FileFormat.DER,
+            crls=(LoadedCrl(crl=crl, origin=Origin(source=path, block=1)),),
+            certs=(),
+            stray=(),
         )
     if encoding is Encoding.TEXT:
         raise InputError(path, "holds no PEM block (expected -----BEGIN X509 CRL----- or a DER CRL)")
@@ -49,6 +57,7 @@ def load_crl_file(path: str) -> CrlBundle:
         raise InputError(path, binary_problem(data, "a CRL (expected -----BEGIN X509 CRL----- or DER)"))
     pem = split_pem(data, source=path)
     crls: list[LoadedCrl] = []
+    certs: list[LoadedCert] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
     for block in pem.blocks:
         origin = Origin(source=path, block=block.position, line=block.line)
@@ -63,10 +72,12 @@ def load_crl_file(path: str) -> CrlBundle:
             crls.append(
                 LoadedCrl(crl=_readable(crl, path, f"CRL in PEM block {block.position}", block.line), origin=origin)
             )
+        elif block.label in CERT_LABELS:
+            certs.append(certificate_block(block, path))
         else:
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not crls:
-        if any(b.label in CERT_LABELS for b in pem.blocks):
+        if certs:
             raise InputError(path, "holds certificates, not a CRL (expected -----BEGIN X509 CRL-----)")
         kinds = sorted({s.kind for s in stray if s.kind != "text"})
         if kinds:
@@ -77,6 +88,7 @@ def load_crl_file(path: str) -> CrlBundle:
         path=path,
         format=FileFormat.PEM,
         crls=tuple(crls),
+        certs=tuple(certs),
         stray=tuple(sorted(stray, key=lambda s: s.origin.line or 0)),
     )
 

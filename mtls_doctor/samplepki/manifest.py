@@ -91,6 +91,8 @@ class Scenario(Record):
     ca: tuple[str, ...]
     trusted: tuple[str, ...]
     crl: tuple[str, ...]
+    crl_certs: tuple[str, ...]
+    """Certificates written into the CRL file after its CRLs (ssl_crl loads them into the trust store too)."""
     ca_format: str
     """``pem`` or ``der`` (nginx needs PEM)."""
     crl_format: str
@@ -195,7 +197,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
-    "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format",
+    "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
 }  # fmt: skip
 
 
@@ -214,6 +216,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         ca=tuple(spec.get("ca", ())),
         trusted=tuple(spec.get("trusted", ())),
         crl=tuple(spec.get("crl", ())),
+        crl_certs=tuple(spec.get("crl_certs", ())),
         ca_format=spec.get("ca_format", "pem"),
         crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
@@ -240,7 +243,7 @@ def _check(m: Manifest) -> None:
             if name not in m.certs:
                 raise ManifestError(f"crls.{crl.name}: unknown certificate {name!r}")
     for sc in m.scenarios.values():
-        for name in (*sc.client, *sc.chain, *sc.ca, *sc.trusted, *((sc.key,) if sc.key else ())):
+        for name in (*sc.client, *sc.chain, *sc.ca, *sc.trusted, *sc.crl_certs, *((sc.key,) if sc.key else ())):
             if name not in m.certs:
                 raise ManifestError(f"scenarios.{sc.name}: unknown certificate {name!r}")
         for name in sc.crl:
@@ -253,6 +256,8 @@ def _check(m: Manifest) -> None:
                 raise ManifestError(f"scenarios.{sc.name}: unknown format {fmt!r}")
         if (sc.ca_format == "der" and len(sc.ca) != 1) or (sc.crl_format == "der" and len(sc.crl) != 1):
             raise ManifestError(f"scenarios.{sc.name}: a DER file holds exactly one certificate or CRL")
+        if sc.crl_certs and (not sc.crl or sc.crl_format != "pem"):
+            raise ManifestError(f"scenarios.{sc.name}: crl_certs go into a PEM CRL file, after its CRLs")
     if m.server_cert not in m.certs:
         raise ManifestError(f"server_cert: unknown certificate {m.server_cert!r}")
 

@@ -70,7 +70,7 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
         if names.trusted:
             files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)
         if names.crl:
-            pem = b"".join(crls[n] for n in sc.crl)
+            pem = b"".join(crls[n] for n in sc.crl) + _bundle(sc.crl_certs, issued)
             files[f"{where}/{names.crl}"] = (
                 x509.load_pem_x509_crl(pem).public_bytes(_DER) if sc.crl_format == "der" else pem
             )

@@ -435,6 +435,24 @@ def test_crl_file_keeps_every_crl_and_its_origin(tmp_path: Path) -> None:
     ]
 
 
+def test_crl_file_certificates_are_kept_for_the_trust_store(tmp_path: Path) -> None:
+    """Certificates in a CRL file are not stray content: nginx's ssl_crl loads them into the trust store."""
+    crl = (SAMPLE / "crls" / "issuing.pem").read_bytes()
+    cert = (SAMPLE / "certs" / "client-issuing.pem").read_bytes()
+    path = write(tmp_path / "crl-and-ca.pem", crl + cert)
+    bundle = load_crl_file(path)
+    assert len(bundle.crls) == 1
+    assert [c.cert for c in bundle.certs] == [x509.load_pem_x509_certificate(cert)]
+    assert bundle.certs[0].origin == Origin(source=path, block=2, line=crl.count(b"\n") + 1)
+    assert bundle.stray == ()
+
+
+def test_a_crl_file_with_certificates_only_is_not_a_crl_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "certs.pem", (SAMPLE / "certs" / "client-issuing.pem").read_bytes())
+    with pytest.raises(InputError, match="holds certificates, not a CRL"):
+        load_crl_file(path)
+
+
 # --- messages --------------------------------------------------------------------------------------------------
 
 
