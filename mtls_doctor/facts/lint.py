@@ -99,7 +99,12 @@ class CrlSet(Record):
     expired: tuple[Crl, ...]
     not_yet_valid: tuple[Crl, ...]
     cas_without_crl: tuple[Cert, ...]
-    """Trusted CAs (both CA files) with no CRL: every client of theirs gets 3 (CRL_CHECK_ALL)."""
+    """Trusted CAs (both CA files and this file's own certificates) with no CRL: every client of theirs gets 3
+    (CRL_CHECK_ALL)."""
+    certs: tuple[Cert, ...]
+    """Certificates the file holds besides its CRLs. ssl_crl loads them into the trust store too (X509_LOOKUP_load_file
+    reads the file with X509_load_cert_crl_file): trusted, though never advertised (observed with nginx 1.22.1:
+    sample_pki scenario crl-file-holds-intermediate)."""
 
     def __str__(self) -> str:
         return self.path
@@ -167,6 +172,8 @@ class _CrlContents(NamedTuple):
     issuers: frozenset[str]
     expired: tuple[Crl, ...]
     not_yet_valid: tuple[Crl, ...]
+    certs: tuple[Cert, ...] = ()
+    """Certificates in the file, which nginx loads into the trust store with the CRLs."""
 
 
 class FileReader:
@@ -413,6 +420,8 @@ def _crl_set(
     if target is None:
         return UNKNOWN
     got = reader.crl_contents(target)
+    listed = {ca.subject for ca in cas}
+    trusted = [*cas, *(c for c in got.certs if c.is_ca and c.subject not in listed)]
     return CrlSet(
         origin=path.origin,
         path=str(target),
@@ -420,7 +429,8 @@ def _crl_set(
         crls=got.crls,
         expired=got.expired,
         not_yet_valid=got.not_yet_valid,
-        cas_without_crl=tuple(ca for ca in cas if ca.subject not in got.issuers) if got.loaded else (),
+        cas_without_crl=tuple(ca for ca in trusted if ca.subject not in got.issuers) if got.loaded else (),
+        certs=got.certs,
     )
 
 
@@ -449,6 +459,7 @@ def _read_crl_file(reader: FileReader, target: Path) -> _CrlContents:
         issuers=frozenset(c.issuer for c in crls),
         expired=tuple(c for c in crls if c.next_update is not None and now > c.next_update),
         not_yet_valid=tuple(c for c in crls if now < c.this_update),
+        certs=tuple(reader.describe(c.cert, c.origin) for c in bundle.certs),
     )
 
 
