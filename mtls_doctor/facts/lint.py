@@ -438,7 +438,8 @@ def _read_crl_file(reader: FileReader, target: Path) -> _CrlContents:
     """What nginx makes of ssl_crl: X509_LOOKUP_load_file loads certificates as well as CRLs, so a file with
     certificates and no CRL starts fine and then fails every client (3; observed with nginx 1.22.1)."""
     bundle, problem, missing = reader.crl_bundle(target)
-    if bundle is None and not missing and "CERTIFICATE" in reader.pem_labels(target):
+    # Certificates and no CRL: nginx starts. A corrupt block (certificate or CRL) stops it: X509_LOOKUP_load_file fails.
+    if bundle is None and problem is not None and problem.startswith("holds certificates, not a CRL"):
         return _CrlContents(True, None, (), frozenset(), (), ())
     if bundle is None:
         message = crl_file_error(str(target), None, missing=missing) or (
