@@ -132,6 +132,9 @@ def test_check_nginx_predicts_the_real_nginx(
         assert verdict["log_line"] == seen.log_line, f"the info-level log line differs: {said}"
     if seen.outcome is Outcome.ACCEPT:
         assert verdict["ssl_client_verify"] == seen.client_verify, f"the page's $ssl_client_verify differs: {said}"
+        # the block's lint findings join the client's: none of them may claim a client nginx serves is refused
+        blocking = [f["rule"] for f in report["findings"] if f["status"] == "fail" and f["severity"] == "blocking"]
+        assert not blocking, f"nginx serves the client, yet blocking findings: {blocking}"
     if seen.outcome is Outcome.SERVER_CONFIG_ERROR:
         assert seen.reason, f"nginx -t failed without an [emerg] line: {seen.detail}"
         assert seen.reason in (verdict["reason"] or ""), f"nginx -t says {seen.reason!r}: {said}"

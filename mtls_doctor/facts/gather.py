@@ -41,7 +41,7 @@ from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.openssl.generations import twin_depth
 from mtls_doctor.pki.certs import CertBundle, load_cert_file, load_key_from_bundle
-from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, load_crl_file
+from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, crl_block, load_crl_file
 from mtls_doctor.pki.keys import LoadedKey, load_key_file
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, replace
@@ -112,7 +112,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
 
     known = store + ([n for n in path_nodes if n.source is CertSource.SENT])
-    crl_items = [(describe_crl(loaded, known)[0], loaded) for b in crl_bundles for loaded in b.crls]
+    crl_items = [(describe_crl(loaded, known)[0], loaded) for loaded in _crls(crl_bundles, ca_bundle, trusted_bundle)]
     crl_files = tuple(_crl_file(b, crl_items) for b in crl_bundles)
     revocation: RevocationFacts | Unknown | None = None
     if crl_bundles and path_nodes:
@@ -200,10 +200,26 @@ def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> Cert | None:
     return describe(found.cert, Origin(source=str(found.path), line=found.line)) if found else None
 
 
+def _crls(crl_files: list[CrlBundle], *trust_files: CertBundle | None) -> list[LoadedCrl]:
+    """The CRLs the server's store holds when ssl_crl turns the check on: those of the ssl_crl files, and those of the
+    CA files, which SSL_CTX_load_verify_locations loads with their certificates (observed with nginx 1.22.1: a root
+    CRL in ssl_client_certificate satisfies the check; sample_pki scenario crl-root-crl-in-ca-file)."""
+    if not crl_files:
+        return []
+    in_trust_files = [crl_block(block, f.path) for f in trust_files if f is not None for block in f.crl_blocks]
+    return [*(loaded for f in crl_files for loaded in f.crls), *in_trust_files]
+
+
 def _certs_of(bundle: CrlBundle) -> CertBundle:
     """The certificates of a CRL file, as a certificate file of their own."""
     return CertBundle(
-        path=bundle.path, format=bundle.format, certs=bundle.certs, stray=(), key_blocks=(), pkcs12_key=None
+        path=bundle.path,
+        format=bundle.format,
+        certs=bundle.certs,
+        stray=(),
+        key_blocks=(),
+        crl_blocks=(),
+        pkcs12_key=None,
     )
 
 

@@ -242,6 +242,14 @@ class FileReader:
             self._labels[target] = frozenset(m.decode() for m in _PEM_LABEL.findall(data))
         return self._labels[target]
 
+    def crl_issuers(self, target: Path) -> frozenset[str]:
+        """The issuers of the CRLs in CA file ``target``: SSL_CTX_load_verify_locations loads them into the store,
+        where they count for ssl_crl's check (observed with nginx 1.22.1: sample_pki crl-root-crl-in-ca-file)."""
+        if "X509 CRL" not in self.pem_labels(target):
+            return frozenset()
+        bundle = self.crl_bundle(target)[0]
+        return frozenset(describe_crl(c, [])[0].issuer for c in bundle.crls) if bundle else frozenset()
+
     def crl_contents(self, target: Path) -> _CrlContents:
         """What the CRL file ``target`` gives a CrlSet, worked out once per file."""
         if target not in self._crl_contents:
@@ -312,7 +320,8 @@ def server_facts(
         why = reasons.get("client_ca") or reasons["trusted_ca"]
         reasons["intermediates_without_root"] = reasons["deepest_ca_intermediates"] = why
     cas = [c for f in trusted for c in f.cas]
-    crl = _crl_set(tls.ssl_crl, reader, cas, "crl", reasons) if verifies or context else None
+    in_ca_files = frozenset().union(*(reader.crl_issuers(Path(f.path)) for f in trusted if f.problem is None))
+    crl = _crl_set(tls.ssl_crl, reader, cas, in_ca_files, reasons) if verifies or context else None
     protocols = tls.ssl_protocols.value
     ssl_directive = tls.ssl.directive
     startup = None
@@ -411,12 +420,17 @@ def _read_trust_file(reader: FileReader, target: Path, *, advertised: bool) -> T
 
 
 def _crl_set(
-    setting: Setting[ConfigPath | None], reader: FileReader, cas: list[Cert], fact: str, reasons: dict[str, str]
+    setting: Setting[ConfigPath | None],
+    reader: FileReader,
+    cas: list[Cert],
+    crls_in_ca_files: frozenset[str],
+    reasons: dict[str, str],
 ) -> CrlSet | Unknown | None:
+    """ssl_crl; ``crls_in_ca_files``: the issuers of the CRLs in the CA files, which count as well."""
     path = setting.value
     if path is None:
         return None
-    target = reader.readable(path, fact, reasons)
+    target = reader.readable(path, "crl", reasons)
     if target is None:
         return UNKNOWN
     got = reader.crl_contents(target)
@@ -429,7 +443,9 @@ def _crl_set(
         crls=got.crls,
         expired=got.expired,
         not_yet_valid=got.not_yet_valid,
-        cas_without_crl=tuple(ca for ca in trusted if ca.subject not in got.issuers) if got.loaded else (),
+        cas_without_crl=tuple(ca for ca in trusted if ca.subject not in got.issuers | crls_in_ca_files)
+        if got.loaded
+        else (),
         certs=got.certs,
     )
 

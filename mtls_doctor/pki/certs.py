@@ -15,7 +15,7 @@ from mtls_doctor.pki import der
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_key, signing_key
 from mtls_doctor.pki.passwords import Passwords
-from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
+from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
 from mtls_doctor.record import Record
 
@@ -38,6 +38,9 @@ class CertBundle(Record):
     certs: tuple[LoadedCert, ...]
     stray: tuple[Stray, ...]
     key_blocks: tuple[PemBlock, ...]
+    crl_blocks: tuple[PemBlock, ...]
+    """CRLs in a PEM file (also listed as stray): in a CA file, nginx loads them into the trust store, where they
+    count for ssl_crl's check (SSL_CTX_load_verify_locations reads certificates and CRLs)."""
     """Private-key blocks inside the file, kept unparsed (curl uses them when --key is not given)."""
     pkcs12_key: LoadedKey | None
 
@@ -67,6 +70,7 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
     certs: list[LoadedCert] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
     keys: list[PemBlock] = []
+    crl_blocks: list[PemBlock] = []
     for block in pem.blocks:
         origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CERT_LABELS:
@@ -84,6 +88,8 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
         else:
             if block.label in KEY_LABELS:
                 keys.append(block)
+            elif block.label in CRL_LABELS:
+                crl_blocks.append(block)
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not certs:
         kinds = sorted({s.kind for s in stray if s.kind != "text"})
@@ -98,6 +104,7 @@ def _from_pem(path: str, data: bytes, what: str) -> CertBundle:
         certs=tuple(certs),
         stray=tuple(stray),
         key_blocks=tuple(keys),
+        crl_blocks=tuple(crl_blocks),
         pkcs12_key=None,
     )
 
@@ -211,7 +218,7 @@ def _pkcs12(path: str, data: bytes, passwords: Passwords) -> CertBundle | None:
 def _bundle(path: str, fmt: FileFormat, certs: list[x509.Certificate], key: LoadedKey | None = None) -> CertBundle:
     """A binary file's bundle: its certificates numbered from 1, no text around them, maybe a PKCS#12 key."""
     loaded = tuple(LoadedCert(cert=c, origin=Origin(source=path, block=i)) for i, c in enumerate(certs, 1))
-    return CertBundle(path=path, format=fmt, certs=loaded, stray=(), key_blocks=(), pkcs12_key=key)
+    return CertBundle(path=path, format=fmt, certs=loaded, stray=(), key_blocks=(), crl_blocks=(), pkcs12_key=key)
 
 
 def load_key_from_bundle(bundle: CertBundle, passwords: Passwords) -> LoadedKey | None:

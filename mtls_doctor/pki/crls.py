@@ -9,7 +9,7 @@ from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
 from mtls_doctor.pki.certs import LoadedCert, certificate_block
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
-from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, split_pem, with_article
+from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.record import Record
 
 
@@ -60,21 +60,12 @@ def load_crl_file(path: str) -> CrlBundle:
     certs: list[LoadedCert] = []
     stray = [Stray(origin=Origin(source=path, line=g.line), kind="text", lines=g.lines) for g in pem.gaps]
     for block in pem.blocks:
-        origin = Origin(source=path, block=block.position, line=block.line)
         if block.label in CRL_LABELS:
-            try:
-                crl = x509.load_pem_x509_crl(block.data)
-            except der.READ_ERRORS as exc:
-                problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
-                raise InputError(
-                    path, f"PEM block {block.position} is not a valid CRL: {problem}", line=block.line
-                ) from None
-            crls.append(
-                LoadedCrl(crl=_readable(crl, path, f"CRL in PEM block {block.position}", block.line), origin=origin)
-            )
+            crls.append(crl_block(block, path))
         elif block.label in CERT_LABELS:
             certs.append(certificate_block(block, path))
         else:
+            origin = Origin(source=path, block=block.position, line=block.line)
             stray.append(Stray(origin=origin, kind=block.kind, lines=block.data.count(b"\n")))
     if not crls:
         if certs:
@@ -91,6 +82,17 @@ def load_crl_file(path: str) -> CrlBundle:
         certs=tuple(certs),
         stray=tuple(sorted(stray, key=lambda s: s.origin.line or 0)),
     )
+
+
+def crl_block(block: PemBlock, path: str) -> LoadedCrl:
+    """The CRL of PEM ``block`` of ``path``; InputError naming a corrupt block (OpenSSL refuses the whole file)."""
+    try:
+        crl = x509.load_pem_x509_crl(block.data)
+    except der.READ_ERRORS as exc:
+        problem = "its base64 is corrupt" if "PEM" in str(exc) else f"corrupt or truncated ({der.reason(exc)})"
+        raise InputError(path, f"PEM block {block.position} is not a valid CRL: {problem}", line=block.line) from None
+    readable = _readable(crl, path, f"CRL in PEM block {block.position}", block.line)
+    return LoadedCrl(crl=readable, origin=Origin(source=path, block=block.position, line=block.line))
 
 
 def _not_crl(data: bytes, exc: Exception) -> str:

@@ -93,6 +93,8 @@ class Scenario(Record):
     crl: tuple[str, ...]
     crl_certs: tuple[str, ...]
     """Certificates written into the CRL file after its CRLs (ssl_crl loads them into the trust store too)."""
+    ca_crls: tuple[str, ...]
+    """CRLs written into the CA file after its certificates (nginx loads them into the trust store too)."""
     ca_format: str
     """``pem`` or ``der`` (nginx needs PEM)."""
     crl_format: str
@@ -198,6 +200,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
+    "ca_crls",
 }  # fmt: skip
 
 
@@ -217,6 +220,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         trusted=tuple(spec.get("trusted", ())),
         crl=tuple(spec.get("crl", ())),
         crl_certs=tuple(spec.get("crl_certs", ())),
+        ca_crls=tuple(spec.get("ca_crls", ())),
         ca_format=spec.get("ca_format", "pem"),
         crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
@@ -246,7 +250,7 @@ def _check(m: Manifest) -> None:
         for name in (*sc.client, *sc.chain, *sc.ca, *sc.trusted, *sc.crl_certs, *((sc.key,) if sc.key else ())):
             if name not in m.certs:
                 raise ManifestError(f"scenarios.{sc.name}: unknown certificate {name!r}")
-        for name in sc.crl:
+        for name in (*sc.crl, *sc.ca_crls):
             if name not in m.crls:
                 raise ManifestError(f"scenarios.{sc.name}: unknown CRL {name!r}")
         if sc.cert_format not in {"pem", "der", "pem-with-text"}:
@@ -258,6 +262,8 @@ def _check(m: Manifest) -> None:
             raise ManifestError(f"scenarios.{sc.name}: a DER file holds exactly one certificate or CRL")
         if sc.crl_certs and (not sc.crl or sc.crl_format != "pem"):
             raise ManifestError(f"scenarios.{sc.name}: crl_certs go into a PEM CRL file, after its CRLs")
+        if sc.ca_crls and (not sc.ca or sc.ca_format != "pem"):
+            raise ManifestError(f"scenarios.{sc.name}: ca_crls go into a PEM CA file, after its certificates")
     if m.server_cert not in m.certs:
         raise ManifestError(f"server_cert: unknown certificate {m.server_cert!r}")
 

@@ -65,7 +65,7 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
         if names.chain:
             files[f"{where}/{names.chain}"] = _bundle(sc.chain, issued)
         if names.ca:
-            ca = _bundle(sc.ca, issued)
+            ca = _bundle(sc.ca, issued) + b"".join(crls[n] for n in sc.ca_crls)
             files[f"{where}/{names.ca}"] = issued[sc.ca[0]].cert.public_bytes(_DER) if sc.ca_format == "der" else ca
         if names.trusted:
             files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)
