@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mtls_doctor.facts.model import VerifyClient
+from mtls_doctor.facts.model import OcspMode, VerifyClient
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import Record
 
@@ -42,3 +42,7 @@ class Inputs(Record):
     """nginx's own refusal to start with the server settings (from a configuration), when it would refuse."""
     nginx_version: tuple[int, int, int] = (1, 22, 1)
     """The nginx judged for; its defaults and requirements depend on it."""
+    ocsp: OcspMode = OcspMode.OFF
+    """``ssl_ocsp``."""
+    ocsp_responder: str | None = None
+    """``ssl_ocsp_responder``."""

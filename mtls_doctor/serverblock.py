@@ -107,6 +107,8 @@ def block_inputs(
         openssl=generation or OpenSSLGeneration.V3,
         startup_error=startup_error(report, block),
         nginx_version=version,
+        ocsp=tls.ssl_ocsp.value,
+        ocsp_responder=tls.ssl_ocsp_responder.value,
     )
 
 

@@ -42,9 +42,14 @@ NGINX_1_22 = "1.22"
 _VERSION = re.compile(r"^#\s*nginx-version:\s*(\S+)\s*$", re.MULTILINE)
 _SERVER = re.compile(r"^#\s*lint-server:\s*(\S+)\s*$", re.MULTILINE)
 
-STARTUP_RULES = frozenset({"MTLS701", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722"})
+STARTUP_RULES = frozenset({"MTLS701", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722", "MTLS728"})
 """Lint rules whose failure means nginx refuses to start."""
-_STARTUP_EMERG = ("no ssl_client_certificate", "SSL_CTX_load_verify_locations", "SSL_load_client_CA_file")
+_STARTUP_EMERG = (
+    "no ssl_client_certificate",
+    "SSL_CTX_load_verify_locations",
+    "SSL_load_client_CA_file",
+    '"ssl_ocsp" is incompatible',
+)
 _STARTUP_EMERG_CRL = "X509_LOOKUP_load_file"
 _EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.*?)(?: in (\S+:\d+))?$", re.MULTILINE)
 _DEPRECATED_SSL = 'the "ssl" directive is deprecated, use the "listen ... ssl" directive instead'

@@ -128,7 +128,7 @@ def test_check_nginx_predicts_the_real_nginx(
     assert verdict["http_status"] == seen.status, said
     if seen.outcome is Outcome.REJECT:
         assert verdict["reason"] == seen.reason, f"the 400 page differs: {said}"
-    if seen.verify is not None and not verdict["forgiven"]:
+    if seen.log_line is not None and not verdict["forgiven"]:
         assert verdict["log_line"] == seen.log_line, f"the info-level log line differs: {said}"
     if seen.outcome is Outcome.ACCEPT:
         assert verdict["ssl_client_verify"] == seen.client_verify, f"the page's $ssl_client_verify differs: {said}"

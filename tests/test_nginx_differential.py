@@ -50,6 +50,8 @@ def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Obse
         assert seen.status == verdict.http_status
     if seen.outcome is Outcome.REJECT:
         assert seen.reason == verdict.reason, "the 400 page differs"
+    if seen.log_line is not None and not verdict.forgiven:
+        assert seen.log_line == verdict.log_line, "the info-level log line differs"
     if seen.outcome is Outcome.SERVER_CONFIG_ERROR:
         assert verdict.reason is not None
         nginx_says = verdict.reason.split(" (SSL:")[0]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,11 +17,20 @@ from mtls_doctor.cli.options import (
     read_nginx_version,
     rules_option,
 )
-from mtls_doctor.facts.model import VerifyClient
+from mtls_doctor.facts.model import OcspMode, VerifyClient
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _setting(flag: str, values: type[enum.Enum], default: str, text: str) -> Callable[[_F], _F]:
+    """An option whose values are those of an nginx directive (a closed set)."""
+    return click.option(
+        flag, type=click.Choice([m.value for m in values]), default=default, show_default=True, help=text
+    )
 
 
 @click.command()
@@ -46,13 +57,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="ssl_verify_depth (nginx's default is 1: one intermediate).",
 )
-@click.option(
-    "--verify-client",
-    type=click.Choice([m.value for m in VerifyClient]),
-    default="on",
-    show_default=True,
-    help="ssl_verify_client.",
-)
+@_setting("--verify-client", VerifyClient, "on", "ssl_verify_client.")
 @click.option(
     "--seclevel",
     type=click.IntRange(0, 5),
@@ -60,6 +65,13 @@ if TYPE_CHECKING:
     show_default=True,
     help="The server's OpenSSL security level (ssl_ciphers ...:@SECLEVEL=n).",
 )
+@_setting(
+    "--ocsp",
+    OcspMode,
+    "off",
+    "ssl_ocsp: OCSP checks of the chain (on) or of the client certificate (leaf). No responder is contacted.",
+)
+@click.option("--ocsp-responder", metavar="URL", help="ssl_ocsp_responder (asked instead of the certificates' own).")
 @click.option("--at", "at_text", metavar="TIME", help="The server's clock: 2026-01-31, 2026-01-31T12:00:00Z, +2d, -3h.")
 @click.option("--tls", type=click.Choice(["1.2", "1.3"]), default="1.3", show_default=True, help="Highest TLS version.")
 @click.option(
@@ -91,6 +103,8 @@ def check(
     depth: int,
     verify_client: str,
     seclevel: int,
+    ocsp: str,
+    ocsp_responder: str | None,
     at_text: str | None,
     tls: str,
     openssl: str,
@@ -139,6 +153,8 @@ def check(
         openssl=OpenSSLGeneration(openssl),
         issuers=issuers,
         password_file=password_file,
+        ocsp=OcspMode(ocsp),
+        ocsp_responder=ocsp_responder,
     )
     rules_paths = [Path(d) for d in rules_dirs]
     block = None

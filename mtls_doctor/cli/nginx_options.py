@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-SERVER_OPTIONS = ("ca", "trusted", "crl", "depth", "verify_client", "seclevel", "tls", "openssl")
+SERVER_OPTIONS = (
+    "ca", "trusted", "crl", "depth", "verify_client", "seclevel", "tls", "openssl", "ocsp", "ocsp_responder",
+)  # fmt: skip
 
 
 def server_settings_given(ctx: click.Context) -> list[str]:

@@ -126,6 +126,19 @@ def describe(cert: x509.Certificate, origin: Origin) -> Cert:
             oid for oid, ext in exts.items() if ext.critical and oid not in _OPENSSL_SUPPORTED
         ),
         public_ca_issued=_public_ca(cert.issuer),
+        ocsp_urls=_ocsp_urls(exts),
+    )
+
+
+def _ocsp_urls(exts: _Extensions) -> tuple[str, ...]:
+    aia = _value(exts, ExtensionOID.AUTHORITY_INFORMATION_ACCESS, x509.AuthorityInformationAccess)
+    if aia is None:
+        return ()
+    return tuple(
+        d.access_location.value
+        for d in aia
+        if d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
     )
 
 

@@ -25,6 +25,8 @@ from mtls_doctor.facts.model import (
     CrlFile,
     Facts,
     FileFormat,
+    OcspFacts,
+    OcspMode,
     Origin,
     Outcome,
     PathFacts,
@@ -36,7 +38,13 @@ from mtls_doctor.facts.model import (
 )
 from mtls_doctor.facts.nearby import find_issuer
 from mtls_doctor.facts.revocation import describe_crl, revocation_facts
-from mtls_doctor.facts.startup import ca_file_error, crl_file_error, missing_ca_file_error, verify_needs_ca_file
+from mtls_doctor.facts.startup import (
+    ca_file_error,
+    crl_file_error,
+    missing_ca_file_error,
+    ocsp_error,
+    verify_needs_ca_file,
+)
 from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.openssl.generations import twin_depth
@@ -130,6 +138,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         advertised_ca_names=_advertised(ca_file),
         non_ca_in_ca_file=tuple(c for c in ca_file.certs if not c.is_ca) if ca_file else (),
         config_error=_config_error(inputs, ca_file, crl_files),
+        ocsp=inputs.ocsp,
+        ocsp_responder=inputs.ocsp_responder,
     )
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -142,7 +152,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
             crls=crl_items,
             reasons=reasons,
         )
-    verdict = _verdict(server, client.facts if client else None, twin)
+    ocsp = _ocsp(inputs, path) if client is not None else None
+    verdict = _verdict(server, client.facts if client else None, twin, ocsp)
     clock = ClockFacts(
         at=at,
         local_now=now,
@@ -164,6 +175,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         path=path if verifies else None,
         revocation=revocation if verifies else None,
         twin=twin,
+        ocsp=ocsp if verifies else None,
         verdict=verdict,
     )
     return Gathered(facts=facts, unknown_reasons=reasons)
@@ -253,7 +265,7 @@ def _config_error(inputs: Inputs, ca_file: CertFile | None, crl_files: tuple[Crl
         error = crl_file_error(crl.path, crl.format)
         if error is not None:
             return error
-    return None
+    return ocsp_error(inputs.verify_client, inputs.ocsp)
 
 
 def _twin(
@@ -291,13 +303,41 @@ def _twin(
     return run_twin(server, TwinClient(chain=chain, key=key))
 
 
-def _verdict(server: ServerFacts, client: ClientFacts | None, twin: TwinFacts | Unknown | None) -> Verdict:
+def _ocsp(inputs: Inputs, path: PathFacts | Unknown | None) -> OcspFacts | None:
+    """What ssl_ocsp asks about once the chain has verified (ngx_ssl_ocsp_validate_next): every certificate of the
+    verified chain but the anchor, or the client certificate alone with ``leaf``; None when there is no such chain."""
+    if inputs.ocsp is OcspMode.OFF or not isinstance(path, PathFacts) or path.anchor is None:
+        return None
+    chain = path.certs
+    checked = chain[: len(chain) - 1] if inputs.ocsp is OcspMode.ON else chain[: min(1, len(chain) - 1)]
+    if inputs.ocsp_responder:
+        return OcspFacts(
+            mode=inputs.ocsp,
+            responder=inputs.ocsp_responder,
+            checked=checked,
+            without_responder=(),
+            responders=(inputs.ocsp_responder,) if checked else (),
+        )
+    # ngx_ssl_ocsp_responder: the first OCSP URL of the certificate, and only http:// ("invalid URL prefix").
+    first = {c.sha256: c.ocsp_urls[0] if c.ocsp_urls else "" for c in checked}
+    return OcspFacts(
+        mode=inputs.ocsp,
+        responder=None,
+        checked=checked,
+        without_responder=tuple(c for c in checked if not first[c.sha256].lower().startswith("http://")),
+        responders=tuple(dict.fromkeys(url for url in first.values() if url)),
+    )
+
+
+def _verdict(
+    server: ServerFacts, client: ClientFacts | None, twin: TwinFacts | Unknown | None, ocsp: OcspFacts | None
+) -> Verdict:
     if server.config_error is not None:
         return _plain(Outcome.SERVER_CONFIG_ERROR, server.config_error)
     if client is not None and client.presentation_error is not None:
         return _plain(Outcome.CLIENT_ERROR, client.presentation_error)
     if isinstance(twin, TwinFacts):
-        return nginx_verdict(server.verify_client, twin)
+        return nginx_verdict(server.verify_client, twin, ocsp)
     return _plain(Outcome.UNKNOWN, None)
 
 

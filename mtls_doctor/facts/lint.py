@@ -22,7 +22,13 @@ from mtls_doctor.errors import InputError
 from mtls_doctor.facts.certificate import describe
 from mtls_doctor.facts.model import Cert, Crl, FileFormat, Origin, VerifyClient
 from mtls_doctor.facts.revocation import describe_crl
-from mtls_doctor.facts.startup import ca_file_error, crl_file_error, missing_ca_file_error, verify_needs_ca_file
+from mtls_doctor.facts.startup import (
+    ca_file_error,
+    crl_file_error,
+    missing_ca_file_error,
+    ocsp_error,
+    verify_needs_ca_file,
+)
 from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.nginx import (
     ConfigPath,
@@ -332,6 +338,8 @@ def server_facts(
     for f in (client_ca, trusted_ca, crl):
         if isinstance(f, TrustFile | CrlSet) and f.problem is not None and startup is None:
             startup = f.problem
+    if startup is None and context:
+        startup = ocsp_error(mode, tls.ssl_ocsp.value)
     facts = LintFacts(
         nginx=nginx,
         server=server,

@@ -120,6 +120,8 @@ class Cert(Record):
     """Dotted OIDs of critical extensions OpenSSL does not handle (they give verify error 34)."""
     public_ca_issued: bool
     """The issuer is a public Web PKI CA (Let's Encrypt, DigiCert, ...), by its organisation name."""
+    ocsp_urls: tuple[str, ...] = ()
+    """The OCSP responder URLs of its authorityInfoAccess extension, in order (nginx asks the first)."""
 
     def __str__(self) -> str:
         return self.subject
@@ -165,6 +167,16 @@ class KeyFacts(Record):
 
     def __str__(self) -> str:
         return f"{self.public} private key ({self.origin})"
+
+
+class OcspMode(enum.Enum):
+    """``ssl_ocsp`` (nginx 1.19.0+): OCSP checks of client certificates."""
+
+    OFF = "off"
+    ON = "on"
+    """Every certificate of the verified chain but its anchor."""
+    LEAF = "leaf"
+    """The client certificate only."""
 
 
 class VerifyClient(enum.Enum):
@@ -262,6 +274,31 @@ class ServerFacts(Record):
     """End-entity certificates in the CA file: they anchor nothing (unless self-signed) but are advertised."""
     config_error: str | None
     """The error nginx would print when refusing to start with these settings; None when it starts."""
+    ocsp: OcspMode = OcspMode.OFF
+    """``ssl_ocsp``."""
+    ocsp_responder: str | None = None
+    """``ssl_ocsp_responder``: asked instead of the certificates' own responders."""
+
+
+class OcspFacts(Record):
+    """What nginx's OCSP check of the client (``ssl_ocsp``) needs, after the chain has verified.
+
+    nginx asks about every certificate of the verified chain but the anchor (``leaf``: the client certificate only),
+    each at ``ssl_ocsp_responder`` or else at the first OCSP URL of the certificate's authorityInfoAccess, which must
+    be ``http://`` (ngx_ssl_ocsp_validate_next, ngx_ssl_ocsp_responder; src/event/ngx_event_openssl_stapling.c).
+    mtls-doctor contacts no responder: the answers themselves are never known here.
+    """
+
+    mode: OcspMode
+    responder: str | None
+    """``ssl_ocsp_responder``, when set."""
+    checked: tuple[Cert, ...]
+    """The certificates nginx asks about, client certificate first."""
+    without_responder: tuple[Cert, ...]
+    """Checked certificates with no responder to ask: no ``ssl_ocsp_responder``, and no OCSP URL (or not an
+    ``http://`` one) in the certificate. nginx fails the request: "certificate status request failed"."""
+    responders: tuple[str, ...]
+    """The responder URLs nginx would contact, in order (when none is missing)."""
 
 
 class NameViolation(Record):
@@ -423,7 +460,8 @@ class Verdict(Record):
     http_status: int | None
     """400 for both rejections (internally 495/496), 200 when served; None when no request gets answered."""
     reason: str | None
-    """The text of nginx's error page, or the client's or nginx's own error message."""
+    """The text of nginx's error page, or the client's or nginx's own error message; for an unknown outcome, what
+    the verdict depends on (e.g. the OCSP responder nginx asks), when that is known."""
     verify_error: VerifyError | None
     """The error nginx logs at info level (the last one OpenSSL raised)."""
     errors_seen: tuple[VerifyError, ...]
@@ -458,4 +496,6 @@ class Facts(Record):
     path: PathFacts | Unknown | None
     revocation: RevocationFacts | Unknown | None
     twin: TwinFacts | Unknown | None
+    ocsp: OcspFacts | None
+    """None: ``ssl_ocsp`` is off, or no verified chain for nginx to ask about."""
     verdict: Verdict

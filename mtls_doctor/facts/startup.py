@@ -7,7 +7,7 @@ configuration), so the two always agree. Messages are nginx 1.22's own, confirme
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import FileFormat, VerifyClient
+from mtls_doctor.facts.model import FileFormat, OcspMode, VerifyClient
 
 CLIENT_CERTIFICATE_OPTIONAL_SINCE = (1, 27, 2)
 """nginx 1.27.2 changelog: "now the ssl_client_certificate directive is not required for client SSL certificates
@@ -49,4 +49,12 @@ def crl_file_error(path: str, file_format: FileFormat | None, *, missing: bool =
         return f'X509_LOOKUP_load_file("{path}") failed (SSL: {_no_such_file(path)})'
     if file_format is not None and file_format is not FileFormat.PEM:
         return f'X509_LOOKUP_load_file("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
+    return None
+
+
+def ocsp_error(mode: VerifyClient, ocsp: OcspMode) -> str | None:
+    """nginx's emerg line for ``ssl_ocsp`` with ``ssl_verify_client optional_no_ca`` (ngx_http_ssl_merge_srv_conf,
+    after the CA and CRL files; confirmed with nginx -t on 1.22.1), else None."""
+    if ocsp is not OcspMode.OFF and mode is VerifyClient.OPTIONAL_NO_CA:
+        return '"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca"'
     return None

@@ -12,6 +12,7 @@ Importing this package is cheap: crossplane is imported only when a configuratio
 
 from __future__ import annotations
 
+from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.nginx.build import DEFAULT_BUILD, NginxBuild, TlsProtocol, parse_nginx_build
 from mtls_doctor.nginx.effective import effective_settings
 from mtls_doctor.nginx.model import (
@@ -23,7 +24,6 @@ from mtls_doctor.nginx.model import (
     Location,
     LocationModifier,
     LogLevel,
-    OcspMode,
     SecurityLevel,
     ServerBlock,
     ServerTLS,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from typing import Generic, TypeVar
 
-from mtls_doctor.facts.model import Origin, VerifyClient
+from mtls_doctor.facts.model import OcspMode, Origin, VerifyClient
 from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
 from mtls_doctor.nginx.names import ServerName, pick_server
 from mtls_doctor.nginx.paths import ConfigPath
@@ -58,14 +58,6 @@ class Context(enum.Enum):
 
     HTTP = "http"
     STREAM = "stream"
-
-
-class OcspMode(enum.Enum):
-    """``ssl_ocsp`` (nginx 1.19.0+): OCSP checks of client certificates."""
-
-    OFF = "off"
-    ON = "on"
-    LEAF = "leaf"
 
 
 class LogLevel(enum.IntEnum):
@@ -190,6 +182,8 @@ class ServerTLS(Record):
     ssl_session_ticket_key: Setting[tuple[ConfigPath, ...]]
     ssl_prefer_server_ciphers: Setting[bool]
     ssl_ocsp: Setting[OcspMode]
+    ssl_ocsp_responder: Setting[str | None]
+    """A URL (``http://`` only); nginx then asks it instead of each certificate's own responder."""
     ssl_stapling: Setting[bool]
     ssl_stapling_verify: Setting[bool]
     ssl_stapling_file: Setting[ConfigPath | None]

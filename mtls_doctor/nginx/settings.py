@@ -13,10 +13,10 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mtls_doctor.facts.model import VerifyClient
+from mtls_doctor.facts.model import OcspMode, VerifyClient
 from mtls_doctor.nginx import values
 from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
-from mtls_doctor.nginx.model import OcspMode, Setting, UpstreamModule
+from mtls_doctor.nginx.model import Setting, UpstreamModule
 from mtls_doctor.nginx.paths import PathResolver
 from mtls_doctor.nginx.tree import Directive
 from mtls_doctor.record import Record
@@ -102,6 +102,7 @@ SERVER_TLS: Mapping[str, Spec] = {
         Spec(field="ssl_session_ticket_key", parse=_path, default=_const(()), repeat=Repeat.LIST),
         Spec(field="ssl_prefer_server_ciphers", parse=_flag, default=_const(False)),
         Spec(field="ssl_ocsp", parse=_ocsp, default=_const(OcspMode.OFF), stream=False),
+        Spec(field="ssl_ocsp_responder", parse=_text, default=_const(None), stream=False),
         Spec(field="ssl_stapling", parse=_flag, default=_const(False), stream=False),
         Spec(field="ssl_stapling_verify", parse=_flag, default=_const(False), stream=False),
         Spec(field="ssl_stapling_file", parse=_path, default=_const(None), stream=False),

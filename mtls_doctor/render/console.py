@@ -38,6 +38,8 @@ def verdict_sentence(v: Verdict) -> tuple[str, str]:
         return f"the client cannot present these credentials: {v.reason}", "bold red"
     if v.outcome is Outcome.SERVER_CONFIG_ERROR:
         return f"nginx will refuse to start: {v.reason}", "bold red"
+    if v.reason:  # the verdict hangs on something mtls-doctor does not do, e.g. ask an OCSP responder
+        return f"the verdict depends on what mtls-doctor cannot see: {v.reason}", "bold yellow"
     return "the verdict could not be computed (see the findings not evaluated below)", "bold yellow"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import scenario_files
@@ -29,6 +30,7 @@ def scenario_inputs(sample_dir: Path, sc: Scenario) -> Inputs:
         depth=sc.depth if sc.depth is not None else NGINX_DEFAULT_VERIFY_DEPTH,
         seclevel=sc.seclevel if sc.seclevel is not None else DEBIAN_DEFAULT_SECLEVEL,
         at=sc.server_time,
+        ocsp=sc.ocsp,
     )
 
 
@@ -61,6 +63,10 @@ def check_command(inputs: Inputs, *, relative_to: Path | None = None) -> str:
         argv += ["--depth", str(inputs.depth)]
     if inputs.seclevel != DEBIAN_DEFAULT_SECLEVEL:
         argv += ["--seclevel", str(inputs.seclevel)]
+    if inputs.ocsp is not OcspMode.OFF:
+        argv += ["--ocsp", inputs.ocsp.value]
+    if inputs.ocsp_responder:
+        argv += ["--ocsp-responder", inputs.ocsp_responder]
     if inputs.at is not None:
         argv += ["--at", inputs.at.strftime("%Y-%m-%dT%H:%M:%SZ")]
     return shlex.join(argv)

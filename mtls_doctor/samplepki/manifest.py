@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_doctor.facts.model import Outcome, VerifyClient
+from mtls_doctor.facts.model import OcspMode, Outcome, VerifyClient
 from mtls_doctor.record import Record
 
 MANIFEST_NAME = "MANIFEST.toml"
@@ -99,6 +99,8 @@ class Scenario(Record):
     """``pem`` or ``der`` (nginx needs PEM)."""
     crl_format: str
     verify_client: VerifyClient
+    ocsp: OcspMode
+    """``ssl_ocsp`` (default off)."""
     depth: int | None
     """``ssl_verify_depth``; None leaves nginx's default (1)."""
     seclevel: int | None
@@ -200,7 +202,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
-    "ca_crls",
+    "ca_crls", "ocsp",
 }  # fmt: skip
 
 
@@ -224,6 +226,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         ca_format=spec.get("ca_format", "pem"),
         crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
+        ocsp=OcspMode(spec.get("ocsp", "off")),
         depth=spec.get("depth"),
         seclevel=spec.get("seclevel"),
         server_time=_utc(server_time) if server_time is not None else None,

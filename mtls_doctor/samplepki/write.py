@@ -7,6 +7,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.record import Record
 from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
@@ -105,6 +106,8 @@ def server_conf(sc: Scenario, server_cert: str) -> str:
     if files.crl:
         lines.append(f"    ssl_crl {where}/{files.crl};")
     lines.append(f"    ssl_verify_client {sc.verify_client.value};")
+    if sc.ocsp is not OcspMode.OFF:
+        lines.append(f"    ssl_ocsp {sc.ocsp.value};")
     if sc.depth is not None:
         lines.append(f"    ssl_verify_depth {sc.depth};")
     if sc.seclevel is not None:

@@ -8,7 +8,7 @@ ngx_ssl_verify_error_optional()'s; no certificate with "on" gives 400 "No requir
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import Outcome, TwinFacts, Verdict, VerifyClient, VerifyError
+from mtls_doctor.facts.model import OcspFacts, Outcome, TwinFacts, Verdict, VerifyClient, VerifyError
 
 CERT_ERROR_PAGE = "The SSL certificate error"
 NO_CERT_PAGE = "No required SSL certificate was sent"
@@ -17,8 +17,11 @@ NO_CERT_PAGE = "No required SSL certificate was sent"
 OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
 
 
-def nginx_verdict(mode: VerifyClient, twin: TwinFacts) -> Verdict:
-    """The answer nginx gives to the first request on a connection that had this handshake."""
+def nginx_verdict(mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None = None) -> Verdict:
+    """The answer nginx gives to the first request on a connection that had this handshake.
+
+    ``ocsp``: what ssl_ocsp asks once the chain has verified (ngx_http_process_request, after the verify result).
+    """
     if twin.handshake_error is not None:
         reason = f"the TLS handshake fails: {twin.handshake_error}"
         line = f"SSL_do_handshake() failed (SSL: {twin.handshake_error}) while SSL handshaking"
@@ -30,12 +33,29 @@ def nginx_verdict(mode: VerifyClient, twin: TwinFacts) -> Verdict:
         return _answer(Outcome.ACCEPT, 200, None, twin, variable="NONE", line=None)
     last = twin.last_error
     if last is None:
+        if ocsp is not None and ocsp.checked:
+            return _ocsp_answer(ocsp, twin)
         return _answer(Outcome.ACCEPT, 200, None, twin, variable="SUCCESS", line=None)
     failed = f"FAILED:{last.text}"
     if mode is VerifyClient.OPTIONAL_NO_CA and last.code in OPTIONAL_NO_CA_FORGIVES:
         return _answer(Outcome.ACCEPT, 200, None, twin, variable=failed, line=None, error=last, forgiven=True)
     line = f"client SSL certificate verify error: ({last.code}:{last.text})"
     return _answer(Outcome.REJECT, 400, CERT_ERROR_PAGE, twin, variable=failed, line=line, error=last)
+
+
+def _ocsp_answer(ocsp: OcspFacts, twin: TwinFacts) -> Verdict:
+    if ocsp.without_responder:
+        # ngx_ssl_ocsp_get_status: a failed request (here, no responder URL) is "certificate status request failed".
+        text = "certificate status request failed"
+        line = f"client SSL certificate verify error: {text}"
+        return _answer(Outcome.REJECT, 400, CERT_ERROR_PAGE, twin, variable=f"FAILED:{text}", line=line)
+    asked = ", ".join(ocsp.responders)
+    reason = (
+        f"nginx first asks the OCSP responder {asked} about {len(ocsp.checked)} certificate(s) (ssl_ocsp); "
+        "mtls-doctor contacts no responder: served if every answer is 'good', otherwise 400 "
+        f'"{CERT_ERROR_PAGE}" (certificate revoked, certificate status unknown, or certificate status request failed)'
+    )
+    return _answer(Outcome.UNKNOWN, None, reason, twin, variable=None, line=None)
 
 
 def _answer(

@@ -33,6 +33,8 @@ from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, SERVER_LISTEN, scenario_files
 
 _VERIFY_LINE = re.compile(r"client SSL certificate verify error: \((\d+):([^)]*)\)")
+_OCSP_LINE = re.compile(r"client SSL certificate verify error: [a-z][a-z ]*?[a-z](?= while|,|$)", re.MULTILINE)
+"""The verify error of ssl_ocsp (ngx_ssl_ocsp_get_status): a text, no OpenSSL code."""
 _NO_CERT_LINE = "client sent no required SSL certificate"
 _TITLE = re.compile(rb"<title>\d+ ([^<]*)</title>")
 _PAGE = re.compile(rb"^verify=([^\r\n]*)", re.MULTILINE)
@@ -49,7 +51,8 @@ class Observation:
     verify: int | None
     detail: str
     log_line: str | None = None
-    """``client SSL certificate verify error: (N:text)`` as nginx logged it at info, if it did."""
+    """``client SSL certificate verify error: (N:text)`` (or ``...: text`` for ssl_ocsp) as nginx logged it at info,
+    if it did."""
     client_verify: str | None = None
     """``$ssl_client_verify`` as the served page (``verify=...``) showed it, when the request was served."""
 
@@ -328,6 +331,8 @@ def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Ob
     match = _VERIFY_LINE.search(logged)
     if match:
         verify, log_line = int(match.group(1)), match.group(0)
+    elif ocsp := _OCSP_LINE.search(logged):
+        log_line = ocsp.group(0)
     if failed:
         return Observation(Outcome.CLIENT_ERROR, None, None, verify, detail, log_line)
     title = _TITLE.search(body)
