@@ -46,3 +46,5 @@ class Inputs(Record):
     """``ssl_ocsp``."""
     ocsp_responder: str | None = None
     """``ssl_ocsp_responder``."""
+    stream: bool = False
+    """A ``stream {}`` server: no HTTP, a refused client's connection is closed after the handshake."""

@@ -15,7 +15,7 @@ from mtls_doctor.facts.lint import CrlSet, TrustFile
 from mtls_doctor.facts.unknown import Unknown
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.linting import LintReport, ServerLint
-from mtls_doctor.nginx import Setting, TlsProtocol
+from mtls_doctor.nginx import Context, Setting, TlsProtocol
 from mtls_doctor.nginx.paths import ConfigPath
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import replace
@@ -109,6 +109,7 @@ def block_inputs(
         nginx_version=version,
         ocsp=tls.ssl_ocsp.value,
         ocsp_responder=tls.ssl_ocsp_responder.value,
+        stream=block.server.context is Context.STREAM,
     )
 
 

@@ -54,3 +54,17 @@ def require_nginx() -> str:
             pytest.fail("nginx is not installed, and CI=true requires the real-nginx tests to run")
         pytest.skip("nginx is not installed (apt-get install nginx-light); real-nginx tests need it")
     return binary
+
+
+STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+"""Debian builds stream {} as a dynamic module (package libnginx-mod-stream)."""
+
+
+def require_stream_module() -> Path:
+    """nginx's stream module; skip outside CI when it is missing, fail under CI=true (CI must install it)."""
+    require_nginx()
+    if not STREAM_MODULE.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{STREAM_MODULE} is missing, and CI=true requires the stream tests to run")
+        pytest.skip("nginx's stream module is not installed (apt-get install libnginx-mod-stream)")
+    return STREAM_MODULE

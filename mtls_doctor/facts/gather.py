@@ -140,6 +140,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         config_error=_config_error(inputs, ca_file, crl_files),
         ocsp=inputs.ocsp,
         ocsp_responder=inputs.ocsp_responder,
+        stream=inputs.stream,
     )
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -337,7 +338,7 @@ def _verdict(
     if client is not None and client.presentation_error is not None:
         return _plain(Outcome.CLIENT_ERROR, client.presentation_error)
     if isinstance(twin, TwinFacts):
-        return nginx_verdict(server.verify_client, twin, ocsp)
+        return nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream)
     return _plain(Outcome.UNKNOWN, None)
 
 

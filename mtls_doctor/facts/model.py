@@ -278,6 +278,8 @@ class ServerFacts(Record):
     """``ssl_ocsp``."""
     ocsp_responder: str | None = None
     """``ssl_ocsp_responder``: asked instead of the certificates' own responders."""
+    stream: bool = False
+    """A ``stream {}`` server: it answers no HTTP, and closes a refused client's connection after the handshake."""
 
 
 class OcspFacts(Record):

@@ -11,6 +11,7 @@ from mtls_doctor.engine.findings import Finding, Severity, Status
 from mtls_doctor.engine.ranking import Ranked
 from mtls_doctor.facts.model import CertSource, Outcome, PathFacts, RevocationFacts, Verdict
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
+from mtls_doctor.twin.verdict import STREAM_CLOSED
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
 _NOT_EVIDENCE = frozenset({"no", "none", "(none)"})
@@ -21,6 +22,11 @@ def verdict_sentence(v: Verdict) -> tuple[str, str]:
     """The one sentence a person in an outage needs first, and its style."""
     if v.outcome is Outcome.REJECT and v.http_status == 400:
         text = f"nginx will answer 400 {v.reason}"
+        if v.log_line:
+            text += f"; at info level its error log would say: {v.log_line}"
+        return text, "bold red"
+    if v.outcome is Outcome.REJECT and v.reason == STREAM_CLOSED:
+        text = f"nginx will refuse this client: {v.reason}"
         if v.log_line:
             text += f"; at info level its error log would say: {v.log_line}"
         return text, "bold red"

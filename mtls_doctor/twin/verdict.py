@@ -4,24 +4,39 @@ ngx_http_process_request (src/http/ngx_http_request.c): with ssl_verify_client o
 verify result other than X509_V_OK gives 400 "The SSL certificate error" (internally 495) and the info-level line
 "client SSL certificate verify error: (N:text)", unless the mode is optional_no_ca and the error is one of
 ngx_ssl_verify_error_optional()'s; no certificate with "on" gives 400 "No required SSL certificate was sent" (496).
+A stream {} server (ngx_stream_ssl_handler, src/stream/ngx_stream_ssl_module.c) decides the same way and logs the
+same lines, but has no HTTP to answer with: it closes the connection right after the handshake.
 """
 
 from __future__ import annotations
 
 from mtls_doctor.facts.model import OcspFacts, Outcome, TwinFacts, Verdict, VerifyClient, VerifyError
+from mtls_doctor.record import replace
 
 CERT_ERROR_PAGE = "The SSL certificate error"
 NO_CERT_PAGE = "No required SSL certificate was sent"
+STREAM_CLOSED = "the connection is closed right after the TLS handshake (a stream server sends no HTTP answer)"
 
 # ngx_ssl_verify_error_optional (src/event/ngx_event_openssl.h): the "not trusted" family optional_no_ca forgives.
 OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
 
 
-def nginx_verdict(mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None = None) -> Verdict:
+def nginx_verdict(
+    mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None = None, *, stream: bool = False
+) -> Verdict:
     """The answer nginx gives to the first request on a connection that had this handshake.
 
     ``ocsp``: what ssl_ocsp asks once the chain has verified (ngx_http_process_request, after the verify result).
+    ``stream``: a stream {} server, which closes the connection where an http server answers 400, and serves no page.
     """
+    verdict = _http_verdict(mode, twin, ocsp)
+    if not stream or verdict.outcome not in (Outcome.ACCEPT, Outcome.REJECT) or verdict.http_status is None:
+        return verdict
+    reason = STREAM_CLOSED if verdict.outcome is Outcome.REJECT else None
+    return replace(verdict, http_status=None, reason=reason)
+
+
+def _http_verdict(mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None) -> Verdict:
     if twin.handshake_error is not None:
         reason = f"the TLS handshake fails: {twin.handshake_error}"
         line = f"SSL_do_handshake() failed (SSL: {twin.handshake_error}) while SSL handshaking"

@@ -3,11 +3,13 @@ on 127.0.0.1). Skipped without nginx outside CI; failing under CI=true (tests.co
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mtls_doctor.nginx import TlsProtocol, effective_settings, parse_nginx_build, read_config
-from tests.conftest import require_nginx
+from mtls_doctor.samplepki.write import scenario_files
+from mtls_doctor.twin.verdict import STREAM_CLOSED
+from tests.conftest import SAMPLE, manifest, require_nginx, require_stream_module
 from tests.nginx_config.conftest import WriteTree
 from tests.nginx_config.model_view import view
 
@@ -266,3 +270,55 @@ def test_route_picks_the_server_nginx_serves(write_tree: WriteTree) -> None:
     assert {host: config.route(host, port) for host in HOSTS} == {
         host: config.servers[int(body)] for host, body in served.items()
     }
+
+
+@pytest.mark.parametrize("name", ["good-chain", "seed-missing-intermediate", "no-client-cert"])
+def test_a_stream_server_closes_the_connection_where_http_answers_400(name: str, tmp_path: Path) -> None:
+    """A stream {} server decides as an http one and logs the same line, but a refused client gets no answer:
+    the connection is closed after the handshake (ngx_stream_ssl_handler). check --nginx predicts exactly that."""
+    module = require_stream_module()
+    sc = manifest().scenarios[name]
+    where = SAMPLE / "scenarios" / name
+    port = _free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"load_module {module};\nevents {{}}\nerror_log {tmp_path}/error.log info;\nstream {{\n    server {{\n"
+        f"        listen 127.0.0.1:{port} ssl;\n"
+        f"        ssl_certificate {SAMPLE}/certs/localhost.pem;\n"
+        f"        ssl_certificate_key {SAMPLE}/keys/localhost.key;\n"
+        f"        ssl_client_certificate {where}/ca.pem;\n"
+        f"        ssl_verify_client {sc.verify_client.value};\n"
+        '        return "verify=$ssl_client_verify\\n";\n    }\n}\n'
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    files = scenario_files(sc)
+    if files.cert:
+        context.load_cert_chain(where / files.cert, where / str(files.key))
+    with _running(conf):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
+            try:
+                answer = tls.recv(100)
+            except (ssl.SSLError, ConnectionResetError):
+                answer = b""
+        time.sleep(0.2)  # the worker writes the log line as it closes
+    logged = re.search(
+        r"client (SSL certificate verify error: \(\d+:[^)]*\)|sent no required SSL certificate)",
+        (tmp_path / "error.log").read_text(),
+    )
+    argv = [sys.executable, "-m", "mtls_doctor", "check", "--nginx", str(conf), "--allow-outside", "--format", "json"]
+    if files.cert:
+        argv += ["--cert", str(where / files.cert), "--key", str(where / str(files.key))]
+    report = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout)
+    verdict = report["verdict"]
+    assert verdict["http_status"] is None, "a stream server answers no HTTP"
+    if answer:
+        assert answer == b"verify=SUCCESS\n"
+        assert verdict["outcome"] == "accept"
+        assert logged is None
+    else:
+        assert verdict["outcome"] == "reject"
+        assert verdict["reason"] == STREAM_CLOSED
+        assert logged is not None
+        assert verdict["log_line"] == logged.group(0)
