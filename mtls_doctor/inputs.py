@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mtls_doctor.facts.model import OcspMode, VerifyClient
+from mtls_doctor.facts.model import ErrorPageRule, OcspMode, VerifyClient
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import Record
 
@@ -48,3 +48,5 @@ class Inputs(Record):
     """``ssl_ocsp_responder``."""
     stream: bool = False
     """A ``stream {}`` server: no HTTP, a refused client's connection is closed after the handshake."""
+    error_pages: tuple[ErrorPageRule, ...] = ()
+    """The server's ``error_page`` entries for 495/496."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.lint import CrlSet, TrustFile
+from mtls_doctor.facts.model import ErrorPageRule
 from mtls_doctor.facts.unknown import Unknown
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.linting import LintReport, ServerLint
@@ -110,6 +111,10 @@ def block_inputs(
         ocsp=tls.ssl_ocsp.value,
         ocsp_responder=tls.ssl_ocsp_responder.value,
         stream=block.server.context is Context.STREAM,
+        error_pages=tuple(
+            ErrorPageRule(codes=p.codes, response=p.response, uri=p.uri, origin=p.directive.origin)
+            for p in block.server.error_pages
+        ),
     )
 
 

@@ -141,6 +141,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords) -> Gathered:
         ocsp=inputs.ocsp,
         ocsp_responder=inputs.ocsp_responder,
         stream=inputs.stream,
+        error_pages=inputs.error_pages,
     )
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -338,7 +339,7 @@ def _verdict(
     if client is not None and client.presentation_error is not None:
         return _plain(Outcome.CLIENT_ERROR, client.presentation_error)
     if isinstance(twin, TwinFacts):
-        return nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream)
+        return nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
     return _plain(Outcome.UNKNOWN, None)
 
 

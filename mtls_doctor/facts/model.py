@@ -251,6 +251,23 @@ class CrlFile(Record):
         return self.path
 
 
+class ErrorPageRule(Record):
+    """An ``error_page`` of the server level naming 495 (failed verification) or 496 (no certificate): nginx answers
+    a refused client with it instead of its own 400 page (observed with nginx 1.22.1; an ``error_page`` inside a
+    location never applies, the client is refused before a location is chosen)."""
+
+    codes: tuple[int, ...]
+    response: str | None
+    """``=NNN`` (answer with NNN), ``=`` (with the status of what the URI produces), None (keep 400)."""
+    uri: str
+    """``/path`` (internal redirect), ``@name`` (named location) or a URL (redirect: 302 unless ``=301`` ...)."""
+    origin: Origin
+
+    def __str__(self) -> str:
+        response = f" {self.response}" if self.response else ""
+        return f"error_page {' '.join(map(str, self.codes))}{response} {self.uri} at {self.origin}"
+
+
 class ServerFacts(Record):
     """The server's trust settings, as nginx would apply them."""
 
@@ -280,6 +297,8 @@ class ServerFacts(Record):
     """``ssl_ocsp_responder``: asked instead of the certificates' own responders."""
     stream: bool = False
     """A ``stream {}`` server: it answers no HTTP, and closes a refused client's connection after the handshake."""
+    error_pages: tuple[ErrorPageRule, ...] = ()
+    """The server's ``error_page`` entries for 495/496, in order (nginx takes the first that names the code)."""
 
 
 class OcspFacts(Record):
@@ -473,6 +492,8 @@ class Verdict(Record):
     """What nginx's error log says at ``info`` level."""
     forgiven: bool
     """``optional_no_ca`` let a failed verification through: the request is served, unauthenticated."""
+    error_page: ErrorPageRule | None = None
+    """The ``error_page`` that answers the refused client instead of nginx's own 400 page."""
 
 
 class ClockFacts(Record):

@@ -20,6 +20,12 @@ _MARK = {Severity.BLOCKING: "âœ—", Severity.DEGRADED: "!", Severity.ADVISORY: "Â
 
 def verdict_sentence(v: Verdict) -> tuple[str, str]:
     """The one sentence a person in an outage needs first, and its style."""
+    if v.outcome is Outcome.REJECT and v.error_page is not None:
+        status = str(v.http_status) if v.http_status else "with the status of that page"
+        text = f"nginx will refuse this client and answer {status}: {v.reason} ({v.error_page})"
+        if v.log_line:
+            text += f"; at info level its error log would say: {v.log_line}"
+        return text, "bold red"
     if v.outcome is Outcome.REJECT and v.http_status == 400:
         text = f"nginx will answer 400 {v.reason}"
         if v.log_line:

@@ -58,6 +58,7 @@ def verdict_document(v: Verdict) -> dict[str, Any]:
         "ssl_client_verify": v.ssl_client_verify,
         "log_line": v.log_line,
         "forgiven": v.forgiven,
+        "error_page": str(v.error_page) if v.error_page else None,
     }
 
 

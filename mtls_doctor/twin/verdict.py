@@ -10,7 +10,15 @@ same lines, but has no HTTP to answer with: it closes the connection right after
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import OcspFacts, Outcome, TwinFacts, Verdict, VerifyClient, VerifyError
+from mtls_doctor.facts.model import (
+    ErrorPageRule,
+    OcspFacts,
+    Outcome,
+    TwinFacts,
+    Verdict,
+    VerifyClient,
+    VerifyError,
+)
 from mtls_doctor.record import replace
 
 CERT_ERROR_PAGE = "The SSL certificate error"
@@ -22,18 +30,45 @@ OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
 
 
 def nginx_verdict(
-    mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None = None, *, stream: bool = False
+    mode: VerifyClient,
+    twin: TwinFacts,
+    ocsp: OcspFacts | None = None,
+    *,
+    stream: bool = False,
+    error_pages: tuple[ErrorPageRule, ...] = (),
 ) -> Verdict:
     """The answer nginx gives to the first request on a connection that had this handshake.
 
     ``ocsp``: what ssl_ocsp asks once the chain has verified (ngx_http_process_request, after the verify result).
     ``stream``: a stream {} server, which closes the connection where an http server answers 400, and serves no page.
+    ``error_pages``: the server's error_page entries for 495/496, which answer a refused client instead.
     """
     verdict = _http_verdict(mode, twin, ocsp)
-    if not stream or verdict.outcome not in (Outcome.ACCEPT, Outcome.REJECT) or verdict.http_status is None:
+    if verdict.outcome is not Outcome.REJECT and (not stream or verdict.outcome is not Outcome.ACCEPT):
         return verdict
-    reason = STREAM_CLOSED if verdict.outcome is Outcome.REJECT else None
-    return replace(verdict, http_status=None, reason=reason)
+    if verdict.http_status is None:
+        return verdict
+    if stream:
+        return replace(verdict, http_status=None, reason=STREAM_CLOSED if verdict.outcome is Outcome.REJECT else None)
+    code = {CERT_ERROR_PAGE: 495, NO_CERT_PAGE: 496}.get(verdict.reason or "")
+    page = next((p for p in error_pages if code in p.codes), None)
+    if page is None:
+        return verdict
+    status, reason = _error_page_answer(page)
+    return replace(verdict, http_status=status, reason=reason, error_page=page)
+
+
+def _error_page_answer(page: ErrorPageRule) -> tuple[int | None, str]:
+    """The status and the page of an error_page answer (ngx_http_send_error_page; observed with nginx 1.22.1:
+    no ``=`` keeps 400, ``=NNN`` answers NNN, ``=`` the status of what the URI produces, a URL redirects with 302
+    unless ``=301``/``=303``/``=307``/``=308``; a URI that fails itself answers with its own error)."""
+    overwrite = page.response[1:] if page.response else None
+    if page.uri.startswith(("/", "@")):
+        # The redirected request can fail in turn (a missing or unreadable file): its own error then replaces it.
+        status = int(overwrite) if overwrite else (None if overwrite == "" else 400)
+        return status, f"the page of {page.uri}, if that serves (its own error, e.g. 404, would replace the status)"
+    status = int(overwrite) if overwrite in {"301", "302", "303", "307", "308"} else 302
+    return status, f"a redirect to {page.uri}"
 
 
 def _http_verdict(mode: VerifyClient, twin: TwinFacts, ocsp: OcspFacts | None) -> Verdict:

@@ -3,6 +3,7 @@ on 127.0.0.1). Skipped without nginx outside CI; failing under CI=true (tests.co
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import shutil
@@ -10,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -322,3 +324,72 @@ def test_a_stream_server_closes_the_connection_where_http_answers_400(name: str,
         assert verdict["reason"] == STREAM_CLOSED
         assert logged is not None
         assert verdict["log_line"] == logged.group(0)
+
+
+# error_page forms for a refused client, and what nginx 1.22.1 answered (status; None: the redirected URI decides).
+ERROR_PAGES = {
+    "none": ("", 400),
+    "uri": ("error_page 495 496 /certerr.html;", 400),
+    "uri-overwrite": ("error_page 495 496 =403 /certerr.html;", 403),
+    "url": ("error_page 495 496 https://login.example.com/cert;", 302),
+    "url-301": ("error_page 495 496 =301 https://login.example.com/cert;", 301),
+    "named-location": ("error_page 495 496 = @denied;", None),
+    "only-400": ("error_page 400 /certerr.html;", 400),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_PAGES))
+@pytest.mark.parametrize("scenario", ["seed-missing-intermediate", "no-client-cert"])
+def test_error_page_answers_a_refused_client_as_check_nginx_says(scenario: str, case: str, tmp_path: Path) -> None:
+    """error_page 495/496 at the server level replaces nginx's 400 page (ngx_http_send_error_page)."""
+    directive, observed = ERROR_PAGES[case]
+    where = SAMPLE / "scenarios" / scenario
+    # nginx's workers (user nobody, when started as root) must read the page, which pytest's 0700 tmp_path forbids:
+    # an unreadable page would answer 403 of its own.
+    html = Path(tempfile.mkdtemp(prefix="mtls-doctor-error-page-"))
+    html.chmod(0o755)
+    (html / "certerr.html").write_text("custom\n")
+    (html / "certerr.html").chmod(0o644)
+    port = _free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"events {{}}\nhttp {{\n    access_log off;\n{TEMP_PATHS}    server {{\n"
+        f"        listen 127.0.0.1:{port} ssl;\n"
+        f"        ssl_certificate {SAMPLE}/certs/localhost.pem;\n"
+        f"        ssl_certificate_key {SAMPLE}/keys/localhost.key;\n"
+        f"        ssl_client_certificate {where}/ca.pem;\n"
+        "        ssl_verify_client on;\n"
+        f"        root {html};\n"
+        f"        {directive}\n"
+        '        location / { return 200 "ok\\n"; }\n'
+        "        location = /certerr.html { }\n"
+        '        location @denied { return 401 "denied\\n"; }\n'
+        "    }\n}\n"
+    )
+    files = scenario_files(manifest().scenarios[scenario])
+    client = ["--cert", str(where / files.cert), "--key", str(where / str(files.key))] if files.cert else []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if files.cert:
+        context.load_cert_chain(where / files.cert, where / str(files.key))
+    try:
+        with _running(conf):
+            connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
+            connection.request("GET", "/")
+            status = connection.getresponse().status
+            connection.close()
+    finally:
+        shutil.rmtree(html)
+    argv = [sys.executable, "-m", "mtls_doctor", "check", "--nginx", str(conf), "--allow-outside", "--format", "json"]
+    report = json.loads(
+        subprocess.run([*argv, *client], capture_output=True, text=True, timeout=60, check=False).stdout
+    )
+    verdict = report["verdict"]
+    assert verdict["outcome"] == "reject"
+    assert verdict["http_status"] == observed, f"check --nginx: {verdict}"
+    if observed is not None:
+        assert status == observed, "the table above no longer records what this nginx does"
+    else:
+        assert status == 401, "the named location's own status"
+    assert (verdict["error_page"] is not None) == (case not in {"none", "only-400"})
