@@ -44,12 +44,12 @@ def nginx_verdict(
     ``error_pages``: the server's error_page entries for 495/496, which answer a refused client instead.
     """
     verdict = _http_verdict(mode, twin, ocsp)
-    if verdict.outcome is not Outcome.REJECT and (not stream or verdict.outcome is not Outcome.ACCEPT):
+    if verdict.http_status is None:  # no HTTP answer to adjust: a failed handshake, or an unknown outcome
         return verdict
-    if verdict.http_status is None:
-        return verdict
-    if stream:
+    if stream:  # the same decision, logged alike, but a refused client's connection is just closed
         return replace(verdict, http_status=None, reason=STREAM_CLOSED if verdict.outcome is Outcome.REJECT else None)
+    if verdict.outcome is not Outcome.REJECT:
+        return verdict
     code = {CERT_ERROR_PAGE: 495, NO_CERT_PAGE: 496}.get(verdict.reason or "")
     page = next((p for p in error_pages if code in p.codes), None)
     if page is None:
