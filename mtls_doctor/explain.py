@@ -44,6 +44,16 @@ _TEXTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ssl_ctx_load_verify_locations", "nginx refuses to start: ssl_client_certificate unreadable", ("MTLS602",)),
     ("x509_lookup_load_file", "nginx refuses to start: ssl_crl unreadable", ("MTLS603",)),
     ("misdirected request", "nginx 421: SNI named another server block than the Host header", ()),
+    # ssl_ocsp (ngx_ssl_ocsp_get_status): after the chain verified, the OCSP check failed (HTTP 400, internally 495)
+    (
+        "certificate status request failed",
+        "nginx ssl_ocsp: no answer from an OCSP responder (none to ask, or it failed)",
+        ("MTLS507",),
+    ),
+    ("no ocsp responder url in certificate", "nginx ssl_ocsp: a certificate names no OCSP responder", ("MTLS507",)),
+    ("certificate revoked", "nginx ssl_ocsp: the OCSP responder says the certificate is revoked", ()),
+    ("certificate status unknown", "nginx ssl_ocsp: the OCSP responder does not know the certificate", ()),
+    ('"ssl_ocsp" is incompatible', "nginx refuses to start: ssl_ocsp with optional_no_ca", ("MTLS607",)),
 )
 
 

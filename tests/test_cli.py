@@ -116,6 +116,8 @@ def test_without_a_key_the_verdict_is_incomplete() -> None:
         ("unknown ca", "MTLS301"),
         ("curl: (58) unable to set private key file: 'client.key' type PEM", "MTLS001"),
         ("400 No required SSL certificate was sent", "MTLS902"),
+        ("client SSL certificate verify error: certificate status request failed while reading", "MTLS507"),
+        ('[emerg] "ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca"', "MTLS607"),
     ],
 )
 def test_explain_finds_the_rules_behind_what_people_see(thing: str, expected: str) -> None:
