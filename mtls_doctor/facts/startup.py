@@ -36,19 +36,20 @@ def missing_ca_file_error() -> str:
 
 def ca_file_error(path: str, file_format: FileFormat | None, *, missing: bool = False) -> str | None:
     """nginx's emerg line when ssl_client_certificate/ssl_trusted_certificate cannot be loaded, else None."""
-    if missing:
-        return f'SSL_CTX_load_verify_locations("{path}") failed (SSL: {_no_such_file(path)})'
-    if file_format is not None and file_format is not FileFormat.PEM:
-        return f'SSL_CTX_load_verify_locations("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
-    return None
+    return _load_error("SSL_CTX_load_verify_locations", path, file_format, missing=missing)
 
 
 def crl_file_error(path: str, file_format: FileFormat | None, *, missing: bool = False) -> str | None:
     """nginx's emerg line when ssl_crl cannot be loaded (ngx_ssl_crl: X509_LOOKUP_load_file as PEM), else None."""
+    return _load_error("X509_LOOKUP_load_file", path, file_format, missing=missing)
+
+
+def _load_error(call: str, path: str, file_format: FileFormat | None, *, missing: bool) -> str | None:
+    """The emerg line of OpenSSL's PEM loader ``call`` on a missing or non-PEM file (the two read PEM alike)."""
     if missing:
-        return f'X509_LOOKUP_load_file("{path}") failed (SSL: {_no_such_file(path)})'
+        return f'{call}("{path}") failed (SSL: {_no_such_file(path)})'
     if file_format is not None and file_format is not FileFormat.PEM:
-        return f'X509_LOOKUP_load_file("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
+        return f'{call}("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
     return None
 
 
