@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mtls_doctor.nginx import TlsProtocol, effective_settings, parse_nginx_build, read_config
-from mtls_doctor.samplepki.write import scenario_files
+from mtls_doctor.samplepki.write import ScenarioFiles, scenario_files
 from mtls_doctor.twin.verdict import STREAM_CLOSED
 from tests.conftest import SAMPLE, manifest, require_nginx, require_stream_module
 from tests.nginx_config.conftest import WriteTree
@@ -274,6 +274,26 @@ def test_route_picks_the_server_nginx_serves(write_tree: WriteTree) -> None:
     }
 
 
+def _client_context(where: Path, files: ScenarioFiles) -> ssl.SSLContext:
+    """A TLS client presenting the scenario's certificate and key, if it has any (the server is not checked)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if files.cert:
+        context.load_cert_chain(where / files.cert, where / str(files.key))
+    return context
+
+
+def _check_nginx(conf: Path, where: Path, files: ScenarioFiles) -> dict[str, Any]:
+    """The verdict `check --nginx CONF` gives the scenario's client (JSON)."""
+    argv = [sys.executable, "-m", "mtls_doctor", "check", "--nginx", str(conf), "--allow-outside", "--format", "json"]
+    if files.cert:
+        argv += ["--cert", str(where / files.cert), "--key", str(where / str(files.key))]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    verdict: dict[str, Any] = json.loads(run.stdout)["verdict"]
+    return verdict
+
+
 @pytest.mark.parametrize("name", ["good-chain", "seed-missing-intermediate", "no-client-cert"])
 def test_a_stream_server_closes_the_connection_where_http_answers_400(name: str, tmp_path: Path) -> None:
     """A stream {} server decides as an http one and logs the same line, but a refused client gets no answer:
@@ -292,12 +312,8 @@ def test_a_stream_server_closes_the_connection_where_http_answers_400(name: str,
         f"        ssl_verify_client {sc.verify_client.value};\n"
         '        return "verify=$ssl_client_verify\\n";\n    }\n}\n'
     )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     files = scenario_files(sc)
-    if files.cert:
-        context.load_cert_chain(where / files.cert, where / str(files.key))
+    context = _client_context(where, files)
     with _running(conf):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
             try:
@@ -309,11 +325,7 @@ def test_a_stream_server_closes_the_connection_where_http_answers_400(name: str,
         r"client (SSL certificate verify error: \(\d+:[^)]*\)|sent no required SSL certificate)",
         (tmp_path / "error.log").read_text(),
     )
-    argv = [sys.executable, "-m", "mtls_doctor", "check", "--nginx", str(conf), "--allow-outside", "--format", "json"]
-    if files.cert:
-        argv += ["--cert", str(where / files.cert), "--key", str(where / str(files.key))]
-    report = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout)
-    verdict = report["verdict"]
+    verdict = _check_nginx(conf, where, files)
     assert verdict["http_status"] is None, "a stream server answers no HTTP"
     if answer:
         assert answer == b"verify=SUCCESS\n"
@@ -367,12 +379,7 @@ def test_error_page_answers_a_refused_client_as_check_nginx_says(scenario: str, 
         "    }\n}\n"
     )
     files = scenario_files(manifest().scenarios[scenario])
-    client = ["--cert", str(where / files.cert), "--key", str(where / str(files.key))] if files.cert else []
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    if files.cert:
-        context.load_cert_chain(where / files.cert, where / str(files.key))
+    context = _client_context(where, files)
     try:
         with _running(conf):
             connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
@@ -381,11 +388,7 @@ def test_error_page_answers_a_refused_client_as_check_nginx_says(scenario: str, 
             connection.close()
     finally:
         shutil.rmtree(html)
-    argv = [sys.executable, "-m", "mtls_doctor", "check", "--nginx", str(conf), "--allow-outside", "--format", "json"]
-    report = json.loads(
-        subprocess.run([*argv, *client], capture_output=True, text=True, timeout=60, check=False).stdout
-    )
-    verdict = report["verdict"]
+    verdict = _check_nginx(conf, where, files)
     assert verdict["outcome"] == "reject"
     assert verdict["http_status"] == observed, f"check --nginx: {verdict}"
     if observed is not None:
