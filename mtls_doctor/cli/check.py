@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _setting(flag: str, values: type[enum.Enum], default: str, text: str) -> Callable[[_F], _F]:
-    """An option whose values are those of an nginx directive (a closed set)."""
-    return click.option(
-        flag, type=click.Choice([m.value for m in values]), default=default, show_default=True, help=text
-    )
+def _setting(flag: str, kind: click.ParamType[Any], default: object, text: str) -> Callable[[_F], _F]:
+    """An option standing for one nginx directive of the server, its default shown."""
+    return click.option(flag, type=kind, default=default, show_default=True, help=text)
+
+
+def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
+    """The values of a closed set, as the directive spells them."""
+    return click.Choice([m.value for m in values])
 
 
 @click.command()
@@ -50,24 +53,22 @@ def _setting(flag: str, values: type[enum.Enum], default: str, text: str) -> Cal
 @click.option("--ca", metavar="FILE", help="The server's ssl_client_certificate (trusted and advertised).")
 @click.option("--trusted", metavar="FILE", help="The server's ssl_trusted_certificate (trusted, not advertised).")
 @click.option("--crl", metavar="FILE", multiple=True, help="The server's ssl_crl (repeatable).")
-@click.option(
+@_setting(
     "--depth",
-    type=click.IntRange(0, 100),
-    default=NGINX_DEFAULT_VERIFY_DEPTH,
-    show_default=True,
-    help="ssl_verify_depth (nginx's default is 1: one intermediate).",
+    click.IntRange(0, 100),
+    NGINX_DEFAULT_VERIFY_DEPTH,
+    "ssl_verify_depth (nginx's default is 1: one intermediate).",
 )
-@_setting("--verify-client", VerifyClient, "on", "ssl_verify_client.")
-@click.option(
+@_setting("--verify-client", _one_of(VerifyClient), "on", "ssl_verify_client.")
+@_setting(
     "--seclevel",
-    type=click.IntRange(0, 5),
-    default=DEBIAN_DEFAULT_SECLEVEL,
-    show_default=True,
-    help="The server's OpenSSL security level (ssl_ciphers ...:@SECLEVEL=n).",
+    click.IntRange(0, 5),
+    DEBIAN_DEFAULT_SECLEVEL,
+    "The server's OpenSSL security level (ssl_ciphers ...:@SECLEVEL=n).",
 )
 @_setting(
     "--ocsp",
-    OcspMode,
+    _one_of(OcspMode),
     "off",
     "ssl_ocsp: OCSP checks of the chain (on) or of the client certificate (leaf). No responder is contacted.",
 )
