@@ -38,10 +38,10 @@ class CertBundle(Record):
     certs: tuple[LoadedCert, ...]
     stray: tuple[Stray, ...]
     key_blocks: tuple[PemBlock, ...]
+    """Private-key blocks inside the file, kept unparsed (curl uses them when --key is not given)."""
     crl_blocks: tuple[PemBlock, ...]
     """CRLs in a PEM file (also listed as stray): in a CA file, nginx loads them into the trust store, where they
     count for ssl_crl's check (SSL_CTX_load_verify_locations reads certificates and CRLs)."""
-    """Private-key blocks inside the file, kept unparsed (curl uses them when --key is not given)."""
     pkcs12_key: LoadedKey | None
 
 
