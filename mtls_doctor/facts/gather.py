@@ -313,22 +313,14 @@ def _ocsp(inputs: Inputs, path: PathFacts | Unknown | None) -> OcspFacts | None:
     chain = path.certs
     checked = chain[: len(chain) - 1] if inputs.ocsp is OcspMode.ON else chain[: min(1, len(chain) - 1)]
     if inputs.ocsp_responder:
-        return OcspFacts(
-            mode=inputs.ocsp,
-            responder=inputs.ocsp_responder,
-            checked=checked,
-            without_responder=(),
-            responders=(inputs.ocsp_responder,) if checked else (),
-        )
-    # ngx_ssl_ocsp_responder: the first OCSP URL of the certificate, and only http:// ("invalid URL prefix").
-    first = {c.sha256: c.ocsp_urls[0] if c.ocsp_urls else "" for c in checked}
-    return OcspFacts(
-        mode=inputs.ocsp,
-        responder=None,
-        checked=checked,
-        without_responder=tuple(c for c in checked if not first[c.sha256].lower().startswith("http://")),
-        responders=tuple(dict.fromkeys(url for url in first.values() if url)),
-    )
+        without: tuple[Cert, ...] = ()
+        responders: tuple[str, ...] = (inputs.ocsp_responder,) if checked else ()
+    else:
+        # ngx_ssl_ocsp_responder: the first OCSP URL of the certificate, and only http:// ("invalid URL prefix").
+        first = [c.ocsp_urls[0] if c.ocsp_urls else "" for c in checked]
+        without = tuple(c for c, url in zip(checked, first, strict=True) if not url.lower().startswith("http://"))
+        responders = tuple(dict.fromkeys(url for url in first if url))
+    return OcspFacts(checked=checked, without_responder=without, responders=responders)
 
 
 def _verdict(

@@ -254,7 +254,9 @@ class CrlFile(Record):
 class ErrorPageRule(Record):
     """An ``error_page`` of the server level naming 495 (failed verification) or 496 (no certificate): nginx answers
     a refused client with it instead of its own 400 page (observed with nginx 1.22.1; an ``error_page`` inside a
-    location never applies, the client is refused before a location is chosen)."""
+    location never applies, the client is refused before a location is chosen). The facts' own record of what
+    ``nginx.model.ErrorPage`` parsed: the facts model, which the rule catalogue checks against, stays free of the
+    nginx package."""
 
     codes: tuple[int, ...]
     response: str | None
@@ -307,12 +309,10 @@ class OcspFacts(Record):
     nginx asks about every certificate of the verified chain but the anchor (``leaf``: the client certificate only),
     each at ``ssl_ocsp_responder`` or else at the first OCSP URL of the certificate's authorityInfoAccess, which must
     be ``http://`` (ngx_ssl_ocsp_validate_next, ngx_ssl_ocsp_responder; src/event/ngx_event_openssl_stapling.c).
-    mtls-doctor contacts no responder: the answers themselves are never known here.
+    mtls-doctor contacts no responder: the answers themselves are never known here. The settings themselves are
+    ``server.ocsp`` and ``server.ocsp_responder``.
     """
 
-    mode: OcspMode
-    responder: str | None
-    """``ssl_ocsp_responder``, when set."""
     checked: tuple[Cert, ...]
     """The certificates nginx asks about, client certificate first."""
     without_responder: tuple[Cert, ...]
