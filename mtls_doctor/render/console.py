@@ -20,24 +20,19 @@ _MARK = {Severity.BLOCKING: "âœ—", Severity.DEGRADED: "!", Severity.ADVISORY: "Â
 
 def verdict_sentence(v: Verdict) -> tuple[str, str]:
     """The one sentence a person in an outage needs first, and its style."""
-    if v.outcome is Outcome.REJECT and v.error_page is not None:
-        status = str(v.http_status) if v.http_status else "with the status of that page"
-        text = f"nginx will refuse this client and answer {status}: {v.reason} ({v.error_page})"
-        if v.log_line:
-            text += f"; at info level its error log would say: {v.log_line}"
-        return text, "bold red"
-    if v.outcome is Outcome.REJECT and v.http_status == 400:
-        text = f"nginx will answer 400 {v.reason}"
-        if v.log_line:
-            text += f"; at info level its error log would say: {v.log_line}"
-        return text, "bold red"
-    if v.outcome is Outcome.REJECT and v.reason == STREAM_CLOSED:
-        text = f"nginx will refuse this client: {v.reason}"
-        if v.log_line:
-            text += f"; at info level its error log would say: {v.log_line}"
-        return text, "bold red"
     if v.outcome is Outcome.REJECT:
-        return f"the TLS handshake will fail: {v.reason}", "bold red"
+        if v.error_page is not None:
+            status = str(v.http_status) if v.http_status else "with the status of that page"
+            answer = f"nginx will refuse this client and answer {status}: {v.reason} ({v.error_page})"
+        elif v.http_status == 400:
+            answer = f"nginx will answer 400 {v.reason}"
+        elif v.reason == STREAM_CLOSED:
+            answer = f"nginx will refuse this client: {v.reason}"
+        else:
+            return f"the TLS handshake will fail: {v.reason}", "bold red"
+        if v.log_line:
+            answer += f"; at info level its error log would say: {v.log_line}"
+        return answer, "bold red"
     if v.outcome is Outcome.ACCEPT and v.forgiven:
         return (
             f"nginx will serve the request, but unauthenticated: $ssl_client_verify = {v.ssl_client_verify} "
