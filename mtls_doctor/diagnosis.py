@@ -10,15 +10,18 @@ from typing import TYPE_CHECKING
 
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
-from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked, annotate, ordered_findings, rank
 from mtls_doctor.engine.schema import Scope
+from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
-from mtls_doctor.facts.model import Facts, Outcome, TwinFacts
+from mtls_doctor.facts.model import Facts
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
+from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.vocabulary import Outcome
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint  # the nginx reader is imported only by --nginx

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mtls_doctor.facts.model import ErrorPageRule, OcspMode, VerifyClient
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import ErrorPageRule, OcspMode, VerifyClient
 
 NGINX_DEFAULT_VERIFY_DEPTH = 1
 """nginx's ssl_verify_depth when the directive is absent (ngx_http_ssl_module.c: ngx_conf_merge_uint_value(..., 1))."""

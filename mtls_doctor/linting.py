@@ -11,9 +11,10 @@ from pathlib import Path
 
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
-from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
 from mtls_doctor.engine.schema import Rule, Scope
+from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.lint import FileReader, LintFacts, nginx_facts, server_facts
 from mtls_doctor.nginx import EffectiveConfig, NginxConfig, ServerBlock, effective_settings, read_config

@@ -12,14 +12,13 @@ from collections.abc import Callable
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.lint import CrlSet, TrustFile
-from mtls_doctor.facts.model import ErrorPageRule
-from mtls_doctor.facts.unknown import Unknown
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.linting import LintReport, ServerLint
 from mtls_doctor.nginx import Context, Setting, TlsProtocol
 from mtls_doctor.nginx.paths import ConfigPath
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import replace
+from mtls_doctor.vocabulary import ErrorPageRule, Unknown
 
 OBSERVED_NGINX = (1, 22)
 """The nginx line the observations in sample_pki/MANIFEST.toml were made with."""

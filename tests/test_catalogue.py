@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mtls_doctor.engine.catalogue import cache_dir, load_catalogue
-from mtls_doctor.engine.findings import Stage, Status
 from mtls_doctor.engine.schema import Rule, RuleError, Scope
+from mtls_doctor.engine.vocabulary import Stage, Status
 from tests.conftest import RULES, catalogue, manifest, scenario_report
 
 _BLOCKS = {

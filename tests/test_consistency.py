@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_doctor.engine.findings import Severity, Stage, Status
-from mtls_doctor.facts.model import Outcome
+from mtls_doctor.engine.vocabulary import Severity, Stage, Status
+from mtls_doctor.vocabulary import Outcome
 from tests.conftest import manifest, scenario_report
 
 

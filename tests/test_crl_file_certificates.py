@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mtls_doctor.engine.findings import Status
+from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.linting import ServerLint, lint_config
 from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, require_nginx
 

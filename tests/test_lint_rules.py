@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from mtls_doctor.engine.findings import Finding, Status
+from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.paths import resolve
 from mtls_doctor.engine.schema import Example, Rule, Scope
-from mtls_doctor.facts.unknown import Unknown
+from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.linting import LintReport, ServerLint, lint_config
 from mtls_doctor.nginx import ConfigForm, read_config
+from mtls_doctor.vocabulary import Unknown
 from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx
 
 FIXTURES = REPO / "tests" / "lint_fixtures"

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from mtls_doctor.facts.model import Outcome
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, scenario_files, server_conf
+from mtls_doctor.vocabulary import Outcome
 from tests.conftest import REPO, SAMPLE, manifest, require_nginx
 from tests.support import realnginx
 from tests.support.realnginx import Observation

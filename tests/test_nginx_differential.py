@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_doctor.facts.model import Outcome
+from mtls_doctor.vocabulary import Outcome
 from tests.conftest import SAMPLE, manifest, require_nginx, scenario_report
 from tests.support import realnginx
 from tests.support.realnginx import Observation

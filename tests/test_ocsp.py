@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from mtls_doctor.diagnosis import Report, diagnose
-from mtls_doctor.engine.findings import Status
-from mtls_doctor.facts.model import OcspMode, Outcome
+from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
+from mtls_doctor.vocabulary import OcspMode, Outcome
 from tests.conftest import LOCAL_NOW, catalogue
 
 _START = datetime(2020, 1, 1, tzinfo=UTC)

@@ -17,8 +17,8 @@ from mtls_doctor.cli.options import (
     read_nginx_version,
     rules_option,
 )
-from mtls_doctor.facts.model import OcspMode, VerifyClient
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
+from mtls_doctor.vocabulary import OcspMode, VerifyClient
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint

@@ -57,7 +57,7 @@ def lint(
     """
     from pathlib import Path  # noqa: PLC0415
 
-    from mtls_doctor.engine.findings import Severity  # noqa: PLC0415
+    from mtls_doctor.engine.vocabulary import Severity  # noqa: PLC0415
     from mtls_doctor.linting import lint_config  # noqa: PLC0415
 
     text = sys.stdin.buffer.read() if conf == "-" else None

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from mtls_doctor.engine.paths import resolve
-from mtls_doctor.facts.unknown import Unknown
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import Unknown
 
 
 class Verdict(enum.Enum):

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mtls_doctor.engine.conditions import Verdict
-from mtls_doctor.engine.findings import Evidence, Finding, Status
+from mtls_doctor.engine.display import display, origins, shell
+from mtls_doctor.engine.findings import Evidence, Finding
 from mtls_doctor.engine.paths import resolve, unknown_prefix
 from mtls_doctor.engine.schema import Rule
-from mtls_doctor.render.display import display, origins, shell
+from mtls_doctor.engine.vocabulary import Status
 
 _NO_REASON = "a fact it needs could not be established"
 

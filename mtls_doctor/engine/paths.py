@@ -8,8 +8,8 @@ import types
 import typing
 from typing import Any
 
-from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.record import is_record, record_fields
+from mtls_doctor.vocabulary import UNKNOWN, Unknown
 
 
 def resolve(root: object, path: str) -> Any:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mtls_doctor.engine.findings import Confidence, Finding, Severity, Stage, Status
+from mtls_doctor.engine.findings import Finding
+from mtls_doctor.engine.vocabulary import Confidence, Severity, Stage, Status
 from mtls_doctor.facts.model import Verdict
 from mtls_doctor.record import Record, replace
 

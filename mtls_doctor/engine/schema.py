@@ -11,7 +11,7 @@ import string
 from typing import Any
 
 from mtls_doctor.engine.conditions import Check, FactRef, Group, Op
-from mtls_doctor.engine.findings import Confidence, Severity, Stage, Status
+from mtls_doctor.engine.vocabulary import Confidence, Severity, Stage, Status
 from mtls_doctor.record import Record
 
 SCHEMA_VERSION = 1

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from mtls_doctor.facts.model import Cert, KeyType, NameConstraints, Origin, PublicKey
+from mtls_doctor.facts.model import Cert, NameConstraints, PublicKey
+from mtls_doctor.vocabulary import KeyType, Origin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes

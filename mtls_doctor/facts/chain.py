@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 
 from mtls_doctor.facts import names, seclevel
 from mtls_doctor.facts.certificate import is_issued_by, signature_name
-from mtls_doctor.facts.model import Cert, CertSource, NameViolation, PathFacts
+from mtls_doctor.facts.model import Cert, NameViolation, PathFacts
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import CertSource
 
 
 class Node(Record):

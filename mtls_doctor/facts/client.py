@@ -6,10 +6,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.facts.certificate import public_key_facts
-from mtls_doctor.facts.model import CertFile, ClientFacts, FileFormat, KeyFacts
+from mtls_doctor.facts.model import CertFile, ClientFacts, KeyFacts
 from mtls_doctor.pki.certs import CertBundle
 from mtls_doctor.pki.keys import LoadedKey
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import FileFormat
 
 
 class ClientParts(Record):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mtls_doctor.facts.certificate import describe, is_issued_by, public_key_facts
-from mtls_doctor.facts.model import CertFile, CrlFile, Origin, PublicKey
+from mtls_doctor.facts.model import CertFile, CrlFile, PublicKey
 from mtls_doctor.facts.revocation import describe_crl
 from mtls_doctor.pki.certs import CertBundle, load_cert_file
 from mtls_doctor.pki.crls import load_crl_file
@@ -11,6 +11,7 @@ from mtls_doctor.pki.files import Content, content_of, read_input
 from mtls_doctor.pki.keys import load_key_file
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import Origin
 
 
 class KeyFile(Record):

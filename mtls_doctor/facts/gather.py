@@ -18,23 +18,16 @@ from mtls_doctor.facts.client import ClientParts, client_parts
 from mtls_doctor.facts.model import (
     Cert,
     CertFile,
-    CertSource,
     ClientFacts,
     ClockFacts,
     Crl,
     CrlFile,
     Facts,
-    FileFormat,
     OcspFacts,
-    OcspMode,
-    Origin,
-    Outcome,
     PathFacts,
     RevocationFacts,
     ServerFacts,
-    TwinFacts,
     Verdict,
-    VerifyClient,
 )
 from mtls_doctor.facts.nearby import find_issuer
 from mtls_doctor.facts.revocation import describe_crl, revocation_facts
@@ -45,7 +38,7 @@ from mtls_doctor.facts.startup import (
     ocsp_error,
     verify_needs_ca_file,
 )
-from mtls_doctor.facts.unknown import UNKNOWN, Unknown
+from mtls_doctor.facts.verdict import nginx_verdict
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.openssl.generations import twin_depth
 from mtls_doctor.pki.certs import CertBundle, load_cert_file, load_key_from_bundle
@@ -54,7 +47,8 @@ from mtls_doctor.pki.keys import LoadedKey, load_key_file
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, replace
 from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
-from mtls_doctor.twin.verdict import nginx_verdict
+from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, OcspMode, Origin, Outcome, Unknown, VerifyClient
 
 _SHA256 = hashes.SHA256()
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from mtls_doctor.errors import InputError
 from mtls_doctor.facts.certificate import describe
-from mtls_doctor.facts.model import Cert, Crl, FileFormat, Origin, VerifyClient
+from mtls_doctor.facts.model import Cert, Crl
 from mtls_doctor.facts.revocation import describe_crl
 from mtls_doctor.facts.startup import (
     ca_file_error,
@@ -29,7 +29,6 @@ from mtls_doctor.facts.startup import (
     ocsp_error,
     verify_needs_ca_file,
 )
-from mtls_doctor.facts.unknown import UNKNOWN, Unknown
 from mtls_doctor.nginx import (
     ConfigPath,
     EffectiveConfig,
@@ -45,6 +44,7 @@ from mtls_doctor.pki.crls import CrlBundle, load_crl_file
 from mtls_doctor.pki.files import read_input
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, record_fields
+from mtls_doctor.vocabulary import UNKNOWN, FileFormat, Origin, Unknown, VerifyClient
 
 TLS13_DEFAULT_SINCE = (1, 23, 4)
 """nginx 1.23.4: "TLSv1.3 is now enabled by default" (CHANGES; the model's default_ssl_protocols agrees)."""

@@ -7,7 +7,7 @@ configuration), so the two always agree. Messages are nginx 1.22's own, confirme
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import FileFormat, OcspMode, VerifyClient
+from mtls_doctor.vocabulary import FileFormat, OcspMode, VerifyClient
 
 CLIENT_CERTIFICATE_OPTIONAL_SINCE = (1, 27, 2)
 """nginx 1.27.2 changelog: "now the ssl_client_certificate directive is not required for client SSL certificates

@@ -12,7 +12,6 @@ Importing this package is cheap: crossplane is imported only when a configuratio
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.nginx.build import DEFAULT_BUILD, NginxBuild, TlsProtocol, parse_nginx_build
 from mtls_doctor.nginx.effective import effective_settings
 from mtls_doctor.nginx.model import (
@@ -38,6 +37,7 @@ from mtls_doctor.nginx.paths import ConfigPath, PathKind
 from mtls_doctor.nginx.reader import read_config
 from mtls_doctor.nginx.source import DEFAULT_MAX_BYTES
 from mtls_doctor.nginx.tree import ConfigFile, ConfigForm, Directive, NginxConfig
+from mtls_doctor.vocabulary import OcspMode
 
 __all__ = [
     "DEFAULT_BUILD",

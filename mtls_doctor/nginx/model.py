@@ -15,12 +15,12 @@ from __future__ import annotations
 import enum
 from typing import Generic, TypeVar
 
-from mtls_doctor.facts.model import OcspMode, Origin, VerifyClient
 from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
 from mtls_doctor.nginx.names import ServerName, pick_server
 from mtls_doctor.nginx.paths import ConfigPath
 from mtls_doctor.nginx.tree import Directive, MaybePlaced, NginxConfig, Placed
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import OcspMode, Origin, VerifyClient
 
 T = TypeVar("T")
 

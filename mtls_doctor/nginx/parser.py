@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from mtls_doctor.errors import ConfigError
-from mtls_doctor.facts.model import Origin
 from mtls_doctor.nginx import lexer
 from mtls_doctor.nginx.includes import Includes, Text
 from mtls_doctor.nginx.tree import ConfigFile, Directive
+from mtls_doctor.vocabulary import Origin
 
 Context = tuple[str, ...]
 """crossplane's context tuples: ``()`` main, ``("http",)``, ``("http", "server")``, ``("http", "location")``..."""

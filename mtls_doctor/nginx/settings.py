@@ -13,13 +13,13 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mtls_doctor.facts.model import OcspMode, VerifyClient
 from mtls_doctor.nginx import values
 from mtls_doctor.nginx.build import NginxBuild, TlsProtocol
 from mtls_doctor.nginx.model import Setting, UpstreamModule
 from mtls_doctor.nginx.paths import PathResolver
 from mtls_doctor.nginx.tree import Directive
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import OcspMode, VerifyClient
 
 Parse = Callable[[Directive, PathResolver], Any]
 Values = Mapping[str, Setting[Any]]

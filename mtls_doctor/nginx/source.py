@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from mtls_doctor.errors import ConfigError
-from mtls_doctor.facts.model import Origin
+from mtls_doctor.vocabulary import Origin
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """The most configuration text read in one go, all files together (a 10,000-server config is about 34 MB)."""

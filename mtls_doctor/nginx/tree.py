@@ -6,8 +6,8 @@ import enum
 from collections.abc import Iterator
 from pathlib import Path
 
-from mtls_doctor.facts.model import Origin
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import Origin
 
 
 class Directive(Record):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 import re
 
-from mtls_doctor.facts.model import VerifyError
 from mtls_doctor.openssl.verify_codes import verify_name, verify_text
+from mtls_doctor.vocabulary import VerifyError
 
 _SELF_SIGNED_LEAF = 18
 _NO_CRL = 3

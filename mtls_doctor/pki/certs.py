@@ -10,7 +10,6 @@ from types import ModuleType
 from cryptography import x509
 
 from mtls_doctor.errors import InputError
-from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.keys import LoadedKey, load_pem_key_block, looks_like_der_key, signing_key
@@ -18,6 +17,7 @@ from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import FileFormat, Origin, Stray
 
 _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 """PKCS#7 signedData (1.2.840.113549.1.7.2), the start of every .p7b file."""

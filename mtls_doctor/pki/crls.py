@@ -5,12 +5,12 @@ from __future__ import annotations
 from cryptography import x509
 
 from mtls_doctor.errors import InputError
-from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
 from mtls_doctor.pki.certs import LoadedCert, certificate_block
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.pem import CERT_LABELS, CRL_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import FileFormat, Origin, Stray
 
 
 class LoadedCrl(Record):

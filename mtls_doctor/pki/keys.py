@@ -14,13 +14,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from mtls_doctor.errors import InputError
-from mtls_doctor.facts.model import Origin
 from mtls_doctor.pki import der
 from mtls_doctor.pki.files import Encoding, binary_problem, read_input, sniff
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.pki.pem import CERT_LABELS, KEY_LABELS, PemBlock, split_pem, with_article
 from mtls_doctor.pki.pfx import open_pkcs12
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import Origin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes

@@ -7,11 +7,13 @@ from datetime import datetime
 
 from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
-from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked
-from mtls_doctor.facts.model import CertSource, Outcome, PathFacts, RevocationFacts, Verdict
+from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.facts.model import PathFacts, RevocationFacts, Verdict
+from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
-from mtls_doctor.twin.verdict import STREAM_CLOSED
+from mtls_doctor.vocabulary import CertSource, Outcome
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
 _NOT_EVIDENCE = frozenset({"no", "none", "(none)"})

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mtls_doctor.engine.display import display
 from mtls_doctor.facts.chain import leaf_purpose_ok
 from mtls_doctor.facts.files import Inspected, InspectedCerts, KeyFile
 from mtls_doctor.facts.model import Cert, CrlFile
-from mtls_doctor.render.display import display
 from mtls_doctor.render.document import Blank, Document, Rows, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, cert_document, origin_document
 

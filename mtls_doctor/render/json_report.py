@@ -12,9 +12,12 @@ from typing import Any
 
 from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
-from mtls_doctor.engine.findings import Evidence, Finding, Status
+from mtls_doctor.engine.findings import Evidence, Finding
 from mtls_doctor.engine.ranking import Ranked
-from mtls_doctor.facts.model import Cert, Origin, PathFacts, TwinFacts, Verdict, VerifyError
+from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.facts.model import Cert, PathFacts, Verdict
+from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.vocabulary import Origin, VerifyError
 
 SCHEMA_VERSION = 1
 

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from mtls_doctor import __version__
-from mtls_doctor.engine.findings import Finding, Severity, Status
-from mtls_doctor.facts.model import Origin
+from mtls_doctor.engine.findings import Finding
+from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.linting import LintReport, ServerLint
 from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
+from mtls_doctor.vocabulary import Origin
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
 _SARIF_LEVEL = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import scenario_files
+from mtls_doctor.vocabulary import OcspMode
 
 
 def scenario_inputs(sample_dir: Path, sc: Scenario) -> Inputs:

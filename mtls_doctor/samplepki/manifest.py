@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_doctor.facts.model import OcspMode, Outcome, VerifyClient
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import OcspMode, Outcome, VerifyClient
 
 MANIFEST_NAME = "MANIFEST.toml"
 

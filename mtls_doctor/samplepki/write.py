@@ -7,10 +7,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mtls_doctor.facts.model import OcspMode
 from mtls_doctor.record import Record
 from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
+from mtls_doctor.vocabulary import OcspMode
 
 _PEM = serialization.Encoding.PEM
 _DER = serialization.Encoding.DER

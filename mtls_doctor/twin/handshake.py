@@ -19,10 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mtls_doctor.facts.model import TwinFacts, VerifyClient, VerifyError
 from mtls_doctor.openssl.generations import OpenSSLGeneration, adjust_errors
 from mtls_doctor.openssl.verify_codes import verify_name, verify_text
 from mtls_doctor.record import Record
+from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.vocabulary import VerifyClient, VerifyError
 
 if TYPE_CHECKING:
     from OpenSSL import SSL

@@ -13,7 +13,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.errors import InputError, PasswordError
-from mtls_doctor.facts.model import FileFormat, Origin, Stray
 from mtls_doctor.pki import der
 from mtls_doctor.pki.certs import CertBundle, chain_order, load_cert_file, load_key_from_bundle
 from mtls_doctor.pki.crls import load_crl_file
@@ -21,6 +20,7 @@ from mtls_doctor.pki.files import Content, Encoding, content_of, read_input, sni
 from mtls_doctor.pki.keys import LoadedKey, load_key_file
 from mtls_doctor.pki.passwords import PASSWORD_ENV, Passwords
 from mtls_doctor.pki.pem import split_pem
+from mtls_doctor.vocabulary import FileFormat, Origin, Stray
 from tests.conftest import SAMPLE
 from tests.inputs import material as m
 from tests.inputs.material import GOOD, PASSWORD, write

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from mtls_doctor.errors import InputError
-from mtls_doctor.facts.model import VerifyClient
 from mtls_doctor.nginx import (
     Context,
     EffectiveConfig,
@@ -23,6 +22,7 @@ from mtls_doctor.nginx import (
     read_config,
 )
 from mtls_doctor.nginx.build import NginxBuild
+from mtls_doctor.vocabulary import VerifyClient
 
 TLS1_0_TO_1_2 = (TlsProtocol.TLSV1, TlsProtocol.TLSV1_1, TlsProtocol.TLSV1_2)
 

@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.nginx import TlsProtocol, effective_settings, parse_nginx_build, read_config
 from mtls_doctor.samplepki.write import ScenarioFiles, scenario_files
-from mtls_doctor.twin.verdict import STREAM_CLOSED
 from tests.conftest import SAMPLE, manifest, require_nginx, require_stream_module
 from tests.nginx_config.conftest import WriteTree
 from tests.nginx_config.model_view import view

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from mtls_doctor.facts.model import Outcome
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, SERVER_LISTEN, scenario_files
+from mtls_doctor.vocabulary import Outcome
 
 _VERIFY_LINE = re.compile(r"client SSL certificate verify error: \((\d+):([^)]*)\)")
 _OCSP_LINE = re.compile(r"client SSL certificate verify error: [a-z][a-z ]*?[a-z](?= while|,|$)", re.MULTILINE)

@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from mtls_doctor.facts.model import Cert, Crl, Origin
-from mtls_doctor.facts.unknown import Unknown
+from mtls_doctor.facts.model import Cert, Crl
+from mtls_doctor.vocabulary import Origin, Unknown
 
 
 def display(value: Any) -> str:

@@ -10,16 +10,10 @@ same lines, but has no HTTP to answer with: it closes the connection right after
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import (
-    ErrorPageRule,
-    OcspFacts,
-    Outcome,
-    TwinFacts,
-    Verdict,
-    VerifyClient,
-    VerifyError,
-)
+from mtls_doctor.facts.model import OcspFacts, Verdict
 from mtls_doctor.record import replace
+from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.vocabulary import ErrorPageRule, Outcome, VerifyClient, VerifyError
 
 CERT_ERROR_PAGE = "The SSL certificate error"
 NO_CERT_PAGE = "No required SSL certificate was sent"
