@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
 from mtls_doctor.engine.findings import Finding
-from mtls_doctor.engine.ranking import Ranked, annotate, ordered_findings, rank
+from mtls_doctor.engine.ranking import Ranked, annotate, defer_until_start, ordered_findings, rank
 from mtls_doctor.engine.schema import Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
+from mtls_doctor.facts.loading import Loader
 from mtls_doctor.facts.model import Facts
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
@@ -25,6 +26,10 @@ from mtls_doctor.vocabulary import Outcome
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint  # the nginx reader is imported only by --nginx
+
+
+REFUSES_TO_START = "MTLS904"
+"""The symptom rule of a server that would not start: the rules that explain it are the start-up causes."""
 
 
 class Report(Record):
@@ -40,6 +45,8 @@ class Report(Record):
     """Every finding, most useful first."""
     tree: tuple[Ranked, ...]
     """Top-level findings with the symptoms they explain folded under them."""
+    internal_errors: tuple[str, ...] = ()
+    """Observers that crashed: their facts are UNKNOWN with this reason, and the exit status is 4."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -49,7 +56,9 @@ class Report(Record):
 
     @property
     def exit_status(self) -> ExitStatus:
-        """0 nothing blocking, 1 blocking, 3 incomplete, 4 a rule crashed."""
+        """0 nothing blocking, 1 blocking, 3 incomplete, 4 a rule or an observer crashed."""
+        if self.internal_errors:
+            return ExitStatus.INTERNAL_ERROR
         return exit_status_of(self.findings, unknown_verdict=self.facts.verdict.outcome is Outcome.UNKNOWN)
 
 
@@ -75,19 +84,23 @@ def diagnose(
     rules_dirs: Sequence[Path] = (),
     block: ServerLint | None = None,
     assumptions: tuple[str, ...] = (),
+    loader: Loader | None = None,
 ) -> Report:
     """Run the whole diagnosis. InputError (exit 2) escapes only for input that cannot be read at all.
 
-    ``block``: the linted nginx server block the inputs were taken from; its findings join the client's.
+    ``block``: the linted nginx server block the server's settings were taken from; its lint findings (what the
+    block says beyond its trust settings) join the client's. The trust settings themselves are judged once, by the
+    server rules on these facts. ``loader``: the reader that already read the server's files (each file once).
     """
     catalogue = catalogue or load_catalogue(rules_dirs)
-    gathered = gather(inputs, now=now, passwords=passwords)
+    gathered = gather(inputs, now=now, passwords=passwords, loader=loader)
     facts = gathered.facts
-    findings = [evaluate(rule, facts, gathered.unknown_reasons) for rule in catalogue.of_scope(Scope.CHECK)]
+    rules = catalogue.of_scope(Scope.CHECK, Scope.SERVER)
+    findings = [evaluate(rule, facts, gathered.unknown_reasons) for rule in rules]
     if block is not None:
-        findings += block.findings
+        findings += [f for f in block.findings if f.rule.scope is Scope.LINT]
     seen = facts.twin.errors_seen_codes if isinstance(facts.twin, TwinFacts) else None
-    annotated = annotate(findings, facts.verdict, seen)
+    annotated = defer_until_start(annotate(findings, facts.verdict, seen), facts.verdict, REFUSES_TO_START)
     return Report(
         inputs=inputs,
         facts=facts,
@@ -95,4 +108,5 @@ def diagnose(
         assumptions=assumptions,
         findings=tuple(ordered_findings(annotated)),
         tree=rank(annotated),
+        internal_errors=gathered.internal_errors,
     )

@@ -41,8 +41,8 @@ _TEXTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("MTLS207", "MTLS309"),
     ),
     ("no ssl_client_certificate for ssl_verify_client", "nginx refuses to start", ("MTLS601",)),
-    ("ssl_ctx_load_verify_locations", "nginx refuses to start: ssl_client_certificate unreadable", ("MTLS602",)),
-    ("x509_lookup_load_file", "nginx refuses to start: ssl_crl unreadable", ("MTLS603",)),
+    ("ssl_ctx_load_verify_locations", "nginx refuses to start: ssl_client_certificate unreadable", ("MTLS708",)),
+    ("x509_lookup_load_file", "nginx refuses to start: ssl_crl unreadable", ("MTLS710",)),
     ("misdirected request", "nginx 421: SNI named another server block than the Host header", ()),
     # ssl_ocsp (ngx_ssl_ocsp_get_status): after the chain verified, the OCSP check failed (HTTP 400, internally 495)
     (
@@ -70,6 +70,14 @@ def explain(thing: str, catalogue: Catalogue) -> Explanation | None:
     rule = catalogue.get(text.upper()) or catalogue.get(text.lower())
     if rule is not None:
         return Explanation(f"{rule.id} {rule.name}: {rule.title}", (rule,))
+    old = catalogue.retired_rule(text.upper()) or catalogue.retired_rule(text.lower())
+    if old is not None:
+        successors = tuple(r for r in (catalogue.get(i) for i in old.replaced_by) if r is not None)
+        now = ", ".join(f"{r.id} {r.name}" for r in successors) or "no rule"
+        return Explanation(
+            f"{old.id} {old.name} ({old.title}) was retired in {old.retired_in}: {now} detects it now. {old.why}",
+            successors,
+        )
     code = _code(text)
     if code is not None:
         name, message = VERIFY_CODES[code]

@@ -1,4 +1,5 @@
-"""What the user asked us to diagnose: file paths and the server settings to judge them against."""
+"""What the user asked us to diagnose: the client's files, and the server's settings from whichever source the user
+has (flags, an nginx server block, later a live handshake), each setting with where it was set."""
 
 from __future__ import annotations
 
@@ -6,13 +7,64 @@ from datetime import datetime
 
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import ErrorPageRule, OcspMode, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, ErrorPageRule, OcspMode, Origin, ServerSource, Unknown, VerifyClient
 
 NGINX_DEFAULT_VERIFY_DEPTH = 1
 """nginx's ssl_verify_depth when the directive is absent (ngx_http_ssl_module.c: ngx_conf_merge_uint_value(..., 1))."""
 
 DEBIAN_DEFAULT_SECLEVEL = 2
 """OpenSSL's default security level on Debian 12 and other OpenSSL 3.x builds."""
+
+OBSERVED_NGINX_VERSION = (1, 22, 1)
+"""The nginx the observations in sample_pki/MANIFEST.toml were made with (Debian 12)."""
+
+
+class FileRef(Record):
+    """A file the server is configured with, and where it was named."""
+
+    path: str
+    origin: Origin
+    """The flag or the directive that names it."""
+
+
+class ServerSettings(Record):
+    """The server's client-verification settings, the same fields whatever the source.
+
+    A source fills every field; a file it names but cannot have read here is UNKNOWN, with the reason in
+    ``reasons`` (keyed by the ServerFacts field it leaves unknown).
+    """
+
+    source: ServerSource
+    verify_client: VerifyClient
+    verify_depth: int
+    seclevel: int
+    max_tls: str
+    """The highest protocol the server speaks (``TLSv1.3``, ``TLSv1.2``)."""
+    openssl: OpenSSLGeneration
+    nginx_version: tuple[int, int, int]
+    ca_file: FileRef | Unknown | None
+    """``ssl_client_certificate``."""
+    trusted_file: FileRef | Unknown | None
+    """``ssl_trusted_certificate``."""
+    crl_files: tuple[FileRef, ...] | Unknown
+    """``ssl_crl`` (nginx takes one file; several flags are read as if concatenated)."""
+    ocsp: OcspMode
+    ocsp_responder: str | None
+    stream: bool
+    error_pages: tuple[ErrorPageRule, ...]
+    ssl_context: bool
+    """nginx applies these settings: it builds an SSL context for the server (always so for flags)."""
+    serves_tls: bool
+    """Clients reach the server over TLS: some ``listen`` has ``ssl`` (always so for flags)."""
+    startup_error: str | None
+    """A refusal to start that the source knows of beyond these settings (another block's error, an unknown
+    directive), in nginx's words; None when there is none."""
+    verify_result_checked: bool | Unknown
+    """``$ssl_client_verify`` is read where requests pass (a config tells; flags cannot)."""
+    origins: dict[str, Origin]
+    """Where each setting was set, by ServerFacts field name."""
+    reasons: dict[str, str]
+    """Why a field is UNKNOWN, by ServerFacts field name."""
 
 
 class Inputs(Record):
@@ -38,15 +90,53 @@ class Inputs(Record):
     issuers: tuple[str, ...] = ()
     """Files or directories to look for a missing issuer in (``--issuers``), besides the inputs' directories."""
     password_file: str | None = None
-    startup_error: str | None = None
-    """nginx's own refusal to start with the server settings (from a configuration), when it would refuse."""
-    nginx_version: tuple[int, int, int] = (1, 22, 1)
+    nginx_version: tuple[int, int, int] = OBSERVED_NGINX_VERSION
     """The nginx judged for; its defaults and requirements depend on it."""
     ocsp: OcspMode = OcspMode.OFF
     """``ssl_ocsp``."""
     ocsp_responder: str | None = None
     """``ssl_ocsp_responder``."""
-    stream: bool = False
-    """A ``stream {}`` server: no HTTP, a refused client's connection is closed after the handshake."""
-    error_pages: tuple[ErrorPageRule, ...] = ()
-    """The server's ``error_page`` entries for 495/496."""
+    server: ServerSettings | None = None
+    """The server's settings from a source other than the flags above (an nginx server block); None: the flags."""
+
+    def server_settings(self) -> ServerSettings:
+        """The server's settings: ``server`` when another source gave them, else the flags, each named as the
+        origin of what it sets."""
+        if self.server is not None:
+            return self.server
+        flag = {
+            "verify_client": "--verify-client",
+            "verify_depth": "--depth",
+            "seclevel": "--seclevel",
+            "ocsp": "--ocsp",
+            "ocsp_responder": "--ocsp-responder",
+            "max_tls": "--tls",
+            "ca_file": "--ca",
+            "trusted_file": "--trusted",
+            "crl_files": "--crl",
+        }
+        return ServerSettings(
+            source=ServerSource.FLAGS,
+            verify_client=self.verify_client,
+            verify_depth=self.depth,
+            seclevel=self.seclevel,
+            max_tls=self.max_tls,
+            openssl=self.openssl,
+            nginx_version=self.nginx_version,
+            ca_file=FileRef(path=self.ca, origin=Origin(source="--ca")) if self.ca else None,
+            trusted_file=FileRef(path=self.trusted, origin=Origin(source="--trusted")) if self.trusted else None,
+            crl_files=tuple(FileRef(path=p, origin=Origin(source="--crl")) for p in self.crls),
+            ocsp=self.ocsp,
+            ocsp_responder=self.ocsp_responder,
+            stream=False,
+            error_pages=(),
+            ssl_context=True,
+            serves_tls=True,
+            startup_error=None,
+            verify_result_checked=UNKNOWN,
+            origins={name: Origin(source=option) for name, option in flag.items()},
+            reasons={
+                "verify_result_checked": "the flags do not say whether anything checks $ssl_client_verify "
+                "(give --nginx to read the configuration)"
+            },
+        )

@@ -16,20 +16,31 @@ from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
 from mtls_doctor.engine.schema import Rule, Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
-from mtls_doctor.facts.lint import FileReader, LintFacts, nginx_facts, server_facts
+from mtls_doctor.facts.block import FileAccess, block_settings
+from mtls_doctor.facts.lint import BlockContext, LintFacts, nginx_facts, parse_error, server_facts
+from mtls_doctor.facts.model import Facts
+from mtls_doctor.facts.server import facts_without_client, server_model
+from mtls_doctor.inputs import ServerSettings
 from mtls_doctor.nginx import EffectiveConfig, NginxConfig, ServerBlock, effective_settings, read_config
 from mtls_doctor.nginx.build import DEFAULT_BUILD
+from mtls_doctor.openssl.generations import generation_of
 from mtls_doctor.record import Record
 
 SEVERITY_RANK = {Severity.BLOCKING: 3, Severity.DEGRADED: 2, Severity.ADVISORY: 1, Severity.INFO: 0}
 
 
 class ServerLint(Record):
-    """One server block and what the lint rules found in it."""
+    """One server block and what the lint and server rules found in it."""
 
     server: ServerBlock
     facts: LintFacts
+    """What the block says beyond its trust settings (scope ``lint``)."""
+    settings: ServerSettings
+    """Its trust settings, as the one server model's source."""
+    trust: Facts
+    """The block as the one server model, no client given (scope ``server``)."""
     reasons: dict[str, str]
+    """Why facts of ``trust`` are UNKNOWN."""
     findings: tuple[Finding, ...]
     """Most useful first."""
     tree: tuple[Ranked, ...]
@@ -90,23 +101,42 @@ def lint_config(
     catalogue = catalogue or load_catalogue(rules_dirs)
     config = read_config(source, text=text, prefix=prefix, allow_outside_prefix=allow_outside)
     model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
-    reader = FileReader(
-        read_files=config.on_disk if read_files is None else read_files, allow_outside=allow_outside, now=now
-    )
-    return lint_model(model, reader, catalogue, version_assumed=nginx is None)
+    files = FileAccess(read_files=config.on_disk if read_files is None else read_files, allow_outside=allow_outside)
+    return lint_model(model, files, catalogue, version_assumed=nginx is None, now=now)
 
 
 def lint_model(
-    model: EffectiveConfig, reader: FileReader, catalogue: Catalogue, *, version_assumed: bool
+    model: EffectiveConfig, files: FileAccess, catalogue: Catalogue, *, version_assumed: bool, now: datetime
 ) -> LintReport:
-    """Lint every server block of an effective configuration."""
-    rules = catalogue.of_scope(Scope.LINT)
+    """Lint every server block of an effective configuration; ``now`` is the clock CRLs are judged at."""
+    lint_rules = catalogue.of_scope(Scope.LINT)
+    server_rules = catalogue.of_scope(Scope.SERVER)
     nginx = nginx_facts(model, assumed=version_assumed)
+    context = BlockContext(model)
+    generation = generation_of(model.nginx.ssl_library)
     servers = []
     with _model_not_rescanned():
         for server in model.servers:
-            facts, reasons = server_facts(model, server, nginx, reader)
-            servers.append(lint_server(server, facts, reasons, rules))
+            facts = server_facts(server, nginx, context)
+            settings = block_settings(
+                server,
+                files,
+                nginx_version=model.nginx.version,
+                generation=generation,
+                verify_result_checked=facts.verify_result_checked,
+                startup_error=parse_error(server, nginx),
+            )
+            trust = server_model(settings, files.loader, at=now)
+            servers.append(
+                lint_server(
+                    server,
+                    facts,
+                    settings=settings,
+                    trust=facts_without_client(trust, at=now),
+                    reasons=trust.reasons,
+                    rules=(lint_rules, server_rules),
+                )
+            )
     return LintReport(config=model.config, model=model, servers=tuple(servers), version_assumed=version_assumed)
 
 
@@ -132,12 +162,25 @@ def _model_not_rescanned() -> Iterator[None]:
         gc.unfreeze()
 
 
-def lint_server(server: ServerBlock, facts: LintFacts, reasons: dict[str, str], rules: Sequence[Rule]) -> ServerLint:
-    """Evaluate the lint rules on one server block."""
-    findings = [evaluate(rule, facts, reasons) for rule in rules]
+def lint_server(
+    server: ServerBlock,
+    facts: LintFacts,
+    *,
+    settings: ServerSettings,
+    trust: Facts,
+    reasons: dict[str, str],
+    rules: tuple[Sequence[Rule], Sequence[Rule]],
+) -> ServerLint:
+    """Evaluate the lint rules (``rules[0]``) on one server block, and the server rules (``rules[1]``) on its trust
+    settings."""
+    lint_rules, server_rules = rules
+    findings = [evaluate(rule, facts, {}) for rule in lint_rules]
+    findings += [evaluate(rule, trust, reasons) for rule in server_rules]
     return ServerLint(
         server=server,
         facts=facts,
+        settings=settings,
+        trust=trust,
         reasons=reasons,
         findings=tuple(ordered_findings(findings)),
         tree=rank(findings),

@@ -1,24 +1,32 @@
-"""`check --nginx`: pick the server block to diagnose against, and turn its settings into the diagnosis's Inputs.
+"""The pipeline of `check --nginx`: read the configuration, lint it, pick the server block to diagnose against,
+and diagnose the client against that block's settings.
 
-The twin is then configured exactly as that block configures OpenSSL: files resolved as nginx resolves them,
+The block reaches the diagnosis as the one server model's source (facts/block.py): no flattening into flag values,
+each file read once (the lint's Loader is the diagnosis's), every setting's origin its directive's file:line. The
+twin is then configured exactly as that block configures OpenSSL: files resolved as nginx resolves them,
 ssl_verify_client, ssl_verify_depth, ssl_crl, the security level of ssl_ciphers, the highest protocol of
-ssl_protocols, the OpenSSL generation of `nginx -V`. When nginx would not even start with the block, the verdict
-is that, in nginx's own words.
+ssl_protocols, the OpenSSL generation of `nginx -V`. When nginx would not even start with the configuration, the
+verdict is that, in nginx's own words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
+from mtls_doctor.diagnosis import Report, diagnose
+from mtls_doctor.engine.catalogue import Catalogue
 from mtls_doctor.errors import InputError
-from mtls_doctor.facts.lint import CrlSet, TrustFile
+from mtls_doctor.facts.block import FileAccess
+from mtls_doctor.facts.loading import Loader
 from mtls_doctor.inputs import Inputs
-from mtls_doctor.linting import LintReport, ServerLint
-from mtls_doctor.nginx import Context, Setting, TlsProtocol
-from mtls_doctor.nginx.paths import ConfigPath
-from mtls_doctor.openssl.generations import OpenSSLGeneration
+from mtls_doctor.linting import LintReport, ServerLint, lint_model
+from mtls_doctor.nginx import effective_settings, read_config
+from mtls_doctor.nginx.build import DEFAULT_BUILD
+from mtls_doctor.openssl.generations import OpenSSLGeneration, generation_of
+from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
-from mtls_doctor.vocabulary import ErrorPageRule, Unknown
 
 OBSERVED_NGINX = (1, 22)
 """The nginx line the observations in sample_pki/MANIFEST.toml were made with."""
@@ -80,40 +88,48 @@ def choose_block(
     raise BlockChoiceError(report.config.source, f"{problem}: pick one with --server NAME or --listen PORT ({listing})")
 
 
-def block_inputs(
-    report: LintReport,
-    block: ServerLint,
-    base: Inputs,
+def check_nginx(
+    inputs: Inputs,
+    source: str,
     *,
-    generation: OpenSSLGeneration | None,
-    version: tuple[int, int, int],
-) -> Inputs:
-    """``base`` (the client's files, the clock) with the server side taken from ``block`` of ``report``.
+    now: datetime,
+    passwords: Passwords,
+    catalogue: Catalogue,
+    text: bytes | None = None,
+    prefix: Path | None = None,
+    nginx: str | None = None,
+    read_files: bool = False,
+    allow_outside: bool = False,
+    server_name: str | None = None,
+    port: int | None = None,
+    ask: Callable[[list[ServerLint]], ServerLint] | None = None,
+) -> Report:
+    """Diagnose ``inputs``' client against the server block of configuration ``source`` that nginx would serve it
+    from. ConfigError/InputError (exit 2) for a configuration or block that cannot be used.
 
-    A CA or CRL file nginx could not load is left out of the inputs: the verdict is then nginx's refusal to start,
-    carried in ``startup_error``, which may come from another block of the configuration (nginx starts all or none).
+    ``nginx``: a version or pasted ``nginx -V`` output (None: Debian 12's 1.22.1 is assumed).
     """
-    tls = block.server.tls
-    facts = block.facts
-    return replace(
-        base,
-        ca=_usable(tls.ssl_client_certificate, facts.client_ca, block.reasons.get("client_ca")),
-        trusted=_usable(tls.ssl_trusted_certificate, facts.trusted_ca, block.reasons.get("trusted_ca")),
-        crls=tuple(p for p in (_usable(tls.ssl_crl, facts.crl, block.reasons.get("crl")),) if p),
-        verify_client=tls.ssl_verify_client.value,
-        depth=tls.ssl_verify_depth.value,
-        seclevel=tls.security_level.level,
-        max_tls="TLSv1.3" if TlsProtocol.TLSV1_3 in tls.ssl_protocols.value else "TLSv1.2",
-        openssl=generation or OpenSSLGeneration.V3,
-        startup_error=startup_error(report, block),
-        nginx_version=version,
-        ocsp=tls.ssl_ocsp.value,
-        ocsp_responder=tls.ssl_ocsp_responder.value,
-        stream=block.server.context is Context.STREAM,
-        error_pages=tuple(
-            ErrorPageRule(codes=p.codes, response=p.response, uri=p.uri, origin=p.directive.origin)
-            for p in block.server.error_pages
-        ),
+    config = read_config(source, text=text, prefix=prefix, allow_outside_prefix=allow_outside)
+    model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
+    files = FileAccess(
+        read_files=config.on_disk or read_files, allow_outside=allow_outside, loader=Loader(passwords=passwords)
+    )
+    at = inputs.at or now
+    linted = lint_model(model, files, catalogue, version_assumed=nginx is None, now=at)
+    block = choose_block(linted, name=server_name, port=port, ask=ask)
+    settings = replace(block.settings, startup_error=startup_error(linted, block))
+    for field, why in settings.reasons.items():
+        if field != "verify_result_checked":
+            raise InputError(str(settings.origins.get(field, block.server.origin)), why)
+    generation = generation_of(model.nginx.ssl_library)
+    return diagnose(
+        replace(inputs, server=settings, nginx_version=model.nginx.version),
+        now=now,
+        passwords=passwords,
+        catalogue=catalogue,
+        block=block,
+        assumptions=assumptions(block, generation, model.nginx.ssl_library),
+        loader=files.loader,
     )
 
 
@@ -124,30 +140,14 @@ def startup_error(report: LintReport, block: ServerLint) -> str | None:
     ngx_http_merge_servers), and stops at the first error: an unknown directive anywhere comes first, then the
     first block in configuration order whose CA or CRL settings fail.
     """
-    failing = [s for s in report.servers if s.facts.startup_error is not None]
+    failing = [s for s in report.servers if s.trust.server.config_error is not None]
     parse = [s for s in failing if s.facts.uses_ssl_directive and s.facts.nginx.ssl_directive_removed]
     if not failing:
         return None
     first = (parse or failing)[0]
-    message = first.facts.startup_error
+    message = first.trust.server.config_error
     # A parse error names its file:line already; a merge error is told apart by its block.
     return message if first is block or parse else f"{message} (in {first.server})"
-
-
-def _usable(
-    setting: Setting[ConfigPath | None], facts: TrustFile | CrlSet | Unknown | None, why: str | None
-) -> str | None:
-    """The file to load for the twin; None when unset, or when nginx itself could not load it (startup error)."""
-    path = setting.value
-    if path is None:
-        return None
-    if isinstance(facts, Unknown):
-        raise InputError(str(setting.origin), why or f"{path.raw}: cannot be read")
-    if isinstance(facts, TrustFile | CrlSet) and facts.problem is not None:
-        return None
-    if path.path is None:
-        raise InputError(str(setting.origin), f"{path.raw}: a relative path with no known prefix (give --prefix)")
-    return str(path.path)
 
 
 def assumptions(block: ServerLint, generation: OpenSSLGeneration | None, ssl_library: str | None) -> tuple[str, ...]:

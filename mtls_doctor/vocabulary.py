@@ -34,11 +34,13 @@ class Origin(Record):
     """Where a fact was read, precise enough to point a person at it."""
 
     source: str
-    """The path as the user gave it (or ``<stdin>``, ``tls://host:port``)."""
+    """The path as the user gave it (or ``<stdin>``, ``tls://host:port``), or the command-line flag."""
     block: int | None = None
     """1-based position of a certificate or PEM block in a bundle."""
     line: int | None = None
     """1-based line in the file (PEM blocks: the BEGIN line; nginx: the directive)."""
+    note: str | None = None
+    """What the place means when it is not where the value is written (nginx's default: the server block)."""
 
     def __str__(self) -> str:
         where = self.source
@@ -46,6 +48,8 @@ class Origin(Record):
             where += f":{self.line}"
         if self.block is not None:
             where += f" (block {self.block})"
+        if self.note is not None:
+            where += f" ({self.note})"
         return where
 
 
@@ -156,3 +160,12 @@ class VerifyError(Record):
 
     def __str__(self) -> str:
         return f"{self.code}:{self.text} at depth {self.depth} ({self.subject})"
+
+
+class ServerSource(enum.Enum):
+    """Where the server's settings were read."""
+
+    FLAGS = "flags"
+    """Options of `mtls-doctor check` (each setting's origin is its flag)."""
+    NGINX = "nginx"
+    """An nginx server block (each setting's origin is its directive's file:line)."""

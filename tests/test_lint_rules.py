@@ -43,7 +43,7 @@ NGINX_1_22 = "1.22"
 _VERSION = re.compile(r"^#\s*nginx-version:\s*(\S+)\s*$", re.MULTILINE)
 _SERVER = re.compile(r"^#\s*lint-server:\s*(\S+)\s*$", re.MULTILINE)
 
-STARTUP_RULES = frozenset({"MTLS701", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722", "MTLS728"})
+STARTUP_RULES = frozenset({"MTLS601", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722", "MTLS607"})
 """Lint rules whose failure means nginx refuses to start."""
 _STARTUP_EMERG = (
     "no ssl_client_certificate",
@@ -135,10 +135,15 @@ def _lint_rules() -> tuple[Rule, ...]:
     return catalogue().of_scope(Scope.LINT)
 
 
+def _linted_rules() -> tuple[Rule, ...]:
+    """The rules that run in lint: those of scope lint, and the server rules (on each block's trust settings)."""
+    return catalogue().of_scope(Scope.LINT, Scope.SERVER)
+
+
 def _cases() -> list[object]:
     cases: list[object] = []
-    for rule in _lint_rules():
-        for example in rule.examples:
+    for rule in _linted_rules():
+        for example in (e for e in rule.examples if e.config):
             marks = [pytest.mark.xfail(reason=example.known_gap, strict=True)] if example.known_gap else []
             cases.extend(
                 pytest.param(rule, example, form, id=f"{rule.id}:{example.target}:{form}", marks=marks)
@@ -159,9 +164,9 @@ def test_lint_rule_example(rule: Rule, example: Example, form: str) -> None:
 def _failing_examples() -> list[object]:
     return [
         pytest.param(rule, example, form, id=f"{rule.id}:{example.target}:{form}")
-        for rule in _lint_rules()
+        for rule in _linted_rules()
         for example in rule.examples
-        if example.expect is Status.FAIL and not example.known_gap
+        if example.config and example.expect is Status.FAIL and not example.known_gap
         for form in FORMS
     ]
 
@@ -171,8 +176,9 @@ def test_failing_example_renders_its_message_and_points_at_the_config(rule: Rule
     server = block(lint(example.target, form), example.target)
     found = finding(server, rule.id)
     assert found.message, rule.id
-    for path in rule.placeholders():
-        value = resolve(server.facts, path)
+    facts = server.trust if rule.scope is Scope.SERVER else server.facts
+    for path in rule.required_placeholders():
+        value = resolve(facts, path)
         assert value is not None, f"{rule.id} on {example.target}: {{{path}}} is absent (renders as 'none')"
         assert not isinstance(value, Unknown), f"{rule.id} on {example.target}: {{{path}}} is unknown"
     origins = [o for e in found.evidence for o in e.origins]
@@ -205,8 +211,18 @@ def test_lint_rule_has_a_failing_and_a_passing_fixture(rule: Rule) -> None:
         assert (FIXTURES / example.target).is_file(), f"{rule.id}: no fixture {example.target} in {FIXTURES}"
 
 
+@pytest.mark.parametrize("rule", catalogue().of_scope(Scope.SERVER), ids=lambda r: r.id)
+def test_server_rule_has_a_failing_and_a_passing_fixture(rule: Rule) -> None:
+    """A server rule runs in lint too: it is tested on configurations as well as on scenarios."""
+    expects = {e.expect for e in rule.examples if e.config and not e.known_gap}
+    assert Status.FAIL in expects, f"{rule.id} has no fail fixture"
+    assert Status.PASS in expects, f"{rule.id} has no pass fixture"
+    for example in (e for e in rule.examples if e.config):
+        assert (FIXTURES / example.target).is_file(), f"{rule.id}: no fixture {example.target} in {FIXTURES}"
+
+
 def test_every_fixture_is_used_by_an_example() -> None:
-    used = {e.target for r in _lint_rules() for e in r.examples}
+    used = {e.target for r in _linted_rules() for e in r.examples if e.config}
     unused = sorted(p.name for p in fixture_files() if p.name not in used)
     assert not unused, f"fixtures no lint rule example uses: {unused}"
 
@@ -266,5 +282,5 @@ def test_nginx_starts_exactly_when_no_startup_rule_fails(path: Path, tmp_path: P
     emerg = _EMERG.search(output)
     if emerg is None or not emerg.group(1).startswith((*_STARTUP_EMERG, _STARTUP_EMERG_CRL)):
         return
-    predicted = {s.facts.startup_error for s in report.servers}
+    predicted = {s.trust.server.config_error for s in report.servers}
     assert emerg.group(1) in predicted, f"nginx: {emerg.group(1)}\nfacts: {predicted}"

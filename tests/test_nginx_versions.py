@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from mtls_doctor.inputs import Inputs
 from mtls_doctor.linting import lint_config
 from mtls_doctor.samplepki.write import SERVER_CONF, SERVER_LISTEN
-from mtls_doctor.serverblock import block_inputs, choose_block
+from mtls_doctor.serverblock import choose_block
 from tests.conftest import LOCAL_NOW, REPO, SAMPLE, require_nginx
 from tests.support import realnginx
 
@@ -198,7 +197,7 @@ def test_before_1_27_2_verification_without_client_certificate_does_not_start(
         assert _documented(doc, f"nginx {version}:"), doc["assumptions"]
     lint = _doc(results, VERIFY_WITHOUT_CA_LINT[version])
     assert lint["nginx"] == {"version": f"nginx/{version}", "assumed": False}
-    assert _lint_statuses(lint).get("MTLS701") == "fail", "verify-client-without-client-certificate"
+    assert _lint_statuses(lint).get("MTLS601") == "fail", "verify-client-without-client-certificate"
     assert results[VERIFY_WITHOUT_CA_LINT[version]].exit_code == 1
 
 
@@ -217,7 +216,7 @@ def test_since_1_27_2_ssl_trusted_certificate_alone_verifies(results: dict[Call,
         assert not _documented(doc, "OpenSSL"), "nginx -V says OpenSSL 3.0: observed"
     lint = _doc(results, VERIFY_WITHOUT_CA_LINT["1.27.3"])
     statuses = _lint_statuses(lint)
-    assert statuses.get("MTLS701") != "fail"
+    assert statuses.get("MTLS601") != "fail"
     assert statuses.get("MTLS702") == "fail", "client-ca-names-not-advertised"
     assert results[VERIFY_WITHOUT_CA_LINT["1.27.3"]].exit_code == 0, "nothing blocking any more"
 
@@ -256,7 +255,7 @@ def test_the_real_nginx_v_is_read(results: dict[Call, Result]) -> None:
         assert doc["assumptions"] == []
         assert doc["verdict"] == _doc(results, DEFAULT_CHECK)["verdict"]
         assert doc["verdict"]["log_line"] == "client SSL certificate verify error: (79:invalid CA certificate)"
-        assert _lint_statuses(lint).get("MTLS701") == "fail"
+        assert _lint_statuses(lint).get("MTLS601") == "fail"
 
 
 # ---------------------------------------------------------------- the OpenSSL generation of nginx -V
@@ -356,8 +355,7 @@ def test_the_twin_negotiates_what_the_version_enables(version: str, max_tls: str
     conf.write_text(_variant("no-protocols"))
     report = lint_config(conf, now=LOCAL_NOW, prefix=ROOT, nginx=version)
     block = choose_block(report, name=None, port=None, ask=None)
-    inputs = block_inputs(report, block, Inputs(), generation=None, version=report.model.nginx.version)
-    assert inputs.max_tls == max_tls
+    assert block.settings.max_tls == max_tls
 
 
 # ---------------------------------------------------------------- `ssl on`, removed in 1.25.1

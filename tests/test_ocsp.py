@@ -17,6 +17,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from mtls_doctor.diagnosis import Report, diagnose
 from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.facts.model import OcspFacts
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
@@ -91,7 +92,7 @@ def test_a_responder_in_the_certificate_makes_the_verdict_depend_on_its_answer(
     assert verdict.http_status is None
     assert verdict.reason is not None
     assert "http://ocsp.example.com/" in verdict.reason
-    assert report.facts.ocsp is not None
+    assert isinstance(report.facts.ocsp, OcspFacts)
     assert [c.subject for c in report.facts.ocsp.checked] == ["CN=ocsp-client"], "the anchor is never asked about"
     assert _status(report, "MTLS507") is Status.PASS
     assert int(report.exit_status) == 3
@@ -102,7 +103,7 @@ def test_ssl_ocsp_responder_is_asked_instead_of_the_certificates_own(
 ) -> None:
     inputs = replace(_pki(tmp_path, None), ocsp=OcspMode.ON, ocsp_responder="http://127.0.0.1:8888/")
     report = _diagnose(inputs, monkeypatch)
-    assert report.facts.ocsp is not None
+    assert isinstance(report.facts.ocsp, OcspFacts)
     assert report.facts.ocsp.responders == ("http://127.0.0.1:8888/",)
     assert report.facts.verdict.outcome is Outcome.UNKNOWN
 

@@ -1,4 +1,5 @@
-"""Every rule is tested by the examples it declares, on sample_pki scenarios (a rule's behaviour is data)."""
+"""Every check and server rule is tested by the scenario examples it declares, on sample_pki scenarios (a rule's
+behaviour is data); server rules' configuration examples run in tests/test_lint_rules.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from tests.conftest import catalogue, scenario_report
 
 def _cases() -> list[object]:
     cases: list[object] = []
-    for rule in catalogue().of_scope(Scope.CHECK):
-        for example in rule.examples:
+    for rule in catalogue().of_scope(Scope.CHECK, Scope.SERVER):
+        for example in (e for e in rule.examples if not e.config):
             marks = [pytest.mark.xfail(reason=example.known_gap, strict=True)] if example.known_gap else []
             cases.append(
                 pytest.param(rule, example, id=f"{rule.id}:{example.target}->{example.expect.value}", marks=marks)

@@ -27,9 +27,10 @@ def rules(fmt: str, rules_dirs: tuple[str, ...]) -> int:
     elif fmt == "json":
         import json  # noqa: PLC0415
 
-        from mtls_doctor.render.runbook import catalogue_document  # noqa: PLC0415
+        from mtls_doctor.render.runbook import catalogue_document, retired_document  # noqa: PLC0415
 
-        sys.stdout.write(json.dumps({"schema_version": 1, "rules": catalogue_document(catalogue)}, indent=2) + "\n")
+        document = {"schema_version": 1, "rules": catalogue_document(catalogue), "retired": retired_document(catalogue)}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         from mtls_doctor.render.document import Document, Rows, print_document  # noqa: PLC0415
 

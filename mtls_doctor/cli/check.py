@@ -158,17 +158,10 @@ def check(
         ocsp_responder=ocsp_responder,
     )
     rules_paths = [Path(d) for d in rules_dirs]
-    block = None
-    notes: tuple[str, ...] = ()
     if nginx_conf:
         from mtls_doctor.cli.nginx_options import server_settings_given  # noqa: PLC0415
         from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
-        from mtls_doctor.facts.lint import FileReader  # noqa: PLC0415
-        from mtls_doctor.linting import lint_model  # noqa: PLC0415
-        from mtls_doctor.nginx import effective_settings, read_config  # noqa: PLC0415
-        from mtls_doctor.nginx.build import DEFAULT_BUILD  # noqa: PLC0415
-        from mtls_doctor.openssl.generations import generation_of  # noqa: PLC0415
-        from mtls_doctor.serverblock import assumptions, block_inputs, choose_block  # noqa: PLC0415
+        from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
         given = server_settings_given(click.get_current_context())
         if given:
@@ -176,25 +169,20 @@ def check(
                 f"--nginx takes the server's settings from the configuration: drop {', '.join(given)}"
             )
         version_text = read_nginx_version(nginx_version, nginx_v)
-        text = sys.stdin.buffer.read() if nginx_conf == "-" else None
-        config = read_config(
-            nginx_conf, text=text, prefix=Path(prefix) if prefix else None, allow_outside_prefix=allow_outside
-        )
-        model = effective_settings(config, nginx=version_text if version_text is not None else DEFAULT_BUILD)
-        reader = FileReader(read_files=config.on_disk or read_files, allow_outside=allow_outside, now=at or now)
-        catalogue = load_catalogue(rules_paths)
-        linted = lint_model(model, reader, catalogue, version_assumed=version_text is None)
-        block = choose_block(linted, name=server_name, port=listen_port, ask=_ask if interactive() else None)
-        generation = generation_of(model.nginx.ssl_library)
-        inputs = block_inputs(linted, block, inputs, generation=generation, version=model.nginx.version)
-        notes = assumptions(block, generation, model.nginx.ssl_library)
-        report = diagnose(
+        report = check_nginx(
             inputs,
+            nginx_conf,
             now=now,
             passwords=password_source(password_file),
-            catalogue=catalogue,
-            block=block,
-            assumptions=notes,
+            catalogue=load_catalogue(rules_paths),
+            text=sys.stdin.buffer.read() if nginx_conf == "-" else None,
+            prefix=Path(prefix) if prefix else None,
+            nginx=version_text,
+            read_files=read_files,
+            allow_outside=allow_outside,
+            server_name=server_name,
+            port=listen_port,
+            ask=_ask if interactive() else None,
         )
     else:
         report = diagnose(inputs, now=now, passwords=password_source(password_file), rules_dirs=rules_paths)

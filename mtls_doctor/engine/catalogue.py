@@ -15,7 +15,7 @@ from typing import Any
 
 from mtls_doctor import __version__
 from mtls_doctor.engine.paths import PathError, check_path
-from mtls_doctor.engine.schema import Rule, RuleError, Scope, parse_rule
+from mtls_doctor.engine.schema import RetiredRule, Rule, RuleError, Scope, parse_retired, parse_rule
 from mtls_doctor.facts.model import Facts
 from mtls_doctor.openssl.verify_codes import VERIFY_CODES
 from mtls_doctor.record import Record, replace
@@ -29,14 +29,21 @@ class Catalogue(Record):
     """The rules, in id order."""
 
     rules: tuple[Rule, ...]
+    """The live rules: the only ones that ever run."""
+    retired: tuple[RetiredRule, ...] = ()
+    """Rules that no longer run; their ids and names stay taken."""
+
+    def retired_rule(self, rule_id: str) -> RetiredRule | None:
+        """The retired rule with this id or name."""
+        return next((r for r in self.retired if rule_id in (r.id, r.name)), None)
 
     def get(self, rule_id: str) -> Rule | None:
         """The rule with this id or name."""
         return next((r for r in self.rules if rule_id in (r.id, r.name)), None)
 
-    def of_scope(self, scope: Scope) -> tuple[Rule, ...]:
-        """The rules that look at this kind of facts."""
-        return tuple(r for r in self.rules if r.scope is scope)
+    def of_scope(self, *scopes: Scope) -> tuple[Rule, ...]:
+        """The rules that look at these kinds of facts."""
+        return tuple(r for r in self.rules if r.scope in scopes)
 
 
 def default_rules_dir() -> Path:
@@ -56,7 +63,7 @@ def scope_roots() -> dict[Scope, type]:
     """The facts model each scope's fact paths are checked against."""
     from mtls_doctor.facts.lint import LintFacts  # noqa: PLC0415 - only when checking lint rules' paths
 
-    return {Scope.CHECK: Facts, Scope.LINT: LintFacts}
+    return {Scope.CHECK: Facts, Scope.SERVER: Facts, Scope.LINT: LintFacts}
 
 
 def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Catalogue:
@@ -81,10 +88,12 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
             raws.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise RuleError(f"{path}: not valid TOML ({exc})") from None
-    catalogue = _catalogue(parse_rule(raw, source) for source, raw in raws)
+    live = [(source, raw) for source, raw in raws if raw.get("status") != "retired"]
+    retired = tuple(parse_retired(raw, source) for source, raw in raws if raw.get("status") == "retired")
+    catalogue = _catalogue((parse_rule(raw, source) for source, raw in live), retired)
     check_catalogue(catalogue)
     if not examples:
-        catalogue = _catalogue(replace(r, examples=()) for r in catalogue.rules)
+        catalogue = _catalogue((replace(r, examples=()) for r in catalogue.rules), retired)
     _write_cache(key, catalogue)
     return catalogue
 
@@ -97,14 +106,14 @@ def _rule_files(directory: Path) -> list[Path]:
     return [directory / name for name in names]
 
 
-def _catalogue(rules: Iterable[Rule]) -> Catalogue:
-    return Catalogue(rules=tuple(sorted(rules, key=lambda r: r.id)))
+def _catalogue(rules: Iterable[Rule], retired: Iterable[RetiredRule] = ()) -> Catalogue:
+    return Catalogue(rules=tuple(sorted(rules, key=lambda r: r.id)), retired=tuple(sorted(retired, key=lambda r: r.id)))
 
 
 # The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
 # than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
 # edit is validated again on the next run. A cache that cannot be read or written is simply not used.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 def cache_dir() -> Path:
@@ -158,16 +167,21 @@ def _write_cache(key: str, catalogue: Catalogue) -> None:
 def check_catalogue(catalogue: Catalogue) -> None:
     """Cross-rule and model checks: ids, names, file names, fact paths, placeholders, explains, predicts."""
     ids: dict[str, Rule] = {}
-    names: dict[str, Rule] = {}
     roots = scope_roots()
+    taken: dict[str, str] = {}
+    entries: list[Rule | RetiredRule] = [*catalogue.retired, *catalogue.rules]
+    for entry in entries:
+        for key in (entry.id, entry.name):
+            if key in taken:
+                raise RuleError(
+                    f"{entry.source}: '{key}' is already used by {taken[key]} (ids and names are never reused)"
+                )
+            taken[key] = entry.source
+        expected = f"{entry.id}-{entry.name}.toml"
+        if Path(entry.source).name != expected:
+            raise RuleError(f"{entry.source}: a rule file is named <id>-<name>.toml, here {expected}")
     for rule in catalogue.rules:
-        for key, table in ((rule.id, ids), (rule.name, names)):
-            if key in table:
-                raise RuleError(f"{rule.source}: '{key}' is already used by {table[key].source}")
-            table[key] = rule
-        expected = f"{rule.id}-{rule.name}.toml"
-        if Path(rule.source).name != expected:
-            raise RuleError(f"{rule.source}: a rule file is named <id>-<name>.toml, here {expected}")
+        ids[rule.id] = rule
         root = roots.get(rule.scope)
         if root is None:
             raise RuleError(f"{rule.source}: scope '{rule.scope.value}' is not available")
@@ -184,6 +198,10 @@ def check_catalogue(catalogue: Catalogue) -> None:
         for target in rule.explains:
             if target not in ids:
                 raise RuleError(f"{rule.source}: explains unknown rule {target}")
+    for old in catalogue.retired:
+        for target in old.replaced_by:
+            if target not in ids:
+                raise RuleError(f"{old.source}: replaced_by names {target}, which is not a live rule")
     _no_cycles(ids)
 
 

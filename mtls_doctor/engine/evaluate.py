@@ -45,14 +45,16 @@ def evaluate(rule: Rule, facts: object, reasons: Mapping[str, str]) -> Finding:
 
 def render(template: str, facts: object) -> str:
     """Fill ``{fact.path}`` placeholders with display()-formatted values; ``{path!q}`` quotes for a shell;
-    ``{path:text}`` (or ``{path!q:text}``) gives ``text`` as written when the fact is absent."""
+    ``{path:text}`` (or ``{path!q:text}``) gives ``text`` when the fact is absent: a template itself, one level deep
+    (``{path.intermediate_count:{server.deepest_ca_intermediates}}``), so one message reads right with a client and
+    without one (lint)."""
     out: list[str] = []
     for literal, field, fallback, conversion in string.Formatter().parse(template):
         out.append(literal)
         if field:
             value = resolve(facts, field)
             if value is None and fallback:
-                out.append(fallback)
+                out.append(render(fallback, facts) if "{" in fallback else fallback)
             else:
                 out.append(shell(value) if conversion == "q" else display(value))
     return "".join(out)
@@ -69,12 +71,15 @@ def _evidence(rule: Rule, facts: object) -> tuple[Evidence, ...]:
 
 
 def _nearest_origins(facts: object, path: str, value: Any) -> tuple[Any, ...]:
-    """The value's own origins, else those of the closest enclosing fact that has one."""
+    """The value's own origins, else where its record says the field was set (a record's ``origins`` mapping: the
+    flag, or the directive's file:line), else those of the closest enclosing fact that has one."""
     found = origins(value)
     steps = path.split(".")
     while not found and len(steps) > 1:
-        steps.pop()
-        found = origins(resolve(facts, ".".join(steps)))
+        field = steps.pop()
+        parent = resolve(facts, ".".join(steps))
+        declared = getattr(parent, "origins", None)
+        found = (declared[field],) if isinstance(declared, dict) and field in declared else origins(parent)
     return found
 
 

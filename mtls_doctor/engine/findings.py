@@ -36,3 +36,5 @@ class Finding(Record):
     """The rule predicts the verify error nginx will log for this client."""
     confirmed: bool | None = None
     """The twin raised one of the errors the rule predicts (None: no prediction, or no twin)."""
+    deferred: bool = False
+    """nginx would not start, and this is what the client would meet once it does: never a root cause now."""

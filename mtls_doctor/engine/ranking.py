@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mtls_doctor.engine.findings import Finding
+from mtls_doctor.engine.schema import Scope
 from mtls_doctor.engine.vocabulary import Confidence, Severity, Stage, Status
 from mtls_doctor.facts.model import Verdict
 from mtls_doctor.record import Record, replace
+from mtls_doctor.vocabulary import Outcome
 
 _STATUS = (Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE)
 _SEVERITY = tuple(Severity)
@@ -41,17 +43,36 @@ def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: 
     return out
 
 
-def sort_key(f: Finding, failing: frozenset[str] = frozenset()) -> tuple[int, int, int, int, int, str]:
-    """Most useful first; ``failing`` are the ids of the failing findings (a cause of one of them comes early)."""
+def sort_key(f: Finding, failing: frozenset[str] = frozenset()) -> tuple[int, int, int, int, int, int, str]:
+    """Most useful first; ``failing`` are the ids of the failing findings (a cause of one of them comes early); what
+    waits until nginx starts (``deferred``) comes after every finding of now."""
     decisive = 0 if f.logged else 1 if failing & set(f.rule.explains) else 2
     return (
         _STATUS.index(f.status),
+        int(f.deferred),
         decisive,
         _SEVERITY.index(f.rule.severity),
         _STAGE.index(f.rule.stage),
         _CONFIDENCE.index(f.rule.confidence),
         f.rule.id,
     )
+
+
+def defer_until_start(findings: Sequence[Finding], verdict: Verdict, refuses_to_start: str) -> list[Finding]:
+    """When nginx would not start, only the start-up causes (the rules that explain ``refuses_to_start``, and that
+    symptom itself) are findings of now; every other failing finding about the server and the client is what the
+    client would meet once nginx starts: marked ``deferred``. The lint's findings of the block stay as they are."""
+    if verdict.outcome is not Outcome.SERVER_CONFIG_ERROR:
+        return list(findings)
+    return [
+        replace(f, deferred=True)
+        if f.status is Status.FAIL
+        and f.rule.scope is not Scope.LINT
+        and f.rule.id != refuses_to_start
+        and refuses_to_start not in f.rule.explains
+        else f
+        for f in findings
+    ]
 
 
 def ordered_findings(findings: Sequence[Finding]) -> list[Finding]:

@@ -30,7 +30,20 @@ class Scope(enum.Enum):
     CHECK = "check"
     """A client against a server's trust settings (the Facts of ``mtls-doctor check``)."""
     LINT = "lint"
-    """One nginx server block (``mtls-doctor lint``)."""
+    """One nginx server block (``mtls-doctor lint``): its logging, locations, upstreams, neighbours on its port."""
+    SERVER = "server"
+    """The server's trust settings (the one server model): read from the Facts of ``check`` and, for every server
+    block, of ``lint``, where no client is given (``client``, ``path`` and ``twin`` are then absent)."""
+
+    @property
+    def runs_in_check(self) -> bool:
+        """The rule runs in ``mtls-doctor check``."""
+        return self is not Scope.LINT
+
+    @property
+    def runs_in_lint(self) -> bool:
+        """The rule runs in ``mtls-doctor lint`` (and on the block of ``check --nginx``)."""
+        return self is not Scope.CHECK
 
 
 class Reference(Record):
@@ -54,9 +67,12 @@ class Example(Record):
     """A scenario (or config fixture) and the status the rule must give on it; each is one test."""
 
     target: str
+    """A scenario of sample_pki/MANIFEST.toml, or (``config``) a fixture of tests/lint_fixtures."""
     expect: Status
     why: str | None
     known_gap: str | None
+    config: bool = False
+    """The target is an nginx configuration (linted), not a scenario (checked)."""
 
 
 class Rule(Record):
@@ -86,16 +102,74 @@ class Rule(Record):
         """The fact paths in the message and remedy templates."""
         return [p for text in (self.message, self.remedy or "") for p in template_paths(text)]
 
+    def required_placeholders(self) -> list[str]:
+        """The placeholders with no fallback text: a failing finding must have a value for each."""
+        return [p for text in (self.message, self.remedy or "") for p in template_paths(text, fallbacks=False)]
 
-def template_paths(text: str) -> list[str]:
-    """The ``{fact.path}`` placeholders of a template."""
-    return [field for _, field, _, _ in string.Formatter().parse(text) if field]
+
+class RetiredRule(Record):
+    """A rule that no longer runs. Its id and name stay taken for ever (never reused); ``explain OLD-ID`` names the
+    rule(s) that took over its detection."""
+
+    id: str
+    name: str
+    title: str
+    retired_in: str
+    """The version that retired it."""
+    replaced_by: tuple[str, ...]
+    """The live rules that detect what it detected (empty: the detection was dropped, ``why`` says so)."""
+    why: str
+    source: str
+
+
+def template_paths(text: str, *, fallbacks: bool = True) -> list[str]:
+    """The ``{fact.path}`` placeholders of a template, those of ``{path:fallback}`` fallbacks included
+    (``fallbacks=False``: only those that have no fallback)."""
+    paths: list[str] = []
+    for _, field, fallback, _ in string.Formatter().parse(text):
+        if field and (fallbacks or not fallback):
+            paths.append(field)
+        if fallbacks and fallback and "{" in fallback:
+            paths += template_paths(fallback)
+    return paths
 
 
 _TOP_KEYS = {
     "schema", "id", "name", "title", "scope", "stage", "severity", "confidence", "since", "tags", "explains",
     "predicts", "message", "remedy", "applies", "violated", "doc", "examples", "status",
 }  # fmt: skip
+_RETIRED_KEYS = {"schema", "id", "name", "title", "status", "retired_in", "replaced_by", "why"}
+
+
+def parse_retired(raw: dict[str, Any], source: str) -> RetiredRule:
+    """A rule file with ``status = "retired"``: only its identity and its successors are read; it is never checked
+    against the facts model (its facts may be gone) and never evaluated."""
+
+    def fail(problem: str) -> RuleError:
+        return RuleError(f"{source}: {problem}")
+
+    unknown = set(raw) - _RETIRED_KEYS
+    if unknown:
+        raise fail(f"a retired rule keeps only {', '.join(sorted(_RETIRED_KEYS))}; found {', '.join(sorted(unknown))}")
+    for key in ("id", "name", "title", "retired_in", "replaced_by", "why"):
+        if key not in raw:
+            raise fail(f"a retired rule needs '{key}'")
+    if raw.get("schema") != SCHEMA_VERSION:
+        raise fail(f"schema must be {SCHEMA_VERSION}, found {raw.get('schema')!r}")
+    if not re.match(ID_PATTERN, raw["id"]):
+        raise fail(f"id {raw['id']!r} is not MTLS followed by three digits")
+    replaced = raw["replaced_by"]
+    if not isinstance(replaced, list) or not all(isinstance(r, str) for r in replaced):
+        raise fail("replaced_by is a list of rule ids")
+    return RetiredRule(
+        id=raw["id"],
+        name=raw["name"],
+        title=raw["title"],
+        retired_in=str(raw["retired_in"]),
+        replaced_by=tuple(replaced),
+        why=" ".join(str(raw["why"]).split()),
+        source=source,
+    )
 
 
 def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Rule:
@@ -104,6 +178,8 @@ def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Ru
     def fail(problem: str) -> RuleError:
         return RuleError(f"{source}: {problem}")
 
+    if "status" in raw and raw["status"] != "active":
+        raise fail(f"status is 'active' or 'retired', found {raw['status']!r}")
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise fail(f"unknown key(s) {', '.join(sorted(unknown))} (a key after a [table] belongs to that table)")
@@ -206,4 +282,6 @@ def _example(raw: Any, fail: Any) -> Example:
         expect = Status(raw["expect"])
     except (KeyError, ValueError):
         raise fail(f"example {target!r}: expect must be one of {', '.join(s.value for s in Status)}") from None
-    return Example(target=target, expect=expect, why=raw.get("why"), known_gap=raw.get("known_gap"))
+    return Example(
+        target=target, expect=expect, why=raw.get("why"), known_gap=raw.get("known_gap"), config="config" in raw
+    )

@@ -9,6 +9,7 @@ key type; its signature is checked afterwards (a same-name, other-key CA without
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
@@ -49,7 +50,7 @@ def build_path(
     while not anchored and not path[-1].facts.self_signed:
         top = path[-1]
         pools = [store] if top.source is not CertSource.SENT else [store, sent]
-        issuer = next((c for pool in pools for c in _candidates(top.cert, pool, at) if c not in path), None)
+        issuer = next_issuer(path, pools, at=at)
         if issuer is None:
             issuer_missing = top.facts.issuer
             namesake = next((c for c in (*store, *sent) if _namesake(top.cert, c)), None)
@@ -120,6 +121,27 @@ def build_path(
     )
 
 
+def next_issuer(path: Sequence[Node], pools: Sequence[Sequence[Node]], *, at: datetime) -> Node | None:
+    """The issuer of ``path``'s top that OpenSSL's lookup takes: the first pool that has one wins; within a pool,
+    a candidate must match by name, AKI/SKI and key type, and one valid at ``at`` is preferred. A certificate
+    already on ``path`` is never taken again (a loop of cross-signed CAs ends)."""
+    top = path[-1].cert
+    return next((c for pool in pools for c in _candidates(top, pool, at) if c not in path), None)
+
+
+def climb(start: Node, store: Sequence[Node], *, at: datetime) -> tuple[list[Node], bool]:
+    """From ``start`` up through the issuers ``store`` holds, the way build_path walks the trust store (the same
+    lookup: name, AKI/SKI, key type): the certificates met, ``start`` first, and whether a self-signed one ends it
+    (False: an issuer is missing from ``store``, so every client under ``start`` fails with 2)."""
+    path = [start]
+    while not path[-1].facts.self_signed:
+        issuer = next_issuer(path, [store], at=at)
+        if issuer is None:
+            return path, False
+        path.append(issuer)
+    return path, True
+
+
 def leaf_purpose_ok(leaf: Cert) -> bool:
     """OpenSSL's ssl_client purpose for the leaf (crypto/x509/v3_purp.c, check_purpose_ssl_client).
 
@@ -133,7 +155,7 @@ def leaf_purpose_ok(leaf: Cert) -> bool:
     return not (leaf.key_usage is not None and not leaf.key_usage & {"digitalSignature", "keyAgreement"})
 
 
-def _candidates(cert: x509.Certificate, pool: list[Node], at: datetime) -> list[Node]:
+def _candidates(cert: x509.Certificate, pool: Sequence[Node], at: datetime) -> list[Node]:
     """Possible issuers of ``cert`` in ``pool``, best first: OpenSSL prefers one valid at ``at``."""
     found = [n for n in pool if n.cert != cert and _likely_issued(cert, n)]
     return sorted(found, key=lambda n: not (n.facts.not_before <= at <= n.facts.not_after))

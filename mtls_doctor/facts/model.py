@@ -21,6 +21,7 @@ from mtls_doctor.vocabulary import (
     OcspMode,
     Origin,
     Outcome,
+    ServerSource,
     Stray,
     Unknown,
     VerifyClient,
@@ -181,29 +182,75 @@ class CrlFile(Record):
         return self.path
 
 
-class ServerFacts(Record):
-    """The server's trust settings, as nginx would apply them."""
+class FileProblem(Record):
+    """A file the server names that nginx cannot load: it refuses to start (or to reload) with ``message``."""
 
+    path: str
+    origin: Origin
+    """The flag or the directive (file:line) that names the file."""
+    message: str
+    """nginx's emerg line."""
+
+    def __str__(self) -> str:
+        return f"{self.path} (named at {self.origin})"
+
+
+class ServerFacts(Record):
+    """The server's trust settings as nginx applies them: one model, whatever the source (flags, a server block).
+
+    Every setting's origin (the flag, or the directive's file:line) is in ``origins``; a fact a source cannot know
+    is UNKNOWN, with the reason. The files are read as nginx's loaders read them (facts/loading.py).
+    """
+
+    source: ServerSource
     verify_client: VerifyClient
     verify_depth: int
     """``ssl_verify_depth``; nginx's default is 1 (it admits one intermediate)."""
     seclevel: int
     """OpenSSL security level of the server context; Debian's default is 2."""
-    ca_file: CertFile | None
-    """``ssl_client_certificate``: trusted, and advertised to clients."""
-    trusted_file: CertFile | None
+    ssl_context: bool
+    """nginx applies the client-certificate settings: it builds an SSL context for the server (with
+    ``ssl_certificate`` or ``ssl_reject_handshake on``, even when no listen has ``ssl``); always so for flags."""
+    serves_tls: bool
+    """Clients reach the server over TLS: some ``listen`` has ``ssl`` (always so for flags)."""
+    verifies: bool
+    """It asks clients for a certificate: it serves TLS and ``ssl_verify_client`` is not off."""
+    ca_file: CertFile | Unknown | None
+    """``ssl_client_certificate`` as nginx loads it: trusted, and advertised to clients. None when it is not
+    configured or nginx cannot load it (then ``ca_file_problem`` says why)."""
+    trusted_file: CertFile | Unknown | None
     """``ssl_trusted_certificate``: trusted, never advertised."""
-    crl_files: tuple[CrlFile, ...]
+    crl_files: tuple[CrlFile, ...] | Unknown
+    ca_file_problem: FileProblem | None
+    trusted_file_problem: FileProblem | None
+    crl_file_problem: FileProblem | None
+    ca_file_required: bool
+    """``ssl_verify_client on|optional`` needs ``ssl_client_certificate`` (nginx before 1.27.2)."""
     crl_check: bool
     """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
-    non_pem_crl_files: tuple[CrlFile, ...]
-    """CRL files that are not PEM: nginx loads ssl_crl as PEM only and refuses to start."""
-    advertised_ca_names: tuple[str, ...]
+    advertised_ca_names: tuple[str, ...] | Unknown
     """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
-    non_ca_in_ca_file: tuple[Cert, ...]
-    """End-entity certificates in the CA file: they anchor nothing (unless self-signed) but are advertised."""
+    non_ca_in_ca_file: tuple[Cert, ...] | Unknown
+    """End entities in the CA file that are not self-signed: they anchor nothing, yet are advertised (a
+    self-signed client certificate there is a deliberate pin, its own anchor)."""
+    server_certs_in_ca_file: tuple[Cert, ...] | Unknown
+    """End entities of the CA file made for TLS servers (EKU serverAuth without clientAuth): usually the wrong file."""
+    cas_in_ca_file: tuple[Cert, ...] | Unknown
+    crl_file_certs: tuple[Cert, ...] | Unknown
+    """Certificates the ssl_crl file holds besides its CRLs: nginx trusts them too (never advertised)."""
+    intermediates_without_root: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store whose issuers, within the store, reach no self-signed root: every client
+    under them gets 2."""
+    deepest_ca_intermediates: int | Unknown
+    """The most non-root CAs on a chain from a CA of the trust store up to its root: what ssl_verify_depth must
+    admit for a client issued by the deepest one."""
     config_error: str | None
     """The error nginx would print when refusing to start with these settings; None when it starts."""
+    verify_result_checked: bool | Unknown
+    """``$ssl_client_verify`` is read somewhere requests pass (server level, a location, or a map)."""
+    origins: dict[str, Origin]
+    """Where each setting was set, by field name: the flag, or the directive's file:line (a default names the
+    server block it applies to)."""
     ocsp: OcspMode = OcspMode.OFF
     """``ssl_ocsp``."""
     ocsp_responder: str | None = None
@@ -357,8 +404,9 @@ class Verdict(Record):
     """The value of ``$ssl_client_verify``: SUCCESS, NONE or FAILED:<text>."""
     log_line: str | None
     """What nginx's error log says at ``info`` level."""
-    forgiven: bool
-    """``optional_no_ca`` let a failed verification through: the request is served, unauthenticated."""
+    forgiven: bool | Unknown
+    """``optional_no_ca`` let a failed verification through: the request is served, unauthenticated (UNKNOWN when
+    the handshake could not be reproduced under optional_no_ca)."""
     error_page: ErrorPageRule | None = None
     """The ``error_page`` that answers the refused client instead of nginx's own 400 page."""
 
@@ -386,6 +434,6 @@ class Facts(Record):
     path: PathFacts | Unknown | None
     revocation: RevocationFacts | Unknown | None
     twin: TwinFacts | Unknown | None
-    ocsp: OcspFacts | None
+    ocsp: OcspFacts | Unknown | None
     """None: ``ssl_ocsp`` is off, or no verified chain for nginx to ask about."""
     verdict: Verdict

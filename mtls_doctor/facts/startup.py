@@ -44,12 +44,26 @@ def crl_file_error(path: str, file_format: FileFormat | None, *, missing: bool =
     return _load_error("X509_LOOKUP_load_file", path, file_format, missing=missing)
 
 
+def ca_file_holds_nothing(path: str) -> str:
+    """nginx's emerg line for a CA file in which OpenSSL's PEM loader finds no certificate or CRL (DER, empty)."""
+    return _nothing_found("SSL_CTX_load_verify_locations", path)
+
+
+def crl_file_holds_nothing(path: str) -> str:
+    """nginx's emerg line for an ssl_crl file in which OpenSSL's PEM loader finds no CRL or certificate."""
+    return _nothing_found("X509_LOOKUP_load_file", path)
+
+
+def _nothing_found(call: str, path: str) -> str:
+    return f'{call}("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
+
+
 def _load_error(call: str, path: str, file_format: FileFormat | None, *, missing: bool) -> str | None:
     """The emerg line of OpenSSL's PEM loader ``call`` on a missing or non-PEM file (the two read PEM alike)."""
     if missing:
         return f'{call}("{path}") failed (SSL: {_no_such_file(path)})'
     if file_format is not None and file_format is not FileFormat.PEM:
-        return f'{call}("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
+        return _nothing_found(call, path)
     return None
 
 

@@ -10,10 +10,10 @@ same lines, but has no HTTP to answer with: it closes the connection right after
 
 from __future__ import annotations
 
-from mtls_doctor.facts.model import OcspFacts, Verdict
+from mtls_doctor.facts.model import ClientFacts, OcspFacts, ServerFacts, Verdict
 from mtls_doctor.record import replace
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import ErrorPageRule, Outcome, VerifyClient, VerifyError
+from mtls_doctor.vocabulary import UNKNOWN, ErrorPageRule, Outcome, Unknown, VerifyClient, VerifyError
 
 CERT_ERROR_PAGE = "The SSL certificate error"
 NO_CERT_PAGE = "No required SSL certificate was sent"
@@ -21,6 +21,39 @@ STREAM_CLOSED = "the connection is closed right after the TLS handshake (a strea
 
 # ngx_ssl_verify_error_optional (src/event/ngx_event_openssl.h): the "not trusted" family optional_no_ca forgives.
 OPTIONAL_NO_CA_FORGIVES = frozenset({18, 19, 20, 21, 27})
+
+
+def verdict_of(
+    server: ServerFacts,
+    client: ClientFacts | None,
+    twin: TwinFacts | Unknown | None,
+    ocsp: OcspFacts | Unknown | None,
+) -> Verdict:
+    """What nginx does: refuse to start, or (the client cannot even present its certificate) nothing, or answer the
+    request as the twin's handshake decides; unknown when the handshake could not be reproduced."""
+    if server.config_error is not None:
+        return plain_verdict(Outcome.SERVER_CONFIG_ERROR, server.config_error)
+    if client is not None and client.presentation_error is not None:
+        return plain_verdict(Outcome.CLIENT_ERROR, client.presentation_error)
+    if isinstance(twin, TwinFacts) and not isinstance(ocsp, Unknown):
+        return nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
+    # Whether optional_no_ca would forgive the failure is as unknown as the failure itself.
+    forgiven = UNKNOWN if server.verify_client is VerifyClient.OPTIONAL_NO_CA else False
+    return plain_verdict(Outcome.UNKNOWN, None, forgiven=forgiven)
+
+
+def plain_verdict(outcome: Outcome, reason: str | None, *, forgiven: bool | Unknown = False) -> Verdict:
+    """A verdict with no handshake behind it (nginx does not start, the client cannot present, or unknown)."""
+    return Verdict(
+        outcome=outcome,
+        http_status=None,
+        reason=reason,
+        verify_error=None,
+        errors_seen=(),
+        ssl_client_verify=None,
+        log_line=None,
+        forgiven=forgiven,
+    )
 
 
 def nginx_verdict(

@@ -67,7 +67,10 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
     doc.add(para(Span(f"{icon} {sentence}", style)), Blank())
 
-    failing = [r for r in report.tree if r.finding.status is Status.FAIL]
+    for error in report.internal_errors:
+        doc.add(para(Span(f"! {error}", "bold red")))
+    failing = [r for r in report.tree if r.finding.status is Status.FAIL and not r.finding.deferred]
+    deferred = [r for r in report.tree if r.finding.status is Status.FAIL and r.finding.deferred]
     blocking = [r for r in failing if r.finding.rule.severity is Severity.BLOCKING]
     any_logged = any(r.finding.logged for r in blocking)
     code = facts.verdict.verify_error.code if facts.verdict.verify_error else None
@@ -84,6 +87,10 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     if others:
         doc.add(para(Span("Also worth fixing", "bold")))
         doc.add(*(_line(r.finding) for r in others))
+    if deferred:
+        doc.add(para(Span("Once nginx starts", "bold")))
+        doc.add(para(Span("  what this client would meet then (not a cause of the refusal to start):", "dim")))
+        doc.add(*(_line(r.finding) for r in deferred))
     for r in report.tree:
         if r.finding.status is Status.ERROR:
             doc.add(para(Span(f"! {r.finding.rule.id} crashed: {r.finding.error} (please report it)", "bold red")))

@@ -16,8 +16,9 @@ from mtls_doctor.engine.findings import Evidence, Finding
 from mtls_doctor.engine.ranking import Ranked
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.facts.model import Cert, PathFacts, Verdict
+from mtls_doctor.inputs import FileRef
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import Origin, VerifyError
+from mtls_doctor.vocabulary import Origin, Unknown, VerifyError
 
 SCHEMA_VERSION = 1
 
@@ -42,8 +43,9 @@ def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]
         "verdict": {**verdict_document(facts.verdict), "protocol": _protocol(facts.twin)},
         "findings": [_ranked(r) for r in shown],
         "chain": _chain(facts.path) if isinstance(facts.path, PathFacts) else None,
-        "acceptable_ca_names": list(facts.server.advertised_ca_names),
+        "acceptable_ca_names": names if isinstance(names := facts.server.advertised_ca_names, tuple) else None,
         "counts": report.counts,
+        "internal_errors": list(report.internal_errors),
         "exit_code": int(report.exit_status),
     }
 
@@ -60,7 +62,7 @@ def verdict_document(v: Verdict) -> dict[str, Any]:
         ],
         "ssl_client_verify": v.ssl_client_verify,
         "log_line": v.log_line,
-        "forgiven": v.forgiven,
+        "forgiven": v.forgiven if isinstance(v.forgiven, bool) else None,
         "error_page": str(v.error_page) if v.error_page else None,
     }
 
@@ -84,6 +86,7 @@ def finding_document(f: Finding) -> dict[str, Any]:
         "confirmed": f.confirmed,
         "unknown": list(f.unknown),
         "error": f.error,
+        "deferred": f.deferred,
     }
 
 
@@ -137,20 +140,27 @@ def _chain(p: PathFacts) -> dict[str, Any]:
 
 
 def _inputs(report: Report) -> dict[str, Any]:
+    """What was judged: the client's files, and the server's settings from their source (flags or a block)."""
     i = report.inputs
+    server = i.server_settings()
+
+    def path(ref: FileRef | Unknown | None) -> str | None:
+        return ref.path if isinstance(ref, FileRef) else None
+
     return {
         "cert": i.cert,
         "key": i.key,
         "chain": i.chain,
-        "ca": i.ca,
-        "trusted": i.trusted,
-        "crl": list(i.crls),
-        "verify_client": i.verify_client.value,
-        "verify_depth": i.depth,
-        "seclevel": i.seclevel,
-        "max_tls": i.max_tls,
-        "openssl": i.openssl.value,
+        "ca": path(server.ca_file),
+        "trusted": path(server.trusted_file),
+        "crl": [f.path for f in server.crl_files] if isinstance(server.crl_files, tuple) else [],
+        "verify_client": server.verify_client.value,
+        "verify_depth": server.verify_depth,
+        "seclevel": server.seclevel,
+        "max_tls": server.max_tls,
+        "openssl": server.openssl.value,
         "at": _time(i.at) if i.at else None,
+        "server_source": server.source.value,
     }
 
 

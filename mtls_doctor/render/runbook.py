@@ -55,7 +55,18 @@ def runbook_markdown(catalogue: Catalogue) -> str:
         *index,
         "",
     ]
-    return "\n".join(head) + "\n".join(rule_markdown(r) for r in catalogue.rules)
+    return "\n".join(head) + "\n".join(rule_markdown(r) for r in catalogue.rules) + _retired_markdown(catalogue)
+
+
+def _retired_markdown(catalogue: Catalogue) -> str:
+    """The retired rules: their ids stay taken, and each names the rule that detects it now."""
+    if not catalogue.retired:
+        return ""
+    lines = ["", "## Retired rules", "", "| rule | retired in | detected now by | why |", "| --- | --- | --- | --- |"]
+    for old in catalogue.retired:
+        now = ", ".join(f"[{i}](#{i.lower()}-{r.name})" for i in old.replaced_by if (r := catalogue.get(i)))
+        lines.append(f"| {old.id} {old.name} | {old.retired_in} | {now or '-'} | {old.why} |")
+    return "\n".join([*lines, ""])
 
 
 def catalogue_document(catalogue: Catalogue) -> list[dict[str, Any]]:
@@ -74,4 +85,12 @@ def catalogue_document(catalogue: Catalogue) -> list[dict[str, Any]]:
             "tags": list(r.tags),
         }
         for r in catalogue.rules
+    ]
+
+
+def retired_document(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """The retired rules as data: never run, ids never reused."""
+    return [
+        {"id": r.id, "name": r.name, "title": r.title, "retired_in": r.retired_in, "replaced_by": list(r.replaced_by)}
+        for r in catalogue.retired
     ]

@@ -42,9 +42,12 @@ class Run:
 Build = Callable[[Path], Run]
 CASES: dict[str, Build] = {}
 XFAIL: dict[str, str] = {}
+START_UP: set[str] = set()
+"""Cases that are not unusable input but a server file nginx cannot load: nginx's refusal to start (exit 1), in
+flags mode as with --nginx (the one server model reads --ca, --trusted and --crl as nginx's loaders do)."""
 
 
-def case(name: str, *, xfail: str | None = None) -> Callable[[Build], Build]:
+def case(name: str, *, xfail: str | None = None, start_up: bool = False) -> Callable[[Build], Build]:
     """Register a bad-input case: a function that writes its files under a fresh directory and says how to run."""
 
     def register(build: Build) -> Build:
@@ -52,6 +55,8 @@ def case(name: str, *, xfail: str | None = None) -> Callable[[Build], Build]:
         CASES[name] = build
         if xfail:
             XFAIL[name] = xfail
+        if start_up:
+            START_UP.add(name)
         return build
 
     return register
@@ -464,28 +469,22 @@ def _(d: Path) -> Run:
 # --- the server's CA, chain and CRL files --------------------------------------------------------------------
 
 
-@case("ca-garbage")
+@case("ca-garbage", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "ca.pem", random_bytes(1000, seed=5).hex())
-    return Run(check("--cert", good_cert(), "--ca", path), path, "no PEM block")
+    return Run(check("--cert", good_cert(), "--ca", path), path, "no certificate or crl found")
 
 
-@case("ca-only-private-key")
+@case("ca-only-private-key", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "ca.pem", m.pkcs8_pem())
-    return Run(check("--cert", good_cert(), "--ca", path), path, "holds a private key, not a certificate")
+    return Run(check("--cert", good_cert(), "--ca", path), path, "no certificate or crl found")
 
 
-@case("ca-empty")
+@case("ca-empty", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "ca.pem", b"\n")
-    return Run(check("--cert", good_cert(), "--ca", path), path, "is empty")
-
-
-@case("trusted-is-crl")
-def _(d: Path) -> Run:
-    path = write(d / "trusted.pem", m.crl_pem())
-    return Run(check("--cert", good_cert(), "--trusted", path), path, "CRL, not a certificate")
+    return Run(check("--cert", good_cert(), "--ca", path), path, "no certificate or crl found")
 
 
 @case("chain-is-private-key")
@@ -494,40 +493,35 @@ def _(d: Path) -> Run:
     return Run(check("--cert", good_cert(), "--chain", path), path, "private key, not a certificate")
 
 
-@case("crl-garbage")
+@case("crl-garbage", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "crl.pem", "revoked: alice, bob\n")
-    return Run(check("--cert", good_cert(), "--crl", path), path, "no PEM block")
+    return Run(check("--cert", good_cert(), "--crl", path), path, "no certificate or crl found")
 
 
-@case("crl-random-binary")
+@case("crl-random-binary", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "crl.der", b"\x00" + random_bytes(1000, seed=6))
-    return Run(check("--cert", good_cert(), "--crl", path), path, "not a CRL")
+    return Run(check("--cert", good_cert(), "--crl", path), path, "no certificate or crl found")
 
 
-@case("crl-holding-certificates-only")
-def _(d: Path) -> Run:
-    return Run(check("--cert", good_cert(), "--crl", good_cert()), good_cert(), "holds certificates, not a CRL")
-
-
-@case("crl-der-certificate")
+@case("crl-der-certificate", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "crl.der", m.leaf().public_bytes(m.DER))
-    return Run(check("--cert", good_cert(), "--crl", path), path, "holds a certificate (DER), not a CRL")
+    return Run(check("--cert", good_cert(), "--crl", path), path, "no certificate or crl found")
 
 
-@case("crl-corrupt-block")
+@case("crl-corrupt-block", start_up=True)
 def _(d: Path) -> Run:
     body = base64.encodebytes(random_bytes(200, seed=7))
     path = write(d / "crl.pem", b"-----BEGIN X509 CRL-----\n" + body + b"-----END X509 CRL-----\n")
     return Run(check("--cert", good_cert(), "--crl", path), path, "not a valid CRL")
 
 
-@case("crl-with-invalid-version")
+@case("crl-with-invalid-version", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "crl.der", m.crl_with_invalid_version())
-    return Run(check("--cert", good_cert(), "--crl", path), path, "not a valid CRL version")
+    return Run(check("--cert", good_cert(), "--crl", path), path, "no certificate or crl found")
 
 
 @case("inspect-crl-with-invalid-version")
@@ -536,10 +530,10 @@ def _(d: Path) -> Run:
     return Run(["inspect", path], path, "not a valid CRL version")
 
 
-@case("crl-empty")
+@case("crl-empty", start_up=True)
 def _(d: Path) -> Run:
     path = write(d / "crl.pem", b"")
-    return Run(check("--cert", good_cert(), "--crl", path), path, "is empty")
+    return Run(check("--cert", good_cert(), "--crl", path), path, "no certificate or crl found")
 
 
 # --- options -------------------------------------------------------------------------------------------------
@@ -617,6 +611,14 @@ def control(args: list[str], env: dict[str, str] | None = None) -> Run:
 
 
 GOOD_RUNS: dict[str, Callable[[Path], Run]] = {
+    # nginx loads a CRL-only file as ssl_trusted_certificate (SSL_CTX_load_verify_locations takes CRLs too) and a
+    # certificates-only file as ssl_crl (X509_LOOKUP_load_file takes certificates too): they are no bad input.
+    "trusted-is-crl": lambda d: control(
+        check("--cert", good_cert(), "--key", good_key(), "--trusted", write(d / "trusted.pem", m.crl_pem()))
+    ),
+    "crl-holding-certificates-only": lambda d: control(
+        check("--cert", good_cert(), "--key", good_key(), "--crl", good_cert())
+    ),
     "encrypted-pkcs8-with-password-file": lambda d: control(
         check("--cert", good_cert(), "--key", write(d / "k.pem", m.pkcs8_pem(PASSWORD)), "--password-file", pw(d)),
     ),
@@ -684,7 +686,7 @@ def _selected(session: pytest.Session) -> set[str]:
     for item in session.items:
         if isinstance(item, pytest.Function) and item.module is sys.modules[__name__] and hasattr(item, "callspec"):
             name = str(item.callspec.params["name"])
-            names.add(name if item.originalname.startswith("test_bad_input") else f"good:{name}")
+            names.add(name if not item.originalname.startswith("test_right_password") else f"good:{name}")
     return names
 
 
@@ -707,6 +709,7 @@ def _params() -> list[object]:
     return [
         pytest.param(name, id=name, marks=[pytest.mark.xfail(reason=XFAIL[name], strict=True)] if name in XFAIL else [])
         for name in CASES
+        if name not in START_UP
     ]
 
 
@@ -732,6 +735,24 @@ def test_bad_input_gives_one_line_naming_it_and_exit_2(name: str, runs: dict[str
     assert run.names in line, f"{run.names!r} not named in: {line}"
     assert run.says.lower() in line.lower(), f"{run.says!r} not said in: {line}"
     assert "internal error" not in line, line
+
+
+@pytest.mark.parametrize("name", sorted(START_UP))
+def test_a_server_file_nginx_cannot_load_is_its_refusal_to_start(
+    name: str, runs: dict[str, tuple[Run, Result | None]]
+) -> None:
+    """A --ca or --crl file nginx's loaders cannot load is what nginx refuses to start with, as with --nginx:
+    exit 1, the verdict first, the file and nginx's own words named, nothing on stderr, no traceback."""
+    run, result = runs[name]
+    assert result is not None
+    output = result.output
+    assert "Traceback" not in output, output
+    assert result.returncode == 1, output
+    assert not result.stderr.strip(), result.stderr
+    first = result.stdout.splitlines()[1]
+    assert first.startswith("✗ nginx will refuse to start"), first
+    assert run.names in result.stdout, output
+    assert run.says.lower() in result.stdout.lower(), output
 
 
 @pytest.mark.parametrize("name", list(GOOD_RUNS))

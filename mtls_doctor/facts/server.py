@@ -1,0 +1,238 @@
+"""ServerSettings -> ServerFacts: the one model of the server, whatever the source of its settings.
+
+The files are loaded as nginx loads them (facts/loading.py), the trust store is judged with the chain walker the
+client's path is built with (facts/chain.py: AKI/SKI, key type, signature), and nginx's refusal to start is worded
+as nginx words it (facts/startup.py). ``check`` (flags or a server block) and ``lint`` both come here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mtls_doctor.facts.chain import Node, climb
+from mtls_doctor.facts.loading import Loader, ServerFile
+from mtls_doctor.facts.model import (
+    Cert,
+    CertFile,
+    ClockFacts,
+    Crl,
+    CrlFile,
+    Facts,
+    FileProblem,
+    RevocationFacts,
+    ServerFacts,
+)
+from mtls_doctor.facts.revocation import describe_crl
+from mtls_doctor.facts.startup import missing_ca_file_error, ocsp_error, verify_needs_ca_file
+from mtls_doctor.facts.verdict import verdict_of
+from mtls_doctor.inputs import FileRef, ServerSettings
+from mtls_doctor.pki.crls import LoadedCrl
+from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, Unknown, VerifyClient
+
+
+class ServerModel(Record):
+    """The server's facts, and what the twin and the path builder need of its trust store."""
+
+    facts: ServerFacts
+    store: tuple[Node, ...]
+    """The trust store: ssl_client_certificate, then ssl_trusted_certificate, then the certificates of ssl_crl."""
+    advertised: tuple[Node, ...]
+    """The certificates of ssl_client_certificate (trusted and advertised)."""
+    crls: tuple[tuple[Crl, LoadedCrl], ...]
+    """The CRLs in the store when ssl_crl turns the check on (those of every file), described against the store."""
+    reasons: dict[str, str]
+    """Why a fact is UNKNOWN (``server.<field>`` -> reason)."""
+
+
+def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> ServerModel:
+    """Load the files ``settings`` names and judge them at the server's clock ``at``."""
+    reasons = {f"server.{field}": why for field, why in settings.reasons.items()}
+    ca = _load(settings.ca_file, CertSource.CA_FILE, loader)
+    trusted = _load(settings.trusted_file, CertSource.TRUSTED_FILE, loader)
+    crl_files: tuple[ServerFile, ...] | Unknown = (
+        UNKNOWN
+        if isinstance(settings.crl_files, Unknown)
+        else tuple(loader.load(CertSource.CRL_FILE, f.path, f.origin) for f in settings.crl_files)
+    )
+    files = [f for f in (ca, trusted) if isinstance(f, ServerFile)]
+    if not isinstance(crl_files, Unknown):
+        files += crl_files
+    usable = [f for f in files if f.problem is None]
+    store = tuple(n for f in usable for n in f.nodes)
+    advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
+    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
+    crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
+    trust_unknown = any(isinstance(f, Unknown) for f in (ca, trusted))
+    ca_file = _cert_file(ca)
+    non_ca: tuple[Cert, ...] | Unknown = UNKNOWN
+    if not isinstance(ca_file, Unknown):
+        non_ca = tuple(c for c in ca_file.certs if not c.is_ca and not c.self_signed) if ca_file else ()
+    problems = {role: _problem(f) for role, f in (("ca", ca), ("trusted", trusted))}
+    crl_problem = next((p for p in map(_problem, crl_files) if p), None) if isinstance(crl_files, tuple) else None
+    unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
+    for field in ("intermediates_without_root", "deepest_ca_intermediates", "non_ca_in_ca_file"):
+        if trust_unknown and unknown_why:
+            reasons.setdefault(f"server.{field}", unknown_why)
+    for field in ("crl_files", "crl_file_certs"):
+        if isinstance(crl_files, Unknown) and "server.crl_files" in reasons:
+            reasons.setdefault(f"server.{field}", reasons["server.crl_files"])
+    required = verify_needs_ca_file(settings.verify_client, settings.nginx_version)
+    facts = ServerFacts(
+        source=settings.source,
+        verify_client=settings.verify_client,
+        verify_depth=settings.verify_depth,
+        seclevel=settings.seclevel,
+        ssl_context=settings.ssl_context,
+        serves_tls=settings.serves_tls,
+        verifies=settings.serves_tls and settings.verify_client is not VerifyClient.OFF,
+        ca_file=ca_file,
+        trusted_file=_cert_file(trusted),
+        crl_files=UNKNOWN
+        if isinstance(crl_files, Unknown)
+        else tuple(_crl_file(f, crls) for f in crl_files if f.problem is None),
+        ca_file_problem=problems["ca"],
+        trusted_file_problem=problems["trusted"],
+        crl_file_problem=crl_problem,
+        ca_file_required=required,
+        crl_check=crl_check,
+        advertised_ca_names=UNKNOWN if isinstance(ca_file, Unknown) else _advertised(ca_file),
+        non_ca_in_ca_file=non_ca,
+        server_certs_in_ca_file=UNKNOWN
+        if isinstance(non_ca, Unknown)
+        else tuple(c for c in non_ca if c.eku is not None and "serverAuth" in c.eku and "clientAuth" not in c.eku),
+        cas_in_ca_file=UNKNOWN
+        if isinstance(ca_file, Unknown)
+        else tuple(c for c in (ca_file.certs if ca_file else ()) if c.is_ca),
+        crl_file_certs=UNKNOWN
+        if isinstance(crl_files, Unknown)
+        else tuple(n.facts for f in crl_files if f.problem is None for n in f.nodes),
+        intermediates_without_root=UNKNOWN if trust_unknown else _without_root(store, at),
+        deepest_ca_intermediates=UNKNOWN if trust_unknown else _deepest(store, at),
+        config_error=_config_error(
+            settings,
+            ca=ca,
+            ca_problem=problems["ca"],
+            trusted_problem=problems["trusted"],
+            crl_problem=crl_problem,
+            required=required,
+        ),
+        verify_result_checked=settings.verify_result_checked,
+        origins=settings.origins,
+        ocsp=settings.ocsp,
+        ocsp_responder=settings.ocsp_responder,
+        stream=settings.stream,
+        error_pages=settings.error_pages,
+    )
+    return ServerModel(facts=facts, store=store, advertised=advertised, crls=crls, reasons=reasons)
+
+
+def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | Unknown | None:
+    """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
+    (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl."""
+    facts = model.facts
+    if not facts.crl_check:
+        return None
+    if isinstance(facts.crl_files, Unknown) or isinstance(facts.intermediates_without_root, Unknown):
+        return UNKNOWN
+    if facts.crl_file_problem is not None:
+        return None  # nginx does not start: no CA is judged against a file it cannot load
+    issuers = {loaded.crl.issuer for _, loaded in model.crls}
+    cas = [n for n in model.store if n.facts.is_ca or n.facts.self_signed]
+    unique = list({n.facts.sha256: n for n in cas}.values())
+    described = [c for c, _ in model.crls]
+    return RevocationFacts(
+        cas_without_crl=tuple(n.facts for n in unique if n.cert.subject not in issuers),
+        expired_crls=tuple(c for c in described if c.next_update is not None and at > c.next_update),
+        not_yet_valid_crls=tuple(c for c in described if at < c.this_update),
+        badly_signed_crls=tuple(c for c in described if c.signature_valid is False),
+        revoked=(),
+        unused_crls=tuple(c for c, loaded in model.crls if all(n.cert.subject != loaded.crl.issuer for n in unique)),
+    )
+
+
+def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
+    """The facts of a server judged for every client, none given (``lint``): no client, path or handshake; the
+    revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown."""
+    server = model.facts
+    return Facts(
+        clock=ClockFacts(at=at, local_now=at, skewed=False, valid_locally_only=(), crls_valid_locally_only=()),
+        client=None,
+        server=server,
+        path=None,
+        revocation=store_revocation(model, at=at) if server.verifies else None,
+        twin=None,
+        ocsp=None,
+        verdict=verdict_of(server, None, None, None),
+    )
+
+
+def _load(ref: FileRef | Unknown | None, role: CertSource, loader: Loader) -> ServerFile | Unknown | None:
+    if ref is None or isinstance(ref, Unknown):
+        return ref
+    return loader.load(role, ref.path, ref.origin)
+
+
+def _cert_file(loaded: ServerFile | Unknown | None) -> CertFile | Unknown | None:
+    if loaded is None or isinstance(loaded, Unknown):
+        return loaded
+    return loaded.cert_file() if loaded.problem is None else None
+
+
+def _problem(loaded: ServerFile | Unknown | None) -> FileProblem | None:
+    if not isinstance(loaded, ServerFile) or loaded.problem is None:
+        return None
+    return FileProblem(path=loaded.path, origin=loaded.origin, message=loaded.problem)
+
+
+def _crl_file(loaded: ServerFile, crls: tuple[tuple[Crl, LoadedCrl], ...]) -> CrlFile:
+    mine = tuple(facts for facts, crl in crls if any(crl is c for c in loaded.crls))
+    return CrlFile(
+        origin=Origin(source=loaded.path),
+        path=loaded.path,
+        crls=mine,
+        stray=loaded.stray,
+        format=loaded.format or FileFormat.PEM,
+    )
+
+
+def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
+    """SSL_load_client_CA_file: the subjects of the CA file in order, a repeated subject listed once."""
+    return tuple(dict.fromkeys(c.subject for c in ca_file.certs)) if ca_file else ()
+
+
+def _config_error(
+    settings: ServerSettings,
+    *,
+    ca: ServerFile | Unknown | None,
+    ca_problem: FileProblem | None,
+    trusted_problem: FileProblem | None,
+    crl_problem: FileProblem | None,
+    required: bool,
+) -> str | None:
+    """nginx's own emerg message when it refuses to start with these settings, in the order
+    ngx_http_ssl_merge_srv_conf checks them (confirmed with nginx -t)."""
+    if settings.startup_error is not None:
+        return settings.startup_error
+    if not settings.ssl_context:
+        return None
+    if ca is None and required:
+        return missing_ca_file_error()
+    for problem in (ca_problem, trusted_problem, crl_problem):
+        if problem is not None:
+            return problem.message
+    return ocsp_error(settings.verify_client, settings.ocsp)
+
+
+def _without_root(store: tuple[Node, ...], at: datetime) -> tuple[Cert, ...]:
+    """CAs of the store whose issuers, within the store, reach no self-signed root (partial chains)."""
+    pool = list(store)
+    return tuple(n.facts for n in store if n.facts.is_ca and not n.facts.self_signed and not climb(n, pool, at=at)[1])
+
+
+def _deepest(store: tuple[Node, ...], at: datetime) -> int:
+    """The most non-root CAs on a chain from a CA of the store up to its root (what a leaf under it needs)."""
+    pool = list(store)
+    counts = [sum(1 for m in climb(n, pool, at=at)[0] if not m.facts.self_signed) for n in store if n.facts.is_ca]
+    return max(counts, default=0)
