@@ -7,8 +7,6 @@ loads, and comparing an int with a string raises TypeError when the rule runs.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,8 @@ from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.linting import lint_config
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.samplepki.inputs import scenario_inputs
-from tests.conftest import LOCAL_NOW, REPO, SAMPLE, manifest, scenario_report
+from tests.conftest import LOCAL_NOW, SAMPLE, manifest, scenario_report
+from tests.test_cli import mtls
 
 GOOD = "good-chain"
 SERVER_BLOCK = """\
@@ -138,19 +137,11 @@ def test_exit_status_precedence(
     assert exit_status_of(findings, unknown_verdict=unknown_verdict) is expected
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mtls_doctor", *args],
-        input=stdin, capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def test_check_exits_4_when_a_rule_crashes(crashing_rules: Path) -> None:
     where = SAMPLE / "scenarios" / GOOD
     files = ("--cert", str(where / "client.pem"), "--key", str(where / "client.key"), "--ca", str(where / "ca.pem"))
-    assert _cli("check", *files).returncode == ExitStatus.OK, "the scenario is good without the crashing rule"
-    run = _cli("check", *files, "--rules", str(crashing_rules))
+    assert mtls("check", *files).returncode == ExitStatus.OK, "the scenario is good without the crashing rule"
+    run = mtls("check", *files, "--rules", str(crashing_rules))
     assert run.returncode == ExitStatus.INTERNAL_ERROR, run.stdout + run.stderr
     assert "MTLS299 crashed: TypeError" in run.stdout
     assert "Traceback" not in run.stderr
@@ -158,8 +149,8 @@ def test_check_exits_4_when_a_rule_crashes(crashing_rules: Path) -> None:
 
 @pytest.mark.parametrize("fail_on", ["blocking", "never"])
 def test_lint_exits_4_when_a_rule_crashes(crashing_rules: Path, fail_on: str) -> None:
-    assert _cli("lint", "-", "--fail-on", fail_on, stdin=SERVER_BLOCK).returncode != ExitStatus.INTERNAL_ERROR
-    run = _cli("lint", "-", "--fail-on", fail_on, "--rules", str(crashing_rules), stdin=SERVER_BLOCK)
+    assert mtls("lint", "-", "--fail-on", fail_on, stdin=SERVER_BLOCK).returncode != ExitStatus.INTERNAL_ERROR
+    run = mtls("lint", "-", "--fail-on", fail_on, "--rules", str(crashing_rules), stdin=SERVER_BLOCK)
     assert run.returncode == ExitStatus.INTERNAL_ERROR, run.stdout + run.stderr
     assert "MTLS799" in run.stdout
     assert "Traceback" not in run.stderr
