@@ -65,17 +65,14 @@ TABLE: list[tuple[str, Op, Any, Any, Any, Verdict]] = [
 ]
 
 
+def _four_kinds(name: str, op: Op, given: Any, true: Any, false: Any, *, none: Verdict) -> list[object]:
+    """The cases of one row: ``given`` with the value that makes the check true, false, UNKNOWN and None."""
+    kinds = (("true", true, Y), ("false", false, N), ("unknown", UNKNOWN, U), ("none", None, none))
+    return [pytest.param(op, given, value, expected, id=f"{name}:{kind}") for kind, value, expected in kinds]
+
+
 def _cases() -> list[object]:
-    cases: list[object] = []
-    for name, op, value, true_fact, false_fact, none_result in TABLE:
-        for kind, fact, expected in (
-            ("true", true_fact, Y),
-            ("false", false_fact, N),
-            ("unknown", UNKNOWN, U),
-            ("none", None, none_result),
-        ):
-            cases.append(pytest.param(op, value, fact, expected, id=f"{name}:{kind}"))
-    return cases
+    return [case for name, op, value, t, f, none in TABLE for case in _four_kinds(name, op, value, t, f, none=none)]
 
 
 @pytest.mark.parametrize(("op", "value", "fact", "expected"), _cases())
@@ -102,16 +99,7 @@ REF_TABLE: list[tuple[str, Op, Any, Any, Any]] = [
 
 
 def _ref_cases() -> list[object]:
-    cases: list[object] = []
-    for name, op, fact, true_other, false_other in REF_TABLE:
-        for kind, other, expected in (
-            ("true", true_other, Y),
-            ("false", false_other, N),
-            ("unknown", UNKNOWN, U),
-            ("none", None, N),
-        ):
-            cases.append(pytest.param(op, fact, other, expected, id=f"ref-{name}:{kind}"))
-    return cases
+    return [case for name, op, fact, t, f in REF_TABLE for case in _four_kinds(f"ref-{name}", op, fact, t, f, none=N)]
 
 
 @pytest.mark.parametrize(("op", "fact", "other", "expected"), _ref_cases())
