@@ -118,10 +118,11 @@ def _plain(value: Any) -> Any:
 
 
 def _apply(op: Op, actual: Any, expected: Any) -> bool:
-    """One operator. A None (absent) fact satisfies only ``exists = false``."""
+    """One operator. A None (absent) fact satisfies only ``exists = false``; so does an absent fact named as the value
+    (TOML has no null, so ``expected`` is None only for a ``{ fact = "path" }`` value)."""
     if op is Op.EXISTS:
         return (actual is not None) is bool(expected)
-    if actual is None:
+    if actual is None or expected is None:
         return False
     actual, expected = _plain(actual), _plain(expected)
     if op is Op.IS:

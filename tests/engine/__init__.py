@@ -1,0 +1,1 @@
+"""Tests of the rule engine's invariants: Kleene logic of the conditions, a crashing rule, not_evaluated."""
