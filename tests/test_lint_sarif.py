@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from mtls_doctor.engine.catalogue import Catalogue
-from mtls_doctor.engine.findings import Status
 from mtls_doctor.engine.schema import Scope
+from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.linting import LintReport, lint_config
 from mtls_doctor.render.lint_report import lint_sarif
 from tests.conftest import LOCAL_NOW, REPO, catalogue
@@ -37,9 +37,10 @@ def _lint(rules: Catalogue, monkeypatch: pytest.MonkeyPatch) -> LintReport:
 
 
 def _failing_rules(monkeypatch: pytest.MonkeyPatch) -> Catalogue:
-    """The lint rules that fail on the golden config (the catalogue the golden is rendered with)."""
+    """The rules lint runs (lint and server) that fail on the golden config (the catalogue the golden is rendered
+    with)."""
     failing = {f.rule.id for f in _lint(catalogue(), monkeypatch).findings if f.status is Status.FAIL}
-    return Catalogue(rules=tuple(r for r in catalogue().of_scope(Scope.LINT) if r.id in failing))
+    return Catalogue(rules=tuple(r for r in catalogue().of_scope(Scope.LINT, Scope.SERVER) if r.id in failing))
 
 
 def _normalised(sarif: str) -> Any:
@@ -96,4 +97,4 @@ def test_sarif_of_the_whole_catalogue_is_well_formed_and_lists_every_lint_rule(
     doc = json.loads(lint_sarif(_lint(catalogue(), monkeypatch)))
     _results_are_well_formed(doc)
     listed = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
-    assert listed == sorted(r.id for r in catalogue().of_scope(Scope.LINT))
+    assert listed == sorted(r.id for r in catalogue().of_scope(Scope.LINT, Scope.SERVER))

@@ -81,7 +81,7 @@ def test_the_unpacked_wheel_loads_its_shipped_catalogue(wheel: Path, tmp_path: P
         zf.extractall(tmp_path)
     probe = (
         "from mtls_doctor.engine.catalogue import default_rules_dir, load_catalogue;"
-        "print(default_rules_dir()); print(len(load_catalogue().rules))"
+        "print(default_rules_dir()); c = load_catalogue(); print(len(c.rules) + len(c.retired))"
     )
     run = subprocess.run(
         [sys.executable, "-c", probe],

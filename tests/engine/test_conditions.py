@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from mtls_doctor.engine.conditions import Check, FactRef, Group, Op, Verdict
-from mtls_doctor.facts.unknown import UNKNOWN
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import UNKNOWN
 
 Y, N, U = Verdict.YES, Verdict.NO, Verdict.UNKNOWN
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,8 +13,9 @@ import pytest
 
 from mtls_doctor.diagnosis import diagnose, exit_status_of
 from mtls_doctor.engine.catalogue import load_catalogue
-from mtls_doctor.engine.findings import Finding, Severity, Status
+from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.schema import Rule, parse_rule
+from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.linting import lint_config
 from mtls_doctor.pki.passwords import Passwords
