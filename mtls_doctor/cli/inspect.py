@@ -25,8 +25,10 @@ def inspect(files: tuple[str, ...], password_file: str | None, fmt: str) -> int:
         import json  # noqa: PLC0415
 
         from mtls_doctor.render.inspection import inspection_document  # noqa: PLC0415
+        from mtls_doctor.untrusted import json_text  # noqa: PLC0415
 
-        sys.stdout.write(json.dumps(inspection_document(items, now=now), indent=2, ensure_ascii=False) + "\n")
+        document = json.dumps(inspection_document(items, now=now), indent=2, ensure_ascii=False)
+        sys.stdout.write(json_text(document) + "\n")
     else:
         from mtls_doctor.render.document import print_document  # noqa: PLC0415
         from mtls_doctor.render.inspection import inspection_text  # noqa: PLC0415

@@ -15,13 +15,14 @@ from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Evidence, Finding, Status
 from mtls_doctor.engine.ranking import Ranked
 from mtls_doctor.facts.model import Cert, Origin, PathFacts, TwinFacts, Verdict, VerifyError
+from mtls_doctor.untrusted import json_text
 
 SCHEMA_VERSION = 1
 
 
 def report_json(report: Report, *, show_all: bool = False) -> str:
     """The report as JSON text (one document, UTF-8, keys in a fixed order)."""
-    return json.dumps(report_document(report, show_all=show_all), indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(report_document(report, show_all=show_all), indent=2, ensure_ascii=False)) + "\n"
 
 
 def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]:
