@@ -38,7 +38,14 @@ def sample_pki(directory: str, list_only: bool) -> int:
     if dest.is_dir() and any(dest.iterdir()) and not (dest / "MANIFEST.toml").is_file():
         raise InputError(directory, "is not empty (give a new or empty directory)")
     files = render(manifest, manifest_path.read_bytes())
-    write(dest, files)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a regular file, on a read-only file system, no permission
+        raise InputError(directory, f"cannot be created ({exc.strerror or exc})") from None
+    try:
+        write(dest, files)
+    except OSError as exc:  # the disk filled up, a file of the same name is read-only
+        raise InputError(str(exc.filename or directory), f"cannot be written ({exc.strerror or exc})") from None
     seed = manifest.scenarios["seed-missing-intermediate"]
     # The directory is the user's text: quoted for the shell, so the commands shown run as written.
     shown_dest = shown(shlex.quote(directory))
