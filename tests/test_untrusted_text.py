@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mtls_doctor.untrusted import json_text, quoted, shown, shown_lines
+from mtls_doctor.untrusted import bounded, json_text, quoted, shown, shown_lines
 from tests.conftest import REPO, SAMPLE
 from tests.inputs.cli import Invocation, Result, run_all
 from tests.support.terminal import Terminal
@@ -66,6 +66,11 @@ def test_quoted_cuts_long_values_and_says_how_long_they_were() -> None:
     assert quoted("abc") == "'abc'"
     assert quoted("a" * 100_000) == f"'{'a' * 200}…' (100000 characters)"
     assert quoted("\x1b" * 300, limit=2) == "'\\x1b\\x1b…' (300 characters)"
+
+
+def test_bounded_cuts_every_long_word_of_a_line() -> None:
+    line = f"--at: {'1' * 1000!r} is not a time, nor {'y' * 10}"
+    assert bounded(line) == f"--at: '{'1' * 200}… (1002 characters) is not a time, nor {'y' * 10}"
 
 
 def test_json_text_escapes_what_json_leaves_raw_and_parses_to_the_same_values() -> None:

@@ -562,6 +562,21 @@ def _(d: Path) -> Run:
     return Run(check("--cert", good_cert(), "--verify-client", "sometimes"), "--verify-client", "sometimes")
 
 
+@case("option-at-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--at", "1" * 100_000), "--at", "(100000 characters)")
+
+
+@case("option-verify-client-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--verify-client", "x" * 100_000), "--verify-client", "(100000 characters)")
+
+
+@case("option-depth-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--depth", "9" * 100_000), "--depth", "(100000 characters)")
+
+
 @case("check-without-any-input")
 def _(d: Path) -> Run:
     return Run(["check"], "--cert", "give the client's --cert")
