@@ -70,7 +70,8 @@ def test_quoted_cuts_long_values_and_says_how_long_they_were() -> None:
 
 def test_bounded_cuts_every_long_word_of_a_line() -> None:
     line = f"--at: {'1' * 1000!r} is not a time, nor {'y' * 10}"
-    assert bounded(line) == f"--at: '{'1' * 200}… (1002 characters) is not a time, nor {'y' * 10}"
+    assert bounded(line) == f"--at: '{'1' * 200}…' (1000 characters) is not a time, nor {'y' * 10}"
+    assert bounded("z" * 300) == f"{'z' * 200}… (300 characters)"
 
 
 def test_json_text_escapes_what_json_leaves_raw_and_parses_to_the_same_values() -> None:
