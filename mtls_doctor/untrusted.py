@@ -59,6 +59,17 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     return f"'{shown(text[:limit])}…' ({len(text)} characters)"
 
 
+def bounded(line: str, limit: int = QUOTE_LIMIT) -> str:
+    """``line`` with every quoted value, and every other word, longer than ``limit`` cut as ``quoted`` cuts it: for
+    error lines that quote an argument or a value whose length nobody bounded (click's own messages among them)."""
+
+    def cut(match: re.Match[str]) -> str:
+        inner, word = match.group(1), match.group()
+        return quoted(inner, limit) if inner is not None else f"{word[:limit]}… ({len(word)} characters)"
+
+    return re.sub(rf"'([^']{{{limit + 1},}})'|\S{{{limit + 1},}}", cut, line)
+
+
 def json_text(document: str) -> str:
     """A serialised JSON document with DEL, C1 controls, line separators, bidi controls and lone surrogates (a
     non-UTF-8 file name) written as ``\\uXXXX``.
