@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import re
 
-# Patterns, not compiled objects: compiled (and cached by re) on the first error, not on every start.
-_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\udc80-\udcff]"
+from mtls_doctor.untrusted import shown
+
+# A pattern, not a compiled object: compiled (and cached by re) on the first error, not on every start.
 _BREAKS = r"[ \t]*[\r\n\t\u2028\u2029]+[ \t]*"
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (a newline in a file name, an escape sequence) shown as escapes, and the
-    bytes of a file name that is not UTF-8 (which Python keeps as lone surrogates) as ``\\xNN``."""
-    return re.sub(_CONTROL, _escape, text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if "\udc80" <= char <= "\udcff":
-        return f"\\x{ord(char) - 0xDC00:02x}"
-    return repr(char)[1:-1]
 
 
 class InputError(Exception):
@@ -34,10 +22,10 @@ class InputError(Exception):
         self.source = source
         self.problem = problem
         self.line = line
-        where = _printable(source)
+        where = shown(source)
         if line is not None:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {_printable(re.sub(_BREAKS, ' ', problem.strip()))}")
+        super().__init__(f"{where}: {shown(re.sub(_BREAKS, ' ', problem.strip()))}")
 
 
 class PasswordError(InputError):

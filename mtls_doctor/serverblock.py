@@ -76,7 +76,7 @@ def choose_block(
         if len(candidates) == 1:
             return candidates[0]
         problem = (
-            "no server block listens there"
+            f"no server block listens on port {port}"
             if not candidates
             else "several server blocks verify client certificates"
             if verifying
@@ -84,7 +84,10 @@ def choose_block(
         )
     if ask is not None and candidates:
         return ask(candidates)
-    listing = "; ".join(f"{s.server} (ports {', '.join(map(str, sorted(s.server.ports))) or '-'})" for s in candidates)
+    # The list the error promises is never empty: with nobody on the port, the blocks that do exist (those that
+    # verify clients, or all when none does), with their ports.
+    listed = candidates or [s for s in servers if s.facts.verifies] or servers
+    listing = "; ".join(f"{s.server} (ports {', '.join(map(str, sorted(s.server.ports))) or '-'})" for s in listed)
     raise BlockChoiceError(report.config.source, f"{problem}: pick one with --server NAME or --listen PORT ({listing})")
 
 

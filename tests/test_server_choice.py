@@ -112,7 +112,9 @@ def test_the_only_verifying_block_is_taken(tmp_path: Path) -> None:
 def test_a_port_nobody_listens_on_is_refused_with_the_blocks(config: Path) -> None:
     run = check(config, "--listen", "6443")
     assert run.returncode == 2
-    assert "no server block listens there" in run.stderr
+    assert "no server block listens on port 6443" in run.stderr
+    assert "server api.example at " in run.stderr, "the list names the blocks that exist"
+    assert "(ports 9443)" in run.stderr
     assert "Traceback" not in run.stderr
 
 

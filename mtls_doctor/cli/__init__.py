@@ -1,7 +1,8 @@
 """The command line. Only click is imported at start-up; a command's module, and what it needs, when it runs.
 
 Errors reach the user as one line: unusable input exits 2 (naming the input), a crash exits 4 (with --traceback
-for the details), Ctrl-C exits 130. Never a traceback unless asked for.
+for the details), Ctrl-C exits 130. Never a traceback unless asked for. Each line is printed through
+``untrusted.shown`` and ``bounded``: it may quote an argument, a file name or a value read from a file, of any length.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mtls_doctor import __version__
 from mtls_doctor.cli.options import interactive
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.gcpause import paused_gc
+from mtls_doctor.untrusted import bounded, shown
 
 EPILOG = """Exit codes: 0 nothing blocking · 1 blocking findings · 2 usage or unusable input ·
 3 incomplete (facts missing, nothing blocking) · 4 internal error · 130 interrupted."""
@@ -60,7 +62,7 @@ class _Group(click.Group):
         except click.ClickException as exc:
             # One line, like every other error: click's own show() prints Usage/Try/Error on three.
             message = " ".join(exc.format_message().split())
-            click.echo(f"mtls-doctor: {message} (see --help)", err=True)
+            click.echo(f"mtls-doctor: {bounded(shown(message))} (see --help)", err=True)
             sys.exit(ExitStatus.USAGE)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
@@ -72,12 +74,13 @@ class _Group(click.Group):
             from mtls_doctor.errors import InputError  # noqa: PLC0415
 
             if isinstance(exc, InputError | RuleError):
-                click.echo(f"mtls-doctor: {exc}", err=True)
+                click.echo(f"mtls-doctor: {bounded(shown(str(exc)))}", err=True)
                 sys.exit(ExitStatus.USAGE)
             if traceback:
                 raise
             click.echo(
-                f"mtls-doctor: internal error: {type(exc).__name__}: {exc} (run again with --traceback and report it)",
+                f"mtls-doctor: internal error: {type(exc).__name__}: {bounded(shown(str(exc)))} "
+                "(run again with --traceback and report it)",
                 err=True,
             )
             sys.exit(ExitStatus.INTERNAL_ERROR)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mtls_doctor.cli.options import rules_option
+from mtls_doctor.untrusted import quoted, shown_lines
 
 
 @click.command()
@@ -23,7 +24,7 @@ def rules(fmt: str, rules_dirs: tuple[str, ...]) -> int:
     if fmt == "markdown":
         from mtls_doctor.render.runbook import runbook_markdown  # noqa: PLC0415
 
-        sys.stdout.write(runbook_markdown(catalogue))
+        sys.stdout.write(shown_lines(runbook_markdown(catalogue)))
     elif fmt == "json":
         import json  # noqa: PLC0415
 
@@ -61,7 +62,8 @@ def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
     found = lookup(text, catalogue)
     if found is None:
         click.echo(
-            f"mtls-doctor: nothing known about {text!r} (try a rule id, a verify error number, a log line)", err=True
+            f"mtls-doctor: nothing known about {quoted(text)} (try a rule id, a verify error number, a log line)",
+            err=True,
         )
         return 2
     out = [f"# {found.summary}", ""]
@@ -73,7 +75,7 @@ def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
         out.append("")
     else:
         out += ["No rule of the catalogue accounts for it.", ""]
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write(shown_lines("\n".join(out)) + "\n")
     return 0
 
 

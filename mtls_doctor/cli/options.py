@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mtls_doctor.errors import InputError
+from mtls_doctor.pki.files import stat_input
 from mtls_doctor.pki.passwords import Passwords
 
 
@@ -27,7 +28,13 @@ rules_option = click.option(
 
 
 def password_source(password_file: str | None) -> Passwords:
-    """Passwords from --password-file or $MTLS_DOCTOR_PASSWORD, else a hidden prompt when on a terminal."""
+    """Passwords from --password-file or $MTLS_DOCTOR_PASSWORD, else a hidden prompt when on a terminal.
+
+    A --password-file that cannot be read is an error now, whether or not a key turns out to be encrypted: a
+    mistyped name would otherwise go unnoticed until the day the key is.
+    """
+    if password_file is not None:
+        stat_input(password_file, what="password")
     prompt: Callable[[str], str | None] | None = None
     # Only stdin needs to be a terminal: the prompt goes to stderr, so `check ... > report.txt` still asks.
     if sys.stdin is not None and sys.stdin.isatty():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 from mtls_doctor.errors import InputError
+from mtls_doctor.untrusted import shown
 
 
 @click.command("sample-pki")
@@ -36,12 +38,21 @@ def sample_pki(directory: str, list_only: bool) -> int:
     if dest.is_dir() and any(dest.iterdir()) and not (dest / "MANIFEST.toml").is_file():
         raise InputError(directory, "is not empty (give a new or empty directory)")
     files = render(manifest, manifest_path.read_bytes())
-    write(dest, files)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a regular file, on a read-only file system, no permission
+        raise InputError(directory, f"cannot be created ({exc.strerror or exc})") from None
+    try:
+        write(dest, files)
+    except OSError as exc:  # the disk filled up, a file of the same name is read-only
+        raise InputError(str(exc.filename or directory), f"cannot be written ({exc.strerror or exc})") from None
     seed = manifest.scenarios["seed-missing-intermediate"]
-    click.echo(f"wrote {len(files)} files, {len(manifest.scenarios)} scenarios, to {dest}")
+    # The directory is the user's text: quoted for the shell, so the commands shown run as written.
+    shown_dest = shown(shlex.quote(directory))
+    click.echo(f"wrote {len(files)} files, {len(manifest.scenarios)} scenarios, to {shown_dest}")
     click.echo("each directory under scenarios/ is one defect; for example the seed case:")
-    click.echo(f"  cd {dest} && {check_command(scenario_inputs(Path('.'), seed))}")
-    click.echo(f"list them with: mtls-doctor sample-pki --list {directory}")
+    click.echo(f"  cd {shown_dest} && {check_command(scenario_inputs(Path('.'), seed))}")
+    click.echo(f"list them with: mtls-doctor sample-pki --list {shown_dest}")
     return 0
 
 

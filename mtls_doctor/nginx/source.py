@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from mtls_doctor.errors import ConfigError
+from mtls_doctor.pki.files import special_kind
 from mtls_doctor.vocabulary import Origin
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -53,9 +54,11 @@ def read_file(path: Path, name: str, budget: Budget, *, included_at: Origin | No
     line = included_at.line if included_at else None
     try:
         st = path.stat()
-        # A FIFO or a device would block or never end: nginx configs are regular files.
+        # A FIFO or a device would block or never end: nginx configs are regular files. The line is the one every
+        # input file gets (pki.files.stat_input); an included file is named at its include directive.
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(where, f'"{path}" is not a regular file', line=line)
+            problem = f"is not a regular file ({special_kind(st.st_mode)})"
+            raise ConfigError(where, f'"{path}" {problem}' if included_at else problem, line=line)
         budget.charge(name, st.st_size)
         with path.open("rb") as f:
             data = f.read(st.st_size + 1)

@@ -6,7 +6,6 @@ import enum
 import os
 import re
 import stat
-from pathlib import Path
 
 from mtls_doctor.errors import InputError
 
@@ -24,15 +23,15 @@ class Encoding(enum.Enum):
     BINARY = "binary"
 
 
-def read_input(path: str, *, what: str) -> bytes:
-    """Return the bytes of ``path``; raise InputError naming the file for anything that stops us reading it.
+def stat_input(path: str, *, what: str) -> os.stat_result:
+    """``path``'s status, once it is known to be a file we can read; InputError naming the file otherwise.
 
-    Never hangs: a named pipe nobody writes to reads as empty, and at most 10 MB (+1 byte) is read from anything
-    (``/dev/zero``, a growing file). A pipe that has a writer (``<(pass show key)``) is read as usual.
+    Refused before anything opens it: a missing file, a directory, and anything that is not a regular file (a
+    named pipe, whose ``open`` blocks until someone writes to it; a socket; a device such as ``/dev/zero``). A pipe
+    the shell hands over as a descriptor (``<(pass show key)`` is ``/dev/fd/63``) is already open, and is allowed.
     """
-    p = Path(path)
     try:
-        st = p.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         raise InputError(path, f"no such file (expected {_a(what)} file)") from None
     except PermissionError:
@@ -43,11 +42,38 @@ def read_input(path: str, *, what: str) -> bytes:
         raise InputError(path, f"no such file (expected {_a(what)} file)") from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(path, f"is a directory, not {_a(what)} file")
+    if not (stat.S_ISREG(st.st_mode) or (stat.S_ISFIFO(st.st_mode) and re.fullmatch(_DESCRIPTOR, path))):
+        raise InputError(path, f"is not a regular file ({special_kind(st.st_mode)}; give {_a(what)} file)")
+    return st
+
+
+_DESCRIPTOR = r"/dev/fd/\d+|/proc/self/fd/\d+|/dev/stdin"
+"""Paths naming a descriptor this process was given (process substitution, ``/dev/stdin``)."""
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for "is not a regular file (a named pipe)"."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
+
+
+def read_input(path: str, *, what: str) -> bytes:
+    """Return the bytes of ``path``; raise InputError naming the file for anything that stops us reading it.
+
+    Never hangs: ``stat_input`` refuses what is not a regular file (but a pipe from the shell), and at most 10 MB
+    (+1 byte) is read from anything (a growing file, a pipe). A pipe is read as usual, once.
+    """
+    st = stat_input(path, what=what)
     if st.st_size > MAX_INPUT_BYTES:
         raise InputError(path, f"is {st.st_size / 1048576:.1f} MB; {_a(what)} file is never that large (limit 10 MB)")
     try:
         if stat.S_ISREG(st.st_mode):
-            with p.open("rb") as f:
+            with open(path, "rb") as f:
                 # Read at most one byte past the limit: a file that grows cannot make us read forever.
                 data = f.read(MAX_INPUT_BYTES + 1)
         else:
@@ -62,14 +88,14 @@ def read_input(path: str, *, what: str) -> bytes:
 
 
 _PIPES_READ: dict[tuple[str, int, int], bytes] = {}
-"""What each pipe (or other non-regular file) gave, by path and inode: a pipe can be read once, and
+"""What each pipe gave, by path and inode: a pipe can be read once, and
 `inspect <(cat a.pem)` reads its file twice (a first look, then the reader). The inode tells a new pipe that reuses
 a file descriptor number (``/dev/fd/63``) from the old one. Only files within the size limit are kept."""
 
 
 def _read_special(path: str, identity: tuple[str, int, int]) -> bytes:
-    """Read a FIFO or device: open without blocking (a FIFO with no writer would block ``open`` forever), then
-    read in blocking mode up to the limit. A second read of the same pipe gives what the first one got."""
+    """Read a pipe: open without blocking (should its writer be gone, ``open`` would block forever), then read in
+    blocking mode up to the limit. A second read of the same pipe gives what the first one got."""
     if identity in _PIPES_READ:
         return _PIPES_READ[identity]
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))

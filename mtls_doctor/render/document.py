@@ -3,6 +3,11 @@
 Renderers build blocks (paragraphs, boxes, trees, key/value rows, preformatted commands). On a terminal rich prints
 them with colour; anywhere else (a pipe, a ticket, a CI log) a plain printer does, without ANSI codes and without
 importing rich, which keeps non-interactive runs fast.
+
+Both printers are the boundary for untrusted text (a certificate's subject, a configuration value, a file name):
+every string of a document is printed through ``untrusted.shown``, once, so a control sequence in it is shown
+escaped and never reaches the terminal; only a ``Pre`` block keeps its own line breaks. rich gets ``Text`` objects,
+never strings, so markup in untrusted text (``[bold]``) is printed as it is, not interpreted.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 from mtls_doctor.record import Record
+from mtls_doctor.untrusted import shown, shown_lines
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -103,20 +109,21 @@ def _plain(block: Block, indent: int) -> str:
     if isinstance(block, Blank):
         return "\n"
     if isinstance(block, Para):
-        return pad + "".join(s.text for s in block.spans) + "\n"
+        return pad + "".join(shown(s.text) for s in block.spans) + "\n"
     if isinstance(block, Pre):
-        return "".join(f"{pad}{line}\n" for line in block.text.splitlines())
+        return "".join(f"{pad}{line}\n" for line in shown_lines(block.text).splitlines())
     if isinstance(block, Rows):
-        width = max((len(k) for k, _ in block.rows), default=0)
-        return "".join(f"{pad}{' ' * block.indent}{k.ljust(width)}  {v}\n" for k, v in block.rows)
+        rows = [(shown(k), shown(v)) for k, v in block.rows]
+        width = max((len(k) for k, _ in rows), default=0)
+        return "".join(f"{pad}{' ' * block.indent}{k.ljust(width)}  {v}\n" for k, v in rows)
     if isinstance(block, Node):
         return _plain_tree(block, pad, "", top=True)
-    head = f"{pad}── {block.title} ── {block.subtitle}\n"
+    head = f"{pad}── {shown(block.title)} ── {shown(block.subtitle)}\n"
     return head + "".join(_plain(b, indent + 3) for b in block.body) + "\n"
 
 
 def _plain_tree(node: Node, pad: str, prefix: str, *, top: bool, last: bool = True) -> str:
-    label = "".join(s.text for s in node.label)
+    label = "".join(shown(s.text) for s in node.label)
     line = f"{pad}{label}\n" if top else f"{pad}{prefix}{'└── ' if last else '├── '}{label}\n"
     child_prefix = "" if top else prefix + ("    " if last else "│   ")
     return line + "".join(
@@ -133,20 +140,20 @@ def _rich(block: Block, console: Console) -> RenderableType:
     from rich.tree import Tree  # noqa: PLC0415
 
     def text(spans: Sequence[Span]) -> Text:
-        return Text.assemble(*((s.text, s.style) for s in spans))
+        return Text.assemble(*((shown(s.text), s.style) for s in spans))
 
     if isinstance(block, Blank):
         return Text("")
     if isinstance(block, Para):
         return text(block.spans)
     if isinstance(block, Pre):
-        return Text(block.text, style=block.style, no_wrap=True, overflow="ignore")
+        return Text(shown_lines(block.text), style=block.style, no_wrap=True, overflow="ignore")
     if isinstance(block, Rows):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim")
         table.add_column()
         for key, value in block.rows:
-            table.add_row(" " * block.indent + key, value)
+            table.add_row(Text(" " * block.indent + shown(key)), Text(shown(value)))
         return table
     if isinstance(block, Node):
         tree = Tree(text(block.label))
@@ -159,9 +166,9 @@ def _rich(block: Block, console: Console) -> RenderableType:
         return tree
     return Panel(
         Group(*(_rich(b, console) for b in block.body)),
-        title=block.title,
+        title=Text(shown(block.title)),
         title_align="left",
-        subtitle=block.subtitle,
+        subtitle=Text(shown(block.subtitle)),
         subtitle_align="right",
         border_style=block.style,
     )

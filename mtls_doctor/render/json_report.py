@@ -18,6 +18,7 @@ from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.facts.model import Cert, PathFacts, Verdict
 from mtls_doctor.inputs import FileRef
 from mtls_doctor.twin.result import TwinFacts
+from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import Origin, Unknown, VerifyError
 
 SCHEMA_VERSION = 1
@@ -25,7 +26,7 @@ SCHEMA_VERSION = 1
 
 def report_json(report: Report, *, show_all: bool = False) -> str:
     """The report as JSON text (one document, UTF-8, keys in a fixed order)."""
-    return json.dumps(report_document(report, show_all=show_all), indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(report_document(report, show_all=show_all), indent=2, ensure_ascii=False)) + "\n"
 
 
 def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.linting import LintReport, ServerLint
 from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
+from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import Origin
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
@@ -105,7 +106,7 @@ def lint_json(report: LintReport, *, show_all: bool = False) -> str:
         "servers": servers,
         "counts": report.counts,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def lint_sarif(report: LintReport) -> str:
@@ -142,7 +143,7 @@ def lint_sarif(report: LintReport) -> str:
             }
         ],
     }
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(sarif, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _descriptor(rule: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from tests.conftest import REPO, SAMPLE
 from tests.inputs import material as m
 from tests.inputs.cli import Invocation, Result, run_all
 from tests.inputs.material import GOOD, PASSWORD, write
+from tests.test_server_choice import CONFIG as SERVER_CHOICE_CONFIG
 
 
 @dataclass(frozen=True)
@@ -215,14 +217,14 @@ def _(d: Path) -> Run:
 
 @case("cert-endless-device")
 def _(d: Path) -> Run:
-    return Run(check("--cert", "/dev/zero"), "/dev/zero", "larger than 10 MB")
+    return Run(check("--cert", "/dev/zero"), "/dev/zero", "is not a regular file")
 
 
 @case("cert-fifo-without-writer")
 def _(d: Path) -> Run:
     path = d / "pipe.pem"
     os.mkfifo(path)
-    return Run(check("--cert", str(path)), str(path), "is empty")
+    return Run(check("--cert", str(path)), str(path), "is not a regular file")
 
 
 @case("cert-utf16-pem")
@@ -554,6 +556,21 @@ def _(d: Path) -> Run:
     return Run(check("--cert", good_cert(), "--verify-client", "sometimes"), "--verify-client", "sometimes")
 
 
+@case("option-at-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--at", "x" * 100_000), "--at", "(100000 characters)")
+
+
+@case("option-verify-client-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--verify-client", "x" * 100_000), "--verify-client", "(100000 characters)")
+
+
+@case("option-depth-100-kb")
+def _(d: Path) -> Run:
+    return Run(check("--cert", good_cert(), "--depth", "9" * 100_000), "--depth", "(100000 characters)")
+
+
 @case("check-without-any-input")
 def _(d: Path) -> Run:
     return Run(["check"], "--cert", "give the client's --cert")
@@ -598,6 +615,90 @@ def _(d: Path) -> Run:
 def _(d: Path) -> Run:
     path = write(d / "csr.pem", m.csr_pem())
     return Run(["inspect", good_cert(), path], path, "certificate request, not a certificate")
+
+
+# --- odd files: a FIFO, a socket or a device is refused by every command with the same line, without blocking ---
+
+
+def _fifo(d: Path) -> str:
+    path = d / "fifo"
+    os.mkfifo(path)  # nobody writes to it: opening it for reading would block
+    return str(path)
+
+
+def _socket(d: Path) -> str:
+    path = d / "sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))  # the file stays when the socket is closed
+    server.close()
+    return str(path)
+
+
+def _device(d: Path) -> str:
+    return "/dev/null"
+
+
+ODD_FILES: dict[str, Callable[[Path], str]] = {"fifo": _fifo, "socket": _socket, "device": _device}
+ODD_FILE_USES: dict[str, Callable[[str], list[str]]] = {
+    "cert": lambda odd: check("--cert", odd),
+    "key": lambda odd: check("--cert", good_cert(), "--key", odd),
+    "chain": lambda odd: check("--cert", good_cert(), "--chain", odd),
+    "ca": lambda odd: check("--cert", good_cert(), "--ca", odd),
+    "trusted": lambda odd: check("--cert", good_cert(), "--trusted", odd),
+    "crl": lambda odd: check("--cert", good_cert(), "--crl", odd),
+    # Refused even though the key is not encrypted: the file is checked before anything needs it.
+    "password-file": lambda odd: check("--cert", good_cert(), "--key", good_key(), "--password-file", odd),
+    "inspect": lambda odd: ["inspect", good_cert(), odd],
+    "lint": lambda odd: ["lint", odd],
+    "check-nginx": lambda odd: ["check", "--nginx", odd, "--cert", good_cert(), "--key", good_key()],
+    "nginx-v": lambda odd: ["lint", str(REPO / "tests" / "lint_fixtures" / "MTLS701-pass.conf"), "--nginx-v", odd],
+}
+
+
+def _odd_file_case(use: str, kind: str) -> None:
+    @case(f"{use}-is-a-{kind}")
+    def _(d: Path) -> Run:
+        odd = ODD_FILES[kind](d)
+        return Run(ODD_FILE_USES[use](odd), odd, "is not a regular file")
+
+
+for _use in ODD_FILE_USES:
+    for _kind in ODD_FILES:
+        _odd_file_case(_use, _kind)
+
+
+# --- missing files that nothing needs yet, directories that cannot be made, long and empty echoes ---------------
+
+
+@case("password-file-missing-for-an-unencrypted-key")
+def _(d: Path) -> Run:
+    pw = str(d / "no-such-pw.txt")
+    return Run(check("--cert", good_cert(), "--key", good_key(), "--password-file", pw), pw, "no such file")
+
+
+@case("inspect-password-file-missing-for-a-certificate")
+def _(d: Path) -> Run:
+    pw = str(d / "no-such-pw.txt")
+    return Run(["inspect", "--password-file", pw, good_cert()], pw, "no such file")
+
+
+@case("sample-pki-into-a-directory-under-a-file")
+def _(d: Path) -> Run:
+    target = str(d / "file" / "sub")
+    write(d / "file", "a regular file\n")
+    return Run(["sample-pki", target], target, "cannot be created")
+
+
+@case("explain-a-100-kb-argument")
+def _(d: Path) -> Run:
+    return Run(["explain", "x" * 100_000], "nothing known about 'xxx", "(100000 characters)")
+
+
+@case("check-nginx-listen-on-a-port-nobody-listens-on")
+def _(d: Path) -> Run:
+    conf = write(d / "nginx.conf", SERVER_CHOICE_CONFIG)
+    args = ["check", "--nginx", conf, "--prefix", str(SAMPLE), "--listen", "1"]
+    return Run([*args, "--cert", good_cert(), "--key", good_key()], conf, "(ports 8443)")
 
 
 # --- positive controls: the right password, and files that are fine, are not bad input -------------------------
@@ -661,6 +762,10 @@ GOOD_RUNS: dict[str, Callable[[Path], Run]] = {
     "certificate-with-negative-serial": lambda d: control(
         ["inspect", write(d / "neg.pem", m.cert_with_negative_serial())]
     ),
+    "lint-1000-nested-locations": lambda d: control(["lint", nested_locations(d, 1000), "--allow-outside"]),
+    "check-nginx-1000-nested-locations": lambda d: control(
+        ["check", "--nginx", nested_locations(d, 1000), "--allow-outside", "--cert", good_cert(), "--key", good_key()]
+    ),
     "inspect-pkcs7-crl-and-der": lambda d: control(
         [
             "inspect",
@@ -675,6 +780,23 @@ GOOD_RUNS: dict[str, Callable[[Path], Run]] = {
 def pw(d: Path) -> str:
     """A password file holding the right password."""
     return write(d / "pw.txt", PASSWORD + "\n")
+
+
+def nested_locations(d: Path, depth: int) -> str:
+    """A verifying server whose innermost of ``depth`` nested locations checks $ssl_client_verify (nginx -t accepts
+    10,000 levels: it has no limit of its own, only its C stack)."""
+    body = "if ($ssl_client_verify != SUCCESS) { return 403; } return 200;"
+    server = (
+        "server {\n  listen 8443 ssl;\n"
+        f"  ssl_certificate {SAMPLE / 'certs' / 'localhost.pem'};\n"
+        f"  ssl_certificate_key {SAMPLE / 'keys' / 'localhost.key'};\n"
+        f"  ssl_client_certificate {GOOD / 'ca.pem'};\n  ssl_verify_client on;\n"
+        + "location / {\n" * depth
+        + body
+        + "}\n" * depth
+        + "}\n"
+    )
+    return write(d / "nested.conf", server)
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -735,6 +857,7 @@ def test_bad_input_gives_one_line_naming_it_and_exit_2(name: str, runs: dict[str
     assert run.names in line, f"{run.names!r} not named in: {line}"
     assert run.says.lower() in line.lower(), f"{run.says!r} not said in: {line}"
     assert "internal error" not in line, line
+    assert len(line) < 1000, f"an unbounded echo: {len(line)} characters"
 
 
 @pytest.mark.parametrize("name", sorted(START_UP))

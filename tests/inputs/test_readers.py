@@ -396,11 +396,12 @@ def test_read_input_refuses_directories_and_huge_files_naming_them(tmp_path: Pat
         read_input(str(tmp_path / "missing"), what="private key")
 
 
-def test_read_input_of_a_fifo_without_writer_returns_at_once(tmp_path: Path) -> None:
-    """A named pipe nobody writes to reads as empty instead of blocking forever."""
+def test_read_input_refuses_a_named_fifo_at_once(tmp_path: Path) -> None:
+    """A named pipe is refused before it is opened (opening one nobody writes to blocks forever)."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    assert read_input(str(fifo), what="client certificate") == b""
+    with pytest.raises(InputError, match=r"pipe: is not a regular file"):
+        read_input(str(fifo), what="client certificate")
 
 
 def test_read_input_of_a_pipe_twice_gives_the_same_bytes() -> None:

@@ -368,7 +368,7 @@ def test_a_fifo_include_does_not_hang(write_tree: WriteTree) -> None:
     root = write_tree({"nginx.conf": _http("    include pipe.conf;\n")})
     os.mkfifo(root / "pipe.conf")
     error = _error(Case("fifo", {}, ("nginx.conf", 3), "", Nginx.NOT_NGINX), root)
-    assert (error.line, error.problem) == (3, f'"{root / "pipe.conf"}" is not a regular file')
+    assert (error.line, error.problem) == (3, f'"{root / "pipe.conf"}" is not a regular file (a named pipe)')
 
 
 def test_very_deep_nesting_is_an_error_not_a_crash(write_tree: WriteTree) -> None:
