@@ -97,7 +97,7 @@ def tool_version(argv: list[str]) -> str:
 
 def files_really_read(conf: Path) -> dict[str, object]:
     """Lint ``conf`` in-process and say what its facts hold: CA and CRL files parsed, no fact unknown."""
-    from mtls_doctor.facts.model import CertFile  # noqa: PLC0415
+    from mtls_doctor.facts.model import CertFile, Facts  # noqa: PLC0415
     from mtls_doctor.linting import lint_config  # noqa: PLC0415
 
     report = lint_config(conf, now=dt.datetime.now(dt.UTC))
@@ -105,10 +105,15 @@ def files_really_read(conf: Path) -> dict[str, object]:
     return {
         "servers": len(servers),
         "client_ca_files_parsed": sum(
-            isinstance(s.trust.server.ca_file, CertFile) and bool(s.trust.server.ca_file.certs) for s in servers
+            isinstance(s.trust, Facts)
+            and isinstance(s.trust.server.ca_file, CertFile)
+            and bool(s.trust.server.ca_file.certs)
+            for s in servers
         ),
         "crl_files_parsed": sum(
-            isinstance(s.trust.server.crl_files, tuple) and any(f.crls for f in s.trust.server.crl_files)
+            isinstance(s.trust, Facts)
+            and isinstance(s.trust.server.crl_files, tuple)
+            and any(f.crls for f in s.trust.server.crl_files)
             for s in servers
         ),
         "blocks_with_unknown_facts": sum(bool(s.reasons) for s in servers),

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
@@ -19,12 +20,14 @@ from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.block import FileAccess, block_settings
 from mtls_doctor.facts.lint import BlockContext, LintFacts, nginx_facts, parse_error, server_facts
 from mtls_doctor.facts.model import Facts
+from mtls_doctor.facts.observers import Observers
 from mtls_doctor.facts.server import facts_without_client, server_model
 from mtls_doctor.inputs import ServerSettings
 from mtls_doctor.nginx import EffectiveConfig, NginxConfig, ServerBlock, effective_settings, read_config
 from mtls_doctor.nginx.build import DEFAULT_BUILD
 from mtls_doctor.openssl.generations import generation_of
 from mtls_doctor.record import Record
+from mtls_doctor.vocabulary import Unknown
 
 SEVERITY_RANK = {Severity.BLOCKING: 3, Severity.DEGRADED: 2, Severity.ADVISORY: 1, Severity.INFO: 0}
 
@@ -37,10 +40,18 @@ class ServerLint(Record):
     """What the block says beyond its trust settings (scope ``lint``)."""
     settings: ServerSettings
     """Its trust settings, as the one server model's source."""
-    trust: Facts
-    """The block as the one server model, no client given (scope ``server``)."""
+    trust: Facts | Unknown
+    """The block as the one server model, no client given (scope ``server``); UNKNOWN when computing it crashed."""
     reasons: dict[str, str]
-    """Why facts of ``trust`` are UNKNOWN."""
+    """Why facts of ``facts`` or ``trust`` are UNKNOWN."""
+    internal_errors: tuple[str, ...] = ()
+    """Observers that crashed on this block (their facts are UNKNOWN; the exit status is 4)."""
+
+    @property
+    def config_error(self) -> str | None:
+        """nginx's refusal to start with this block's trust settings (None: it starts, or that is unknown)."""
+        return None if isinstance(self.trust, Unknown) else self.trust.server.config_error
+
     findings: tuple[Finding, ...]
     """Most useful first."""
     tree: tuple[Ranked, ...]
@@ -68,7 +79,7 @@ class LintReport(Record):
     def exit_status(self, fail_on: Severity | None) -> ExitStatus:
         """4 if a rule crashed; 1 if something at or above ``fail_on`` fails (None: never); 3 if such a rule could
         not be evaluated and nothing failed; else 0."""
-        if any(f.status is Status.ERROR for f in self.findings):
+        if any(f.status is Status.ERROR for f in self.findings) or any(s.internal_errors for s in self.servers):
             return ExitStatus.INTERNAL_ERROR
         if fail_on is None:
             return ExitStatus.OK
@@ -117,7 +128,9 @@ def lint_model(
     servers = []
     with _model_not_rescanned():
         for server in model.servers:
-            facts = server_facts(server, nginx, context)
+            reasons: dict[str, str] = {}
+            observe = Observers(reasons)
+            facts = server_facts(server, nginx, context, observe)
             settings = block_settings(
                 server,
                 files,
@@ -126,15 +139,20 @@ def lint_model(
                 verify_result_checked=facts.verify_result_checked,
                 startup_error=parse_error(server, nginx),
             )
-            trust = server_model(settings, files.loader, at=now)
+            trust = observe.run(
+                "the trust-store facts", "server", partial(server_model, settings, files.loader, at=now)
+            )
+            if not isinstance(trust, Unknown):
+                reasons.update(trust.reasons)
             servers.append(
                 lint_server(
                     server,
                     facts,
                     settings=settings,
-                    trust=facts_without_client(trust, at=now),
-                    reasons=trust.reasons,
+                    trust=trust if isinstance(trust, Unknown) else facts_without_client(trust, at=now),
+                    reasons=reasons,
                     rules=(lint_rules, server_rules),
+                    internal_errors=tuple(observe.errors),
                 )
             )
     return LintReport(config=model.config, model=model, servers=tuple(servers), version_assumed=version_assumed)
@@ -167,21 +185,28 @@ def lint_server(
     facts: LintFacts,
     *,
     settings: ServerSettings,
-    trust: Facts,
+    trust: Facts | Unknown,
     reasons: dict[str, str],
     rules: tuple[Sequence[Rule], Sequence[Rule]],
+    internal_errors: tuple[str, ...] = (),
 ) -> ServerLint:
     """Evaluate the lint rules (``rules[0]``) on one server block, and the server rules (``rules[1]``) on its trust
     settings."""
     lint_rules, server_rules = rules
-    findings = [evaluate(rule, facts, {}) for rule in lint_rules]
-    findings += [evaluate(rule, trust, reasons) for rule in server_rules]
+    findings = [evaluate(rule, facts, reasons) for rule in lint_rules]
+    if isinstance(trust, Unknown):
+        findings += [
+            Finding(rule=rule, status=Status.NOT_EVALUATED, unknown=(reasons["server"],)) for rule in server_rules
+        ]
+    else:
+        findings += [evaluate(rule, trust, reasons) for rule in server_rules]
     return ServerLint(
         server=server,
         facts=facts,
         settings=settings,
         trust=trust,
         reasons=reasons,
+        internal_errors=internal_errors,
         findings=tuple(ordered_findings(findings)),
         tree=rank(findings),
     )

@@ -143,12 +143,12 @@ def startup_error(report: LintReport, block: ServerLint) -> str | None:
     ngx_http_merge_servers), and stops at the first error: an unknown directive anywhere comes first, then the
     first block in configuration order whose CA or CRL settings fail.
     """
-    failing = [s for s in report.servers if s.trust.server.config_error is not None]
+    failing = [s for s in report.servers if s.config_error is not None]
     parse = [s for s in failing if s.facts.uses_ssl_directive and s.facts.nginx.ssl_directive_removed]
     if not failing:
         return None
     first = (parse or failing)[0]
-    message = first.trust.server.config_error
+    message = first.config_error
     # A parse error names its file:line already; a merge error is told apart by its block.
     return message if first is block or parse else f"{message} (in {first.server})"
 

@@ -57,7 +57,7 @@ def test_the_lint_reads_the_crl_file_as_nginx_does(case: str, tmp_path: Path) ->
     server = _lint(_server(tmp_path, parts))
     failing = {f.rule.id for f in server.findings if f.status is Status.FAIL}
     assert rule in failing, failing
-    assert (server.trust.server.config_error is None) == starts, server.trust.server.config_error
+    assert (server.config_error is None) == starts, server.config_error
     assert "MTLS501" not in failing, "the file holds a CRL for both CAs"
 
 
@@ -80,7 +80,7 @@ def test_nginx_starts_exactly_when_the_lint_says(case: str, tmp_path: Path) -> N
     ]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
     assert (run.returncode == 0) == starts, run.stderr
-    error = _lint(conf).trust.server.config_error
+    error = _lint(conf).config_error
     if not starts:
         assert error is not None
         assert f'X509_LOOKUP_load_file("{tmp_path}/crl.pem") failed' in run.stderr

@@ -282,5 +282,5 @@ def test_nginx_starts_exactly_when_no_startup_rule_fails(path: Path, tmp_path: P
     emerg = _EMERG.search(output)
     if emerg is None or not emerg.group(1).startswith((*_STARTUP_EMERG, _STARTUP_EMERG_CRL)):
         return
-    predicted = {s.trust.server.config_error for s in report.servers}
+    predicted = {s.config_error for s in report.servers}
     assert emerg.group(1) in predicted, f"nginx: {emerg.group(1)}\nfacts: {predicted}"

@@ -49,7 +49,7 @@ def block_settings(
     *,
     nginx_version: tuple[int, int, int],
     generation: OpenSSLGeneration | None,
-    verify_result_checked: bool,
+    verify_result_checked: bool | Unknown,
     startup_error: str | None = None,
 ) -> ServerSettings:
     """The settings nginx applies to client certificates in ``server``."""

@@ -6,14 +6,11 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 from cryptography import x509
 
-from mtls_doctor.errors import InputError
 from mtls_doctor.facts.certificate import describe
 from mtls_doctor.facts.chain import Node, build_path
 from mtls_doctor.facts.client import ClientParts, client_parts
@@ -29,6 +26,7 @@ from mtls_doctor.facts.model import (
     RevocationFacts,
 )
 from mtls_doctor.facts.nearby import find_issuer
+from mtls_doctor.facts.observers import Observers
 from mtls_doctor.facts.revocation import describe_crl, revocation_facts
 from mtls_doctor.facts.server import ServerModel, server_model, store_revocation
 from mtls_doctor.facts.verdict import verdict_of
@@ -43,8 +41,6 @@ from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.vocabulary import UNKNOWN, CertSource, OcspMode, Origin, Unknown, VerifyClient
 
-_T = TypeVar("_T")
-
 
 class Gathered(Record):
     """The facts, why some of them are UNKNOWN (fact path → reason), and the observers that crashed."""
@@ -55,27 +51,6 @@ class Gathered(Record):
     """Observers that crashed (their facts are UNKNOWN with this reason; the exit status is 4)."""
 
 
-class _Observers:
-    """Runs each observer in isolation: a crash becomes UNKNOWN with the reason "internal error in …", and the
-    rest of the diagnosis goes on (the report still prints; the exit status is 4). Unusable input (InputError) is
-    not a crash and still ends the run with its one line (exit 2)."""
-
-    def __init__(self, reasons: dict[str, str]) -> None:
-        self.reasons = reasons
-        self.errors: list[str] = []
-
-    def run(self, name: str, fact: str, compute: Callable[[], _T]) -> _T | Unknown:
-        try:
-            return compute()
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one broken observer must not hide the others
-            why = f"internal error in {name}: {type(exc).__name__}: {exc} (please report it, with --traceback)"
-            self.errors.append(why)
-            self.reasons[fact] = why
-            return UNKNOWN
-
-
 def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loader | None = None) -> Gathered:
     """Compute every fact the rules read. ``now`` is the local clock; ``inputs.at`` the server's.
 
@@ -84,7 +59,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     """
     at = inputs.at or now
     reasons: dict[str, str] = {}
-    observe = _Observers(reasons)
+    observe = Observers(reasons)
     loader = loader or Loader(strict=True, passwords=passwords)
     settings = inputs.server_settings()
 

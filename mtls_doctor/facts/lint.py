@@ -13,6 +13,7 @@ from ipaddress import ip_address
 
 from cryptography.hazmat.primitives import hashes
 
+from mtls_doctor.facts.observers import Observers
 from mtls_doctor.facts.startup import (
     verify_needs_ca_file,
 )
@@ -24,7 +25,7 @@ from mtls_doctor.nginx import (
     UpstreamPass,
 )
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import VerifyClient
+from mtls_doctor.vocabulary import Unknown, VerifyClient
 
 TLS13_DEFAULT_SINCE = (1, 23, 4)
 """nginx 1.23.4: "TLSv1.3 is now enabled by default" (CHANGES; the model's default_ssl_protocols agrees)."""
@@ -77,17 +78,17 @@ class LintFacts(Record):
     verify_client_set_here: bool
     """``ssl_verify_client`` is written in this server block (not inherited from ``http``)."""
     mode: VerifyClient
-    verify_result_checked: bool
+    verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read somewhere requests pass (server level, a location, or a map)."""
     verify_reason_hidden: bool
     """No error log of the server is at ``info`` or more: the reason of a 400 is never written."""
-    port_default_without_auth: ServerBlock | None
+    port_default_without_auth: ServerBlock | Unknown | None
     """Another block on the same port, which nginx picks for unknown or absent SNI, and which asks no certificate."""
     legacy_protocols: tuple[str, ...]
     tls13_enabled: bool
     uses_ssl_directive: bool
     """The obsolete ``ssl on|off;`` is written (nginx 1.22 warns for both; 1.25.1 removed the directive)."""
-    upstreams: UpstreamFacts
+    upstreams: UpstreamFacts | Unknown
 
 
 class BlockContext:
@@ -118,8 +119,8 @@ def nginx_facts(model: EffectiveConfig, *, assumed: bool = False) -> NginxFacts:
     )
 
 
-def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) -> LintFacts:
-    """The lint facts of one server block."""
+def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext, observe: Observers) -> LintFacts:
+    """The lint facts of one server block; what ``observe`` could not compute (a crash) is UNKNOWN."""
     tls = server.tls
     protocols = tls.ssl_protocols.value
     ssl_directive = tls.ssl.directive
@@ -131,13 +132,19 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) 
         verify_client_set_here=tls.ssl_verify_client.directive is not None
         and any(d is tls.ssl_verify_client.directive for d in server.directive.block or ()),
         mode=tls.ssl_verify_client.value,
-        verify_result_checked=checks_verify_result(server),
+        verify_result_checked=observe.run(
+            "the $ssl_client_verify search", "verify_result_checked", lambda: checks_verify_result(server)
+        ),
         verify_reason_hidden=server.error_log_level < LogLevel.INFO,
-        port_default_without_auth=_port_default_without_auth(server, context),
+        port_default_without_auth=observe.run(
+            "the port's default server",
+            "port_default_without_auth",
+            lambda: _port_default_without_auth(server, context),
+        ),
         legacy_protocols=tuple(p.value for p in protocols if p.value in ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")),
         tls13_enabled=TlsProtocol.TLSV1_3 in protocols,
         uses_ssl_directive=ssl_directive is not None,
-        upstreams=_upstreams(server),
+        upstreams=observe.run("the upstream facts", "upstreams", lambda: _upstreams(server)),
     )
 
 

@@ -38,9 +38,10 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
-        if not failing and not (show_all and unevaluated):
+        if not failing and not server.internal_errors and not (show_all and unevaluated):
             continue
         doc.add(Blank(), para(Span(str(server.server), "bold")))
+        doc.add(*(para(Span(f"! {error}", "bold red")) for error in server.internal_errors))
         for ranked in failing:
             f = ranked.finding
             total += f.status is Status.FAIL
@@ -96,6 +97,7 @@ def lint_json(report: LintReport, *, show_all: bool = False) -> str:
                     {**finding_document(r.finding), "explains": [finding_document(c) for c in r.explains]}
                     for r in shown
                 ],
+                "internal_errors": list(server.internal_errors),
             }
         )
     doc = {
