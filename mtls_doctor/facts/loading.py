@@ -27,7 +27,14 @@ from mtls_doctor.errors import InputError
 from mtls_doctor.facts.certificate import describe
 from mtls_doctor.facts.chain import Node
 from mtls_doctor.facts.model import Cert, CertFile
-from mtls_doctor.facts.startup import ca_file_error, ca_file_holds_nothing, crl_file_error, crl_file_holds_nothing
+from mtls_doctor.facts.startup import (
+    CA_FILE_LOADER,
+    CRL_FILE_LOADER,
+    ca_file_error,
+    crl_file_error,
+    missing_file,
+    nothing_found,
+)
 from mtls_doctor.pki.certs import CertBundle, LoadedCert, load_cert_file
 from mtls_doctor.pki.crls import CrlBundle, LoadedCrl, crl_block, load_crl_file
 from mtls_doctor.pki.files import read_input
@@ -164,21 +171,14 @@ class Loader:
             )
             return _nothing(refused, FileFormat.PEM)
         if bundle is None:
-            # A missing file, or one in which OpenSSL's PEM loader finds nothing (no PEM block at all: DER, binary,
-            # text; or no certificate), gives nginx's exact words; a corrupt PEM block, ours.
-            message = ca_file_error(path, None, missing=missing) or (
-                ca_file_holds_nothing(path)
-                if problem is None or "holds" in problem or "is empty" in problem or not _pem_labels(path)
-                else f'SSL_CTX_load_verify_locations("{path}") failed: {problem}'
-            )
-            return _nothing(message, None)
+            return _nothing(_refusal(CA_FILE_LOADER, path, problem, missing=missing), None)
         format_problem = ca_file_error(path, bundle.format)
         if format_problem is not None:
             return _nothing(format_problem, bundle.format)  # nginx loads nothing from it
         try:
             crls = tuple(crl_block(block, path) for block in bundle.crl_blocks)
         except InputError as exc:
-            return _nothing(f'SSL_CTX_load_verify_locations("{path}") failed: {exc.problem}', bundle.format)
+            return _nothing(f'{CA_FILE_LOADER}("{path}") failed: {exc.problem}', bundle.format)
         return _Read(
             problem=None,
             format=bundle.format,
@@ -203,12 +203,7 @@ class Loader:
             certs = load_cert_file(path, what="CRL", passwords=self.passwords).certs
             return _Read(problem=None, format=FileFormat.PEM, certs=certs, crls=(), stray=(), private_keys_inside=0)
         if bundle is None:
-            message = crl_file_error(path, None, missing=missing) or (
-                crl_file_holds_nothing(path)
-                if problem is None or "holds" in problem or "is empty" in problem or not _pem_labels(path)
-                else f'X509_LOOKUP_load_file("{path}") failed: {problem}'
-            )
-            return _nothing(message, None)
+            return _nothing(_refusal(CRL_FILE_LOADER, path, problem, missing=missing), None)
         format_problem = crl_file_error(path, bundle.format)
         if format_problem is not None:
             return _nothing(format_problem, bundle.format)
@@ -220,6 +215,17 @@ class Loader:
             stray=bundle.stray,
             private_keys_inside=0,
         )
+
+
+def _refusal(call: str, path: str, problem: str | None, *, missing: bool) -> str:
+    """nginx's emerg line for a file its PEM loader ``call`` cannot read: nginx's exact words for a missing file or
+    one in which the loader finds nothing (no PEM block at all: DER, binary, text; or no certificate or CRL), ours
+    (the reader's ``problem``) for a corrupt PEM block."""
+    if missing:
+        return missing_file(call, path)
+    if problem is None or "holds" in problem or "is empty" in problem or not _pem_labels(path):
+        return nothing_found(call, path)
+    return f'{call}("{path}") failed: {problem}'
 
 
 def _nothing(problem: str, file_format: FileFormat | None) -> _Read:

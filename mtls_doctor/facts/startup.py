@@ -36,34 +36,36 @@ def missing_ca_file_error() -> str:
 
 def ca_file_error(path: str, file_format: FileFormat | None, *, missing: bool = False) -> str | None:
     """nginx's emerg line when ssl_client_certificate/ssl_trusted_certificate cannot be loaded, else None."""
-    return _load_error("SSL_CTX_load_verify_locations", path, file_format, missing=missing)
+    return _load_error(CA_FILE_LOADER, path, file_format, missing=missing)
 
 
 def crl_file_error(path: str, file_format: FileFormat | None, *, missing: bool = False) -> str | None:
     """nginx's emerg line when ssl_crl cannot be loaded (ngx_ssl_crl: X509_LOOKUP_load_file as PEM), else None."""
-    return _load_error("X509_LOOKUP_load_file", path, file_format, missing=missing)
+    return _load_error(CRL_FILE_LOADER, path, file_format, missing=missing)
 
 
-def ca_file_holds_nothing(path: str) -> str:
-    """nginx's emerg line for a CA file in which OpenSSL's PEM loader finds no certificate or CRL (DER, empty)."""
-    return _nothing_found("SSL_CTX_load_verify_locations", path)
+CA_FILE_LOADER = "SSL_CTX_load_verify_locations"
+"""How nginx loads ssl_client_certificate and ssl_trusted_certificate (ngx_ssl_client_certificate)."""
+CRL_FILE_LOADER = "X509_LOOKUP_load_file"
+"""How nginx loads ssl_crl (ngx_ssl_crl)."""
 
 
-def crl_file_holds_nothing(path: str) -> str:
-    """nginx's emerg line for an ssl_crl file in which OpenSSL's PEM loader finds no CRL or certificate."""
-    return _nothing_found("X509_LOOKUP_load_file", path)
-
-
-def _nothing_found(call: str, path: str) -> str:
+def nothing_found(call: str, path: str) -> str:
+    """nginx's emerg line when OpenSSL's PEM loader ``call`` finds no certificate or CRL in ``path`` (DER, empty)."""
     return f'{call}("{path}") failed (SSL: error:05800088:{_NOT_FOUND})'
+
+
+def missing_file(call: str, path: str) -> str:
+    """nginx's emerg line when the file OpenSSL's loader ``call`` is to read does not exist."""
+    return f'{call}("{path}") failed (SSL: {_no_such_file(path)})'
 
 
 def _load_error(call: str, path: str, file_format: FileFormat | None, *, missing: bool) -> str | None:
     """The emerg line of OpenSSL's PEM loader ``call`` on a missing or non-PEM file (the two read PEM alike)."""
     if missing:
-        return f'{call}("{path}") failed (SSL: {_no_such_file(path)})'
+        return missing_file(call, path)
     if file_format is not None and file_format is not FileFormat.PEM:
-        return _nothing_found(call, path)
+        return nothing_found(call, path)
     return None
 
 
