@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import OcspMode, Outcome, VerifyClient
 
 MANIFEST_NAME = "MANIFEST.toml"
@@ -74,6 +74,9 @@ class Expect(Record):
     verify: int | None
     """The code in ``client SSL certificate verify error: (N:...)``; None when nothing is logged."""
     reason: str | None
+    permissive: Expect | None = None
+    """What nginx does when a permissive client (``openssl s_client -cipher DEFAULT:@SECLEVEL=0``) sends the files a
+    refusing client (curl) will not: the harness probes with both."""
 
 
 class Scenario(Record):
@@ -108,7 +111,9 @@ class Scenario(Record):
     server_time: datetime | None
     """The server's clock (nginx runs under faketime; check gets --at)."""
     client_tool: str
-    """``curl``, or ``openssl`` for certificates curl refuses to send (s_client at security level 0)."""
+    """The client model (``curl``, or ``s_client-seclevel0`` for certificates curl refuses to send)."""
+    tls: str
+    """The server's highest protocol: ``1.3`` (ssl_protocols TLSv1.2 TLSv1.3) or ``1.2`` (ssl_protocols TLSv1.2)."""
     expect: Expect
     tags: tuple[str, ...] = ()
 
@@ -202,14 +207,18 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
-    "ca_crls", "ocsp",
+    "ca_crls", "ocsp", "tls",
 }  # fmt: skip
+CLIENT_TOOLS = ("curl", "s_client-seclevel0")
 
 
 def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
     _only(name, spec, _SCENARIO_KEYS)
     expect = spec["expect"]
-    _only(f"{name}.expect", expect, {"outcome", "status", "verify", "reason"})
+    _only(f"{name}.expect", expect, {"outcome", "status", "verify", "reason", "permissive"})
+    permissive = expect.get("permissive")
+    if permissive is not None:
+        _only(f"{name}.expect.permissive", permissive, {"outcome", "status", "verify", "reason"})
     server_time = spec.get("server_time")
     return Scenario(
         name=name,
@@ -231,13 +240,18 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         seclevel=spec.get("seclevel"),
         server_time=_utc(server_time) if server_time is not None else None,
         client_tool=spec.get("client_tool", "curl"),
-        expect=Expect(
-            outcome=Outcome(expect["outcome"]),
-            status=expect.get("status"),
-            verify=expect.get("verify"),
-            reason=expect.get("reason"),
-        ),
+        tls=spec.get("tls", "1.3"),
+        expect=replace(_expect(expect), permissive=_expect(permissive) if permissive is not None else None),
         tags=tuple(spec.get("tags", ())),
+    )
+
+
+def _expect(expect: dict[str, Any]) -> Expect:
+    return Expect(
+        outcome=Outcome(expect["outcome"]),
+        status=expect.get("status"),
+        verify=expect.get("verify"),
+        reason=expect.get("reason"),
     )
 
 
@@ -256,6 +270,12 @@ def _check(m: Manifest) -> None:
         for name in (*sc.crl, *sc.ca_crls):
             if name not in m.crls:
                 raise ManifestError(f"scenarios.{sc.name}: unknown CRL {name!r}")
+        if sc.client_tool not in CLIENT_TOOLS:
+            raise ManifestError(f"scenarios.{sc.name}: unknown client_tool {sc.client_tool!r}")
+        if sc.tls not in {"1.2", "1.3"}:
+            raise ManifestError(f"scenarios.{sc.name}: unknown tls {sc.tls!r}")
+        if sc.expect.permissive is not None and sc.client_tool != "curl":
+            raise ManifestError(f"scenarios.{sc.name}: expect.permissive is for a curl scenario")
         if sc.cert_format not in {"pem", "der", "pem-with-text"}:
             raise ManifestError(f"scenarios.{sc.name}: unknown cert_format {sc.cert_format!r}")
         for fmt in (sc.ca_format, sc.crl_format):
