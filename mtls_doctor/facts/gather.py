@@ -116,7 +116,16 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         cf = cert_file(client_bundle)
         chf = cert_file(chain_bundle) if chain_bundle else None
         sent = _nodes(client_bundle, cf, CertSource.SENT) + _nodes(chain_bundle, chf, CertSource.SENT)
-        client = client_parts(cf, client_bundle, chf, chain_bundle, key)
+        client = client_parts(
+            cf,
+            client_bundle,
+            chf,
+            chain_bundle,
+            key,
+            model=inputs.client,
+            protocol=settings.max_tls,
+            openssl=settings.openssl,
+        )
         sent = [sent[i] for i in client.order]
         advertised = server.advertised_ca_names if isinstance(server.advertised_ca_names, tuple) else ()
         built = observe.run("the path builder", "path", lambda: _path(sent, store, at, settings, advertised))
@@ -227,6 +236,11 @@ def _twin(
             reasons["twin"] = "the private key matches none of the client's certificates"
             return UNKNOWN
         chain, key = client.leaf_for_twin, client.key.key
+        offered = client.facts.key_type_not_offered
+        if offered is not None and offered.empty_certificate:
+            # The client finds no signature algorithm for its key and sends an empty Certificate (the twin's
+            # OpenSSL 4 would offer brainpool ones that nginx's OpenSSL 3.0 does not).
+            chain, key = (), None
     server = TwinServer(
         verify_client=settings.verify_client,
         verify_depth=twin_depth(settings.verify_depth, settings.openssl),

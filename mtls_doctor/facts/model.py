@@ -15,6 +15,7 @@ from mtls_doctor.record import Record
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.vocabulary import (
     CertSource,
+    ClientModel,
     ErrorPageRule,
     FileFormat,
     KeyType,
@@ -128,6 +129,38 @@ class KeyFacts(Record):
         return f"{self.public} private key ({self.origin})"
 
 
+class ClientRefusal(Record):
+    """The client refuses to load its own certificate chain: OpenSSL's security level, applied by the client to
+    what it would send (ssl_security_cert, ssl/t1_lib.c), before any byte reaches the server."""
+
+    cert: Cert
+    """The certificate refused (the leaf, or a CA certificate the client would send)."""
+    error: str
+    """OpenSSL's reason, as curl prints it: ``ee key too small``, ``ca key too small``, ``ca md too weak``."""
+    openssl_error: str
+    """The packed OpenSSL 3 error code in hexadecimal (``0A00018F``): match by number, not text."""
+    because: str
+    """Why, in numbers: the key or the digest, its security bits, and what the level requires."""
+    level: int
+    """The client's security level (2: OpenSSL's default on Debian 12, which curl keeps)."""
+
+
+class KeyTypeNotOffered(Record):
+    """The client's key type has no signature algorithm (TLS 1.3) or curve (TLS 1.2) that nginx's OpenSSL accepts."""
+
+    cert: Cert
+    """The client certificate."""
+    key: PublicKey
+    """Its key."""
+    protocol: str
+    """``TLSv1.3`` or ``TLSv1.2``: what the client and the server negotiate."""
+    empty_certificate: bool
+    """TLS 1.3: the client sends an empty Certificate (nginx: "No required SSL certificate was sent"); otherwise
+    (TLS 1.2, a curve outside the server's groups) the server fails the handshake with "wrong curve"."""
+    server_accepts: str
+    """What the server accepts instead, in words."""
+
+
 class ClientFacts(Record):
     """What the client holds and what it will send."""
 
@@ -150,6 +183,12 @@ class ClientFacts(Record):
     duplicate_sent: tuple[Cert, ...]
     presentation_error: str | None
     """What curl would say instead of connecting (key mismatch, DER, ...); None when it can present the cert."""
+    model: ClientModel = ClientModel.CURL
+    """The client modelled (``check --client``)."""
+    refusal: ClientRefusal | None = None
+    """The client's own security level refuses its certificate chain (curl); None when it sends it."""
+    key_type_not_offered: KeyTypeNotOffered | None = None
+    """The key type cannot be used with this server and protocol; None when it can."""
 
 
 class Crl(Record):
@@ -409,6 +448,9 @@ class Verdict(Record):
     the handshake could not be reproduced under optional_no_ca)."""
     error_page: ErrorPageRule | None = None
     """The ``error_page`` that answers the refused client instead of nginx's own 400 page."""
+    permissive: Verdict | None = None
+    """When the client refuses to send its certificate (outcome client_error): what nginx would do if a permissive
+    client (``openssl s_client -cipher DEFAULT:@SECLEVEL=0``) sent it; None otherwise or when unknown."""
 
 
 class ClockFacts(Record):

@@ -70,6 +70,8 @@ def reason(exc: BaseException) -> str:
     return (first or type(exc).__name__)[:120]
 
 
+RSASSA_PSS_OID = x509.ObjectIdentifier("1.2.840.113549.1.1.10")
+"""id-RSASSA-PSS as a key's algorithm (RFC 4055): cryptography reads such a key as plain RSA."""
 RSA_PSS_KEY_ALG = bytes.fromhex("300b06092a864886f70d01010a")
 """The key AlgorithmIdentifier id-RSASSA-PSS without parameters (RFC 4055 §3.1), as `openssl genpkey -algorithm
 RSA-PSS` writes it. cryptography reads such a key as a plain RSA key, and writes it back as rsaEncryption."""

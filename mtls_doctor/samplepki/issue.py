@@ -128,7 +128,7 @@ def _certificate(spec: CertSpec, key: SampleKey, issuer: Issued | None, m: Manif
         b = b.add_extension(ext, critical=spec.unknown_extension_critical)
     if isinstance(signer, dsa.DSAPrivateKey):
         msg = f"certs.{spec.name}: a DSA key signs nothing here (DSA signatures are not reproducible)"
-        raise ValueError(msg)
+        raise TypeError(msg)
     cert = b.sign(
         signer, hashes.SHA256(), ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None
     )

@@ -324,14 +324,14 @@ def observe_all(scenarios: list[Scenario], sample: Path, workdir: Callable[[], P
 def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Observation:
     """Send one request as the scenario's client does, and read nginx's answer and error log; for a scenario with
     ``expect.permissive``, then once more as s_client at security level 0 (``Observation.permissive``)."""
-    seen = _probe_with(sc.client_tool, sc, port, log, sample, workdir)
+    seen = _probe_with(sc.client_tool, sc, port, log, sample=sample, workdir=workdir)
     if sc.expect.permissive is not None:
-        permissive = _probe_with("s_client-seclevel0", sc, port, log, sample, workdir)
+        permissive = _probe_with("s_client-seclevel0", sc, port, log, sample=sample, workdir=workdir)
         seen = dataclasses.replace(seen, permissive=permissive)
     return seen
 
 
-def _probe_with(tool: str, sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Observation:
+def _probe_with(tool: str, sc: Scenario, port: int, log: Path, *, sample: Path, workdir: Path) -> Observation:
     files = scenario_files(sc)
     where = sample / "scenarios" / sc.name
     offset = log.stat().st_size if log.exists() else 0
