@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mtls_doctor.engine.ranking import rank
 from mtls_doctor.engine.vocabulary import Severity, Stage, Status
 from mtls_doctor.vocabulary import Outcome
 from tests.conftest import manifest, scenario_report
@@ -29,6 +30,14 @@ def test_verdict_matches_what_nginx_was_observed_to_do(name: str) -> None:
     if expect.reason:
         assert verdict.reason is not None
         assert expect.reason in verdict.reason
+
+
+@pytest.mark.parametrize("name", _names())
+def test_the_first_root_cause_is_the_one_the_manifest_records(name: str) -> None:
+    """The cause a person fixes first is the one the scenario was built for (MANIFEST.toml's ``cause``); no
+    ``cause`` means no rule fails."""
+    first = next((r.finding for r in rank(scenario_report(name).findings) if r.finding.status is Status.FAIL), None)
+    assert (first.rule.id if first else None) == manifest().scenarios[name].cause, first.message if first else None
 
 
 @pytest.mark.parametrize("name", _names())
