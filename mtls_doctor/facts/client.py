@@ -59,7 +59,7 @@ def client_parts(
         matches_index = next((i for i, c in enumerate(certs) if _spki(c) == spki), None)
         key_facts = KeyFacts(
             origin=key.origin,
-            public=public_key_facts(key.key.public_key()),
+            public=public_key_facts(key.key.public_key(), pss=key.pss),
             encrypted=key.encrypted,
             matches_leaf=matches_index == 0,
             matches=facts[matches_index] if matches_index is not None else None,
