@@ -144,6 +144,8 @@ class ErrorPageRule(Record):
     uri: str
     """``/path`` (internal redirect), ``@name`` (named location) or a URL (redirect: 302 unless ``=301`` ...)."""
     origin: Origin
+    named_return: int | None = None
+    """For ``@name``: the status that named location's own ``return`` answers with, when its block says one."""
 
     def __str__(self) -> str:
         response = f" {self.response}" if self.response else ""

@@ -95,6 +95,9 @@ def _error_page_answer(page: ErrorPageRule) -> tuple[int | None, str]:
     no ``=`` keeps 400, ``=NNN`` answers NNN, ``=`` the status of what the URI produces, a URL redirects with 302
     unless ``=301``/``=303``/``=307``/``=308``; a URI that fails itself answers with its own error)."""
     overwrite = page.response[1:] if page.response else None
+    if page.uri.startswith("@") and overwrite == "" and page.named_return is not None:
+        # `= @name`: the status of what the named location produces, here its own return (observed: 401)
+        return page.named_return, f"the answer of location {page.uri} (return {page.named_return})"
     if page.uri.startswith(("/", "@")):
         # The redirected request can fail in turn (a missing or unreadable file): its own error then replaces it.
         status = int(overwrite) if overwrite else (None if overwrite == "" else 400)
