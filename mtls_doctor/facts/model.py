@@ -269,6 +269,9 @@ class ServerFacts(Record):
     """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
     advertised_ca_names: tuple[str, ...] | Unknown
     """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
+    advertised_names_bytes: int | Unknown = 0
+    """The size of that list in the CertificateRequest (each DER name with its 2-byte length): the TLS vector holds
+    at most 65,535 bytes (RFC 5246 §7.4.4, RFC 8446 §4.2.4)."""
     non_ca_in_ca_file: tuple[Cert, ...] | Unknown
     """End entities in the CA file that are not self-signed: they anchor nothing, yet are advertised (a
     self-signed client certificate there is a deliberate pin, its own anchor)."""

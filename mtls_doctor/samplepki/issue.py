@@ -8,6 +8,7 @@ the to-be-signed bytes with the SHA-1 algorithm identifier swapped in.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from cryptography import x509
@@ -205,6 +206,33 @@ def key_pkcs8(item: Issued) -> bytes:
     if item.key_type != "rsa-pss-2048":
         return der
     return relabel_pkcs8(der, RSA_PSS_KEY_ALG)
+
+
+def filler_cas(count: int) -> list[x509.Certificate]:
+    """``count`` self-signed CA certificates with long names (20 OUs of 60 characters: about 1.5 KB of DER name
+    each), to make a CA file whose CA names overflow a CertificateRequest. One key, deterministic signatures."""
+    key = derive_key("ec-p256", "filler-ca")
+    certs = []
+    for i in range(count):
+        ous = [
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"filler unit {j:02d} " + "x" * 45) for j in range(20)
+        ]
+        name = x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mtls-doctor sample filler"), *ous,
+             x509.NameAttribute(NameOID.COMMON_NAME, f"Filler CA {i:03d}")]
+        )  # fmt: skip
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(_serial(f"filler-{i}"))
+            .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+            .not_valid_after(datetime(2099, 12, 31, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        )
+        certs.append(b.sign(key, hashes.SHA256(), ecdsa_deterministic=True))
+    return certs
 
 
 def issue_crl(spec: CrlSpec, issued: dict[str, Issued], m: Manifest) -> x509.CertificateRevocationList:

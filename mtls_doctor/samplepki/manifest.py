@@ -100,6 +100,8 @@ class Scenario(Record):
     """CRLs written into the CA file after its certificates (nginx loads them into the trust store too)."""
     ca_format: str
     """``pem`` or ``der`` (nginx needs PEM)."""
+    ca_fillers: int
+    """Self-signed CA certificates with long names appended to the CA file (issue.filler_cas)."""
     crl_format: str
     verify_client: VerifyClient
     ocsp: OcspMode
@@ -210,7 +212,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
-    "ca_crls", "ocsp", "tls", "cause",
+    "ca_crls", "ocsp", "tls", "cause", "ca_fillers",
 }  # fmt: skip
 CLIENT_TOOLS = ("curl", "s_client-seclevel0")
 
@@ -236,6 +238,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         crl_certs=tuple(spec.get("crl_certs", ())),
         ca_crls=tuple(spec.get("ca_crls", ())),
         ca_format=spec.get("ca_format", "pem"),
+        ca_fillers=spec.get("ca_fillers", 0),
         crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
         ocsp=OcspMode(spec.get("ocsp", "off")),

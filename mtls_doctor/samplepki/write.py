@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.record import Record
-from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl, key_pkcs8
+from mtls_doctor.samplepki.issue import Issued, filler_cas, issue_all, issue_crl, key_pkcs8
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
 from mtls_doctor.vocabulary import OcspMode
 
@@ -67,7 +67,8 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
         if names.chain:
             files[f"{where}/{names.chain}"] = _bundle(sc.chain, issued)
         if names.ca:
-            ca = _bundle(sc.ca, issued) + b"".join(crls[n] for n in sc.ca_crls)
+            fillers = b"".join(c.public_bytes(_PEM) for c in filler_cas(sc.ca_fillers)) if sc.ca_fillers else b""
+            ca = _bundle(sc.ca, issued) + fillers + b"".join(crls[n] for n in sc.ca_crls)
             files[f"{where}/{names.ca}"] = issued[sc.ca[0]].cert.public_bytes(_DER) if sc.ca_format == "der" else ca
         if names.trusted:
             files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)

@@ -198,7 +198,15 @@ def _pump(client: SSL.Connection, server: SSL.Connection) -> str | None:
 
 # Reasons of ERR_LIB_SSL the server raises in a handshake it fails (include/openssl/sslerr.h), to write them as
 # nginx logs them with OpenSSL 3: error:0A00017A:SSL routines::wrong curve (observed). pyOpenSSL keeps the texts only.
-_SSL_REASONS = {"wrong curve": 378, "unsupported protocol": 258, "bad signature": 123, "no shared cipher": 193}
+# "internal error" is ERR_R_INTERNAL_ERROR (259 with ERR_R_FATAL: 0xC0103), as a CertificateRequest too large to
+# build gives it (observed: [crit] ... error:0A0C0103:SSL routines::internal error).
+_SSL_REASONS = {
+    "wrong curve": 378,
+    "unsupported protocol": 258,
+    "bad signature": 123,
+    "no shared cipher": 193,
+    "internal error": 0xC0103,
+}
 
 
 def _ssl_error_text(exc: Exception) -> str:
