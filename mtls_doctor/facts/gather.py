@@ -6,6 +6,7 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -136,7 +137,9 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         if isinstance(path, PathFacts) and path.issuer_missing is not None:
             top = path_nodes[-1].cert
             found = observe.run("the nearby-issuer search", "path.issuer_found", lambda: _issuer_nearby(top, inputs))
-            path = replace(path, issuer_found=None if isinstance(found, Unknown) else found)
+            if not isinstance(found, Unknown) and found is not None:
+                cert, file, extract = found
+                path = replace(path, issuer_found=cert, issuer_file=file, issuer_extract=extract)
         on_path = {n.cert for n in path_nodes}  # by certificate: the path may hold the trust store's copy
         unrelated = tuple(n.facts for n in sent[1:] if n.cert not in on_path)
         client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
@@ -207,14 +210,27 @@ def _path(
     return path, [by_facts[id(c)] for c in path.certs]
 
 
-def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> Cert | None:
-    """The missing issuer of ``child``, from --issuers first, then the directories of the input files."""
+def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, str | None] | None:
+    """The missing issuer of ``child``, from --issuers first, then the directories of the input files; with the file
+    a fix uses, and the command that extracts it to that file when the file it was found in holds more."""
     settings = inputs.server_settings()
     server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
     given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files) if p and p != "-"]
     places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
     found = find_issuer(child, places, skip=[Path(p) for p in given])
-    return describe(found.cert, Origin(source=str(found.path), line=found.line)) if found else None
+    if found is None:
+        return None
+    cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
+    if found.alone:
+        return cert, str(found.path), None
+    source = shlex.quote(str(found.path))
+    if found.end_line == found.line:  # DER
+        return cert, EXTRACTED_ISSUER, f"openssl x509 -inform DER -in {source} -out {EXTRACTED_ISSUER}"
+    return cert, EXTRACTED_ISSUER, f"sed -n '{found.line},{found.end_line}p' {source} > {EXTRACTED_ISSUER}"
+
+
+EXTRACTED_ISSUER = "issuer.pem"
+"""The file a fix writes the found issuer to, when the file it was found in holds other certificates too."""
 
 
 def _twin(

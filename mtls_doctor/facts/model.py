@@ -415,6 +415,13 @@ class PathFacts(Record):
     None when no CA names are advertised (those clients then offer any)."""
     name_violations_permitted: tuple[NameViolation, ...]
     name_violations_excluded: tuple[NameViolation, ...]
+    issuer_file: str | None = None
+    """The file a fix that sends or trusts the missing issuer uses: the file it was found in when that holds it
+    alone (PEM), else ``issuer.pem``, which ``issuer_extract`` writes. None when it was not found."""
+    issuer_extract: str | None = None
+    """The command that writes exactly the found issuer to ``issuer.pem`` (from a bundle that holds other
+    certificates, perhaps a leaf, or from DER); None when the found file can be used as it is, or nothing was
+    found."""
 
 
 class RevocationFacts(Record):
