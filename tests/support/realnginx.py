@@ -119,12 +119,14 @@ def server_block(sc: Scenario, sample: Path, *, listen: str | None = None, error
 
 def _main_conf(work: Path, includes: Iterable[str]) -> str:
     servers = "".join(f"    include {name};\n" for name in includes)
+    # worker_connections: every listening socket takes one of the worker's connections (one per scenario, over a
+    # hundred), and each probe in flight another; with too few nginx reuses connections and probes fail.
     return f"""worker_processes 1;
 daemon off;
 master_process off;
 pid {work}/nginx.pid;
 error_log {work}/error.log info;
-events {{ worker_connections 128; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log {work}/access.log;
     client_body_temp_path {work}/tmp;
