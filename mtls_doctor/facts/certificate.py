@@ -103,6 +103,7 @@ def describe(cert: x509.Certificate, origin: Origin) -> Cert:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key=public_key_facts(cert.public_key(), pss=cert.public_key_algorithm_oid == RSASSA_PSS_OID),
+        version=1 if cert.version is x509.Version.v1 else 3,
         signature_algorithm=signature_name(cert),
         signature_hash=_signature_hash(cert),
         self_issued=self_issued,

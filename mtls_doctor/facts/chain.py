@@ -102,7 +102,10 @@ def build_path(
             n.facts for n in intermediates if n.facts.eku is not None and "clientAuth" not in n.facts.eku
         ),
         intermediates_not_ca=tuple(n.facts for n in intermediates if n.facts.is_ca is False),
-        intermediates_without_basic_constraints=tuple(n.facts for n in intermediates if not n.facts.basic_constraints),
+        intermediates_without_basic_constraints=tuple(
+            n.facts for n in intermediates if not n.facts.basic_constraints and n.facts.version != 1
+        ),
+        intermediates_v1=tuple(n.facts for n in intermediates if n.facts.version == 1),
         cas_without_keycertsign=tuple(
             n.facts
             for n in path[1:]

@@ -94,6 +94,8 @@ class Cert(Record):
     public_ca_issued: bool
     """The issuer is a public Web PKI CA (Let's Encrypt, DigiCert, ...), by its organisation name."""
     ocsp_urls: tuple[str, ...] = ()
+    version: int = 3
+    """The X.509 version (1 or 3): a v1 certificate has no extensions at all."""
     """The OCSP responder URLs of its authorityInfoAccess extension, in order (nginx asks the first)."""
 
     def __str__(self) -> str:
@@ -422,6 +424,8 @@ class PathFacts(Record):
     """The command that writes exactly the found issuer to ``issuer.pem`` (from a bundle that holds other
     certificates, perhaps a leaf, or from DER); None when the found file can be used as it is, or nothing was
     found."""
+    intermediates_v1: tuple[Cert, ...] = ()
+    """Intermediates that are X.509 v1 certificates: OpenSSL takes only a self-signed v1 certificate as a CA."""
 
 
 class RevocationFacts(Record):

@@ -133,8 +133,9 @@ def _certificate(spec: CertSpec, key: SampleKey, issuer: Issued | None, m: Manif
     cert = b.sign(
         signer, hashes.SHA256(), ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None
     )
-    if spec.signature_hash == "sha1" or spec.key == "rsa-pss-2048":
-        return _resign(cert, signer, sha1=spec.signature_hash == "sha1", pss_key=spec.key == "rsa-pss-2048")
+    if spec.signature_hash == "sha1" or spec.key == "rsa-pss-2048" or spec.version == 1:
+        sha1, pss = spec.signature_hash == "sha1", spec.key == "rsa-pss-2048"
+        return _resign(cert, signer, sha1=sha1, pss_key=pss, v1=spec.version == 1)
     return cert
 
 
@@ -167,11 +168,17 @@ def _general_name(text: str) -> x509.GeneralName:
     raise ValueError(msg)
 
 
-def _resign(cert: x509.Certificate, signer: SampleKey, *, sha1: bool, pss_key: bool) -> x509.Certificate:
-    """The same certificate signed with SHA-1 (swap the TBS signature AlgorithmIdentifier) and/or with its RSA key
-    labelled id-RSASSA-PSS (swap the subjectPublicKeyInfo's AlgorithmIdentifier): edit, sign, reassemble.
-    cryptography's builders make neither."""
+def _resign(
+    cert: x509.Certificate, signer: SampleKey, *, sha1: bool, pss_key: bool, v1: bool = False
+) -> x509.Certificate:
+    """The same certificate signed with SHA-1 (swap the TBS signature AlgorithmIdentifier), with its RSA key
+    labelled id-RSASSA-PSS (swap the subjectPublicKeyInfo's AlgorithmIdentifier), and/or as X.509 v1 (drop the
+    version and the extensions): edit, sign, reassemble. cryptography's builders make none of them."""
     parts = children(cert.tbs_certificate_bytes)
+    if v1:
+        # [0] EXPLICIT version first, [3] EXPLICIT extensions last (RFC 5280 §4.1): v1 has neither
+        # (an empty first part keeps the indexes below as for v3: serialNumber at 1, subjectPublicKeyInfo at 6)
+        parts = [b"", *(p for p in parts if p[0] not in (0xA0, 0xA3))]
     # TBSCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
     # (RFC 5280 §4.1)
     if pss_key:
@@ -184,7 +191,7 @@ def _resign(cert: x509.Certificate, signer: SampleKey, *, sha1: bool, pss_key: b
     if sha1:
         alg = parts[2] = _SHA1_ALG["ec" if isinstance(signer, ec.EllipticCurvePrivateKey) else "rsa"]
     digest: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()  # noqa: S303 - the defect under test
-    tbs = tlv(0x30, b"".join(parts))
+    tbs = tlv(0x30, b"".join(p for p in parts if p))
     if isinstance(signer, rsa.RSAPrivateKey):
         signature = signer.sign(tbs, padding.PKCS1v15(), digest)
     elif isinstance(signer, ec.EllipticCurvePrivateKey):

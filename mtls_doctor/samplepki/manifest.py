@@ -47,6 +47,9 @@ class CertSpec(Record):
     unknown_extension: str | None
     """Dotted OID of a private extension to add."""
     unknown_extension_critical: bool
+    version: int = 3
+    """X.509 version: 1 writes no version field and no extensions at all (``openssl x509 -req`` without -extfile
+    used to)."""
 
     @property
     def self_signed(self) -> bool:
@@ -165,7 +168,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
 _CERT_KEYS = {
     "cn", "ou", "o", "issuer", "key", "key_seed", "ca", "path_length", "key_usage", "eku", "ns_cert_type", "san",
     "permitted", "excluded", "not_before", "not_after", "signature_hash", "key_ids", "unknown_extension",
-    "unknown_extension_critical", "basic_constraints",
+    "unknown_extension_critical", "basic_constraints", "version",
 }  # fmt: skip
 
 
@@ -194,6 +197,7 @@ def _cert(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CertSpec
         key_ids=spec.get("key_ids", True),
         unknown_extension=spec.get("unknown_extension"),
         unknown_extension_critical=spec.get("unknown_extension_critical", False),
+        version=spec.get("version", 3),
     )
 
 
