@@ -57,6 +57,8 @@ def check_argv(sc: Scenario, *extra: str) -> list[str]:
         argv += ["--chain", str(where / files.chain)]
     if sc.client_tool != "curl":
         argv += ["--client", sc.client_tool]
+    for place in sc.issuers:
+        argv += ["--issuers", str(ROOT / place)]
     argv += ["--nginx", str(where / SERVER_CONF), "--prefix", str(ROOT), "--format", "json", *extra]
     if sc.server_time is not None:
         argv += ["--at", sc.server_time.strftime("%Y-%m-%dT%H:%M:%SZ")]

@@ -33,6 +33,7 @@ def scenario_inputs(sample_dir: Path, sc: Scenario) -> Inputs:
         ocsp=sc.ocsp,
         max_tls=f"TLSv{sc.tls}",
         client=ClientModel(sc.client_tool),
+        issuers=tuple(str(sample_dir / place) for place in sc.issuers),
     )
 
 

@@ -120,6 +120,8 @@ class Scenario(Record):
     tls: str
     """The server's highest protocol: ``1.3`` (ssl_protocols TLSv1.2 TLSv1.3) or ``1.2`` (ssl_protocols TLSv1.2)."""
     expect: Expect
+    issuers: tuple[str, ...]
+    """``--issuers``: where the nearby-issuer search looks too (paths relative to the sample PKI's root)."""
     cause: str | None
     """The rule of the first root cause the diagnosis must name (tests/test_consistency.py); None when no rule
     fails."""
@@ -216,7 +218,7 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
-    "ca_crls", "ocsp", "tls", "cause", "ca_fillers",
+    "ca_crls", "ocsp", "tls", "cause", "ca_fillers", "issuers",
 }  # fmt: skip
 CLIENT_TOOLS = ("curl", "s_client-seclevel0")
 
@@ -252,6 +254,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         client_tool=spec.get("client_tool", "curl"),
         tls=spec.get("tls", "1.3"),
         expect=replace(_expect(expect), permissive=_expect(permissive) if permissive is not None else None),
+        issuers=tuple(spec.get("issuers", ())),
         cause=spec.get("cause"),
         tags=tuple(spec.get("tags", ())),
     )
