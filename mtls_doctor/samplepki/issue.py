@@ -130,13 +130,21 @@ def _certificate(spec: CertSpec, key: SampleKey, issuer: Issued | None, m: Manif
     if isinstance(signer, dsa.DSAPrivateKey):
         msg = f"certs.{spec.name}: a DSA key signs nothing here (DSA signatures are not reproducible)"
         raise TypeError(msg)
+    pss_padding = _PSS if spec.signature_padding == "pss" and isinstance(signer, rsa.RSAPrivateKey) else None
     cert = b.sign(
-        signer, hashes.SHA256(), ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None
+        signer,
+        hashes.SHA256(),
+        ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None,
+        rsa_padding=pss_padding,
     )
     if spec.signature_hash == "sha1" or spec.key == "rsa-pss-2048" or spec.version == 1:
         sha1, pss = spec.signature_hash == "sha1", spec.key == "rsa-pss-2048"
-        return _resign(cert, signer, sha1=sha1, pss_key=pss, v1=spec.version == 1)
+        return _resign(cert, signer, sha1=sha1, pss_key=pss, v1=spec.version == 1, padded=pss_padding)
     return cert
+
+
+# RSASSA-PSS with SHA-256 and no salt: deterministic, so the sample PKI stays reproducible byte for byte.
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=0)
 
 
 def _key_usage(names: tuple[str, ...]) -> x509.KeyUsage:
@@ -169,7 +177,13 @@ def _general_name(text: str) -> x509.GeneralName:
 
 
 def _resign(
-    cert: x509.Certificate, signer: SampleKey, *, sha1: bool, pss_key: bool, v1: bool = False
+    cert: x509.Certificate,
+    signer: SampleKey,
+    *,
+    sha1: bool,
+    pss_key: bool,
+    v1: bool = False,
+    padded: padding.PSS | None = None,
 ) -> x509.Certificate:
     """The same certificate signed with SHA-1 (swap the TBS signature AlgorithmIdentifier), with its RSA key
     labelled id-RSASSA-PSS (swap the subjectPublicKeyInfo's AlgorithmIdentifier), and/or as X.509 v1 (drop the
@@ -193,7 +207,7 @@ def _resign(
     digest: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()  # noqa: S303 - the defect under test
     tbs = tlv(0x30, b"".join(p for p in parts if p))
     if isinstance(signer, rsa.RSAPrivateKey):
-        signature = signer.sign(tbs, padding.PKCS1v15(), digest)
+        signature = signer.sign(tbs, padded or padding.PKCS1v15(), digest)
     elif isinstance(signer, ec.EllipticCurvePrivateKey):
         signature = signer.sign(tbs, ec.ECDSA(digest, deterministic_signing=True))
     else:

@@ -48,6 +48,8 @@ class CertSpec(Record):
     """Dotted OID of a private extension to add."""
     unknown_extension_critical: bool
     version: int = 3
+    signature_padding: str = "pkcs1"
+    """For an RSA issuer: ``pkcs1`` (PKCS#1 v1.5) or ``pss`` (RSASSA-PSS, SHA-256, salt length 0: reproducible)."""
     """X.509 version: 1 writes no version field and no extensions at all (``openssl x509 -req`` without -extfile
     used to)."""
 
@@ -170,7 +172,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
 _CERT_KEYS = {
     "cn", "ou", "o", "issuer", "key", "key_seed", "ca", "path_length", "key_usage", "eku", "ns_cert_type", "san",
     "permitted", "excluded", "not_before", "not_after", "signature_hash", "key_ids", "unknown_extension",
-    "unknown_extension_critical", "basic_constraints", "version",
+    "unknown_extension_critical", "basic_constraints", "version", "signature_padding",
 }  # fmt: skip
 
 
@@ -200,6 +202,7 @@ def _cert(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CertSpec
         unknown_extension=spec.get("unknown_extension"),
         unknown_extension_critical=spec.get("unknown_extension_critical", False),
         version=spec.get("version", 3),
+        signature_padding=spec.get("signature_padding", "pkcs1"),
     )
 
 
