@@ -168,6 +168,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     if client is not None:
         ocsp = observe.run("the OCSP questions", "ocsp", lambda: _ocsp(settings, path))
     verdict = verdict_of(server, client.facts if client else None, twin, ocsp)
+    if verdict.forgiven is True and isinstance(path, PathFacts):
+        verdict = replace(verdict, forgiven_cause=forgiven_cause(path, settings.verify_depth))
     clock = ClockFacts(
         at=at,
         local_now=now,
@@ -193,6 +195,22 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         verdict=verdict,
     )
     return Gathered(facts=facts, unknown_reasons=reasons, internal_errors=tuple(observe.errors))
+
+
+def forgiven_cause(path: PathFacts, depth: int) -> str:
+    """Why the chain failed verification, for a failure optional_no_ca forgave (18, 19, 20, 21)."""
+    if path.self_signed_leaf_untrusted:
+        return f"The client certificate {path.certs[0]} is self-signed and not in the server's trust store"
+    if path.untrusted_root_sent is not None:
+        return f"The client's chain ends in its own root {path.untrusted_root_sent}, which the server does not trust"
+    if path.depth_exceeded:
+        return (
+            f"The chain has {path.intermediate_count} intermediate CA(s), more than ssl_verify_depth {depth} admits "
+            "(the CA is trusted)"
+        )
+    if path.issuer_missing is not None:
+        return f"The client's CA {path.issuer_missing} is not in the server's trust store"
+    return "The chain does not verify"
 
 
 def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource) -> list[Node]:

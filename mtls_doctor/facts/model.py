@@ -462,6 +462,9 @@ class Verdict(Record):
     the handshake could not be reproduced under optional_no_ca)."""
     error_page: ErrorPageRule | None = None
     """The ``error_page`` that answers the refused client instead of nginx's own 400 page."""
+    forgiven_cause: str | None = None
+    """Under ``optional_no_ca``, what made the forgiven verification fail, in words (the untrusted CA, the
+    self-signed client, the depth overflow): the cause of ``$ssl_client_verify = FAILED:...``."""
     permissive: Verdict | None = None
     """When the client refuses to send its certificate (outcome client_error): what nginx would do if a permissive
     client (``openssl s_client -cipher DEFAULT:@SECLEVEL=0``) sent it; None otherwise or when unknown."""
