@@ -34,6 +34,7 @@ FIXES: dict[str, tuple[str, str | None, tuple[tuple[str, str] | None, ...]]] = {
     "MTLS301": ("seed-missing-intermediate", "scenarios/good-chain/client.pem", (("cert", "client-chain.pem"), None)),
     "MTLS403": ("ca-file-intermediate-without-root", "certs", (None,)),
     "MTLS727": ("crl-file-holds-intermediate", None, (("crl", "crls-only.pem"),)),
+    "MTLS005": ("sends-unrelated-certificate", None, (("cert", "client-chain.pem"),)),
 }
 # Remedies that write files but are not the fix of the inputs: a new key and CSR for a CA to sign.
 NOT_APPLICABLE = {
@@ -42,10 +43,10 @@ NOT_APPLICABLE = {
     "MTLS212": "a new key and a CSR, for the CA to sign",
     "MTLS213": "a new key and a CSR, for the CA to sign",
     "MTLS214": "a new key and a CSR, for the CA to sign",
-    "MTLS005": "KNOWN GAP: names client.pem and issuing-ca.pem as examples, not the client's files",
     "MTLS501": "KNOWN GAP: the missing CRL comes from its CA (missing-ca-crl.pem stands for it)",
 }
-_WRITES = re.compile(r"(?m)^(?!\s*#)[^\n]*(\s>>?\s|\s-out\s)")
+_WRITES = re.compile(r"(?m)^(?!\s*#)[^\n]*(\s>>?\s|\s-out\s)|\{(client\.keep_on_path|path\.issuer_extract)")
+"""A remedy line that writes a file, or a fact that is such a command (facts/gather.py)."""
 _TALKS = ("curl ", "nginx ", "openssl s_client", "timedatectl")
 
 

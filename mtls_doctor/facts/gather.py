@@ -42,7 +42,7 @@ from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, replace
 from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import UNKNOWN, CertSource, OcspMode, Origin, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, OcspMode, Origin, Unknown, VerifyClient
 
 _T = TypeVar("_T")
 
@@ -142,7 +142,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
                 path = replace(path, issuer_found=cert, issuer_file=file, issuer_extract=extract)
         on_path = {n.cert for n in path_nodes}  # by certificate: the path may hold the trust store's copy
         unrelated = tuple(n.facts for n in sent[1:] if n.cert not in on_path)
-        client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
+        keep = _keep_on_path(client_bundle, on_path, unrelated, leaf_first=client.order[0] == 0)
+        client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated, keep_on_path=keep))
 
     revocation: RevocationFacts | Unknown | None = None
     crl_items = list(model.crls)
@@ -195,6 +196,33 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         verdict=verdict,
     )
     return Gathered(facts=facts, unknown_reasons=reasons, internal_errors=tuple(observe.errors))
+
+
+def _keep_on_path(
+    bundle: CertBundle, on_path: set[x509.Certificate], unrelated: tuple[Cert, ...], *, leaf_first: bool
+) -> str | None:
+    """The sed command that keeps the certificates of the cert file on the path (the leaf is always kept), by their
+    lines; None when nothing is unrelated, or not all of it is in this (PEM, regular) file."""
+    certs = [c.cert for c in bundle.certs]
+    if not unrelated or not leaf_first or bundle.format is not FileFormat.PEM or bundle.path == "-":
+        return None
+    if sum(1 for c in certs[1:] if c not in on_path) != len(unrelated):
+        return None  # some unrelated certificate comes from --chain
+    try:
+        lines = Path(bundle.path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    ranges = []
+    for i, c in enumerate(bundle.certs):
+        begin = c.origin.line
+        if begin is None:
+            return None
+        if i == 0 or c.cert in on_path:
+            end = next((n for n in range(begin, len(lines) + 1) if "-----END CERTIFICATE-----" in lines[n - 1]), None)
+            if end is None:
+                return None
+            ranges.append(f"{begin},{end}p")
+    return f"sed -n '{';'.join(ranges)}' {shlex.quote(bundle.path)} > client-chain.pem"
 
 
 def forgiven_cause(path: PathFacts, depth: int) -> str:

@@ -191,6 +191,9 @@ class ClientFacts(Record):
     """The client's own security level refuses its certificate chain (curl); None when it sends it."""
     key_type_not_offered: KeyTypeNotOffered | None = None
     """The key type cannot be used with this server and protocol; None when it can."""
+    keep_on_path: str | None = None
+    """With ``unrelated_sent`` all in the cert file (leaf first): the command that writes ``client-chain.pem`` with
+    the certificates of the cert file that are on the path, in their order; None otherwise."""
 
 
 class Crl(Record):
