@@ -7,7 +7,16 @@ from datetime import datetime
 
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import UNKNOWN, ErrorPageRule, OcspMode, Origin, ServerSource, Unknown, VerifyClient
+from mtls_doctor.vocabulary import (
+    UNKNOWN,
+    ClientModel,
+    ErrorPageRule,
+    OcspMode,
+    Origin,
+    ServerSource,
+    Unknown,
+    VerifyClient,
+)
 
 NGINX_DEFAULT_VERIFY_DEPTH = 1
 """nginx's ssl_verify_depth when the directive is absent (ngx_http_ssl_module.c: ngx_conf_merge_uint_value(..., 1))."""
@@ -87,6 +96,8 @@ class Inputs(Record):
     max_tls: str = "TLSv1.3"
     openssl: OpenSSLGeneration = OpenSSLGeneration.V3
     """The OpenSSL generation nginx is linked with."""
+    client: ClientModel = ClientModel.CURL
+    """The client the verdict models (--client)."""
     issuers: tuple[str, ...] = ()
     """Files or directories to look for a missing issuer in (``--issuers``), besides the inputs' directories."""
     password_file: str | None = None

@@ -68,6 +68,8 @@ class KeyType(enum.Enum):
     """Public-key algorithm of a certificate or private key."""
 
     RSA = "rsa"
+    RSA_PSS = "rsa-pss"
+    """An RSA key restricted to PSS signatures (SubjectPublicKeyInfo id-RSASSA-PSS, RFC 4055)."""
     EC = "ec"
     DSA = "dsa"
     ED25519 = "ed25519"
@@ -86,6 +88,19 @@ class Stray(Record):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.origin}"
+
+
+class ClientModel(enum.Enum):
+    """The client whose behaviour the verdict models (``check --client``). Each was observed against nginx 1.22.1
+    in the sample scenarios (knowledge/nginx-behaviour.md §6-§7)."""
+
+    CURL = "curl"
+    """curl 7.88 on OpenSSL 3.0 at its default security level 2: refuses to load a weak key or a SHA-1-signed
+    chain (exit 58); in TLS 1.3 sends an empty Certificate when its key type has no signature algorithm the server
+    offers."""
+    S_CLIENT_SECLEVEL0 = "s_client-seclevel0"
+    """``openssl s_client -cipher DEFAULT:@SECLEVEL=0``: sends any key and chain (the same TLS 1.3 signature
+    algorithm rule applies)."""
 
 
 class OcspMode(enum.Enum):
@@ -129,6 +144,8 @@ class ErrorPageRule(Record):
     uri: str
     """``/path`` (internal redirect), ``@name`` (named location) or a URL (redirect: 302 unless ``=301`` ...)."""
     origin: Origin
+    named_return: int | None = None
+    """For ``@name``: the status that named location's own ``return`` answers with, when its block says one."""
 
     def __str__(self) -> str:
         response = f" {self.response}" if self.response else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mtls_doctor.engine.ranking import rank
 from mtls_doctor.engine.vocabulary import Severity, Stage, Status
 from mtls_doctor.vocabulary import Outcome
 from tests.conftest import manifest, scenario_report
@@ -29,6 +30,14 @@ def test_verdict_matches_what_nginx_was_observed_to_do(name: str) -> None:
     if expect.reason:
         assert verdict.reason is not None
         assert expect.reason in verdict.reason
+
+
+@pytest.mark.parametrize("name", _names())
+def test_the_first_root_cause_is_the_one_the_manifest_records(name: str) -> None:
+    """The cause a person fixes first is the one the scenario was built for (MANIFEST.toml's ``cause``); no
+    ``cause`` means no rule fails."""
+    first = next((r.finding for r in rank(scenario_report(name).findings) if r.finding.status is Status.FAIL), None)
+    assert (first.rule.id if first else None) == manifest().scenarios[name].cause, first.message if first else None
 
 
 @pytest.mark.parametrize("name", _names())
@@ -60,3 +69,20 @@ def test_blocking_findings_if_and_only_if_the_client_is_refused(name: str) -> No
     else:
         causes = [f for f in blocking if f.rule.stage is not Stage.HANDSHAKE]
         assert causes, f"{outcome.value} without a blocking cause"
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("optional-no-ca-untrusted", "The client's CA CN=Other Root CA,O=Other Org is not in the server's trust store"),
+        ("optional-no-ca-untrusted-expires-soon", "The client's CA CN=Other Root CA,O=Other Org is not in"),
+        ("optional-no-ca-depth-overflow", "The chain has 2 intermediate CA(s), more than ssl_verify_depth 1 admits"),
+    ],
+)
+def test_a_forgiven_failure_names_its_cause_first(name: str, cause: str) -> None:
+    """Under optional_no_ca the cause of $ssl_client_verify = FAILED:... is the first root cause, and says what it
+    is (issue 9): above an expiry coming up, or the advertised names."""
+    first = next(r.finding for r in rank(scenario_report(name).findings) if r.finding.status is Status.FAIL)
+    assert first.rule.id == "MTLS604"
+    assert first.message is not None
+    assert first.message.startswith(cause), first.message

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,10 @@ def check_argv(sc: Scenario, *extra: str) -> list[str]:
         argv += ["--key", str(where / files.key)]
     if files.chain:
         argv += ["--chain", str(where / files.chain)]
+    if sc.client_tool != "curl":
+        argv += ["--client", sc.client_tool]
+    for place in sc.issuers:
+        argv += ["--issuers", str(ROOT / place)]
     argv += ["--nginx", str(where / SERVER_CONF), "--prefix", str(ROOT), "--format", "json", *extra]
     if sc.server_time is not None:
         argv += ["--at", sc.server_time.strftime("%Y-%m-%dT%H:%M:%SZ")]
@@ -126,7 +131,7 @@ def test_check_nginx_predicts_the_real_nginx(
     assert verdict["outcome"] == seen.outcome.value, said
     assert predicted_code == seen.verify, said
     assert verdict["http_status"] == seen.status, said
-    if seen.outcome is Outcome.REJECT:
+    if seen.outcome is Outcome.REJECT and seen.status is not None:
         assert verdict["reason"] == seen.reason, f"the 400 page differs: {said}"
     if seen.log_line is not None and not verdict["forgiven"]:
         assert verdict["log_line"] == seen.log_line, f"the info-level log line differs: {said}"
@@ -142,6 +147,16 @@ def test_check_nginx_predicts_the_real_nginx(
         assert verdict["reason"], said
         # curl's own words, as the prediction quotes them (the path part aside).
         assert verdict["reason"].split(":")[1].strip().split(" '")[0].split(" from ")[0] in seen.detail, said
+        # OpenSSL's error by number (error:0A00018F:...), not by text
+        assert re.findall(r"error:([0-9A-F]{8})", verdict["reason"]) == re.findall(r"error:([0-9A-F]{8})", seen.detail)
+    allowed = verdict["permissive"]
+    assert (allowed is None) is (seen.permissive is None), f"s_client at level 0: {seen.permissive}; {said}"
+    if allowed is not None and seen.permissive is not None:
+        error = allowed["verify_error"]
+        assert allowed["outcome"] == seen.permissive.outcome.value, said
+        assert allowed["http_status"] == seen.permissive.status, said
+        assert (error["code"] if error else None) == seen.permissive.verify, said
+        assert allowed["log_line"] == seen.permissive.log_line, said
 
 
 @pytest.mark.parametrize("name", _names())

@@ -8,6 +8,8 @@ Needs nginx (Debian nginx-light) and faketime: skipped with a reason outside CI 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mtls_doctor.vocabulary import Outcome
@@ -48,7 +50,7 @@ def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Obse
     assert seen.verify == predicted_code, f"nginx logged {seen.verify}, the twin predicts {predicted_code}"
     if verdict.http_status is not None:
         assert seen.status == verdict.http_status
-    if seen.outcome is Outcome.REJECT:
+    if seen.outcome is Outcome.REJECT and seen.status is not None:
         assert seen.reason == verdict.reason, "the 400 page differs"
     if seen.log_line is not None and not verdict.forgiven:
         assert seen.log_line == verdict.log_line, "the info-level log line differs"
@@ -60,6 +62,16 @@ def test_real_nginx_agrees_with_the_twin(name: str, observations: dict[str, Obse
         assert verdict.reason is not None
         # curl's own words, as the twin quotes them (the path part aside).
         assert verdict.reason.split(":")[1].strip().split(" '")[0].split(" from ")[0] in seen.detail
+        # OpenSSL's error by number (error:0A00018F:...), not by text
+        assert re.findall(r"error:([0-9A-F]{8})", verdict.reason) == re.findall(r"error:([0-9A-F]{8})", seen.detail)
+    if seen.permissive is not None or verdict.permissive is not None:
+        assert seen.permissive is not None, f"the twin predicts for a permissive client: {verdict.permissive}"
+        assert verdict.permissive is not None, f"s_client at level 0 met: {seen.permissive}"
+        allowed = verdict.permissive
+        assert seen.permissive.outcome is allowed.outcome, f"s_client: {seen.permissive}; twin: {allowed}"
+        assert seen.permissive.status == allowed.http_status
+        assert seen.permissive.verify == (allowed.verify_error.code if allowed.verify_error else None)
+        assert seen.permissive.log_line == allowed.log_line
 
 
 @pytest.mark.parametrize("name", _names())
@@ -73,3 +85,10 @@ def test_the_manifest_records_what_nginx_does(name: str, observations: dict[str,
     assert seen.verify == expect.verify, str(seen)
     if expect.status is not None:
         assert seen.status == expect.status
+    if seen.outcome is Outcome.REJECT and expect.reason is not None:
+        assert expect.reason in (seen.reason or seen.log_line or ""), str(seen)
+    assert (seen.permissive is None) is (expect.permissive is None)
+    if seen.permissive is not None and expect.permissive is not None:
+        assert seen.permissive.outcome is expect.permissive.outcome, str(seen.permissive)
+        assert seen.permissive.verify == expect.permissive.verify, str(seen.permissive)
+        assert seen.permissive.status == expect.permissive.status, str(seen.permissive)

@@ -18,7 +18,7 @@ from mtls_doctor.cli.options import (
     rules_option,
 )
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
-from mtls_doctor.vocabulary import OcspMode, VerifyClient
+from mtls_doctor.vocabulary import ClientModel, OcspMode, VerifyClient
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint
@@ -76,6 +76,14 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 @click.option("--at", "at_text", metavar="TIME", help="The server's clock: 2026-01-31, 2026-01-31T12:00:00Z, +2d, -3h.")
 @click.option("--tls", type=click.Choice(["1.2", "1.3"]), default="1.3", show_default=True, help="Highest TLS version.")
 @click.option(
+    "--client",
+    "client_model",
+    type=_one_of(ClientModel),
+    default="curl",
+    show_default=True,
+    help="The client: curl (refuses weak keys and SHA-1 chains) or s_client-seclevel0 (sends them).",
+)
+@click.option(
     "--openssl",
     type=click.Choice(["1.0", "1.1", "3", "4"]),
     default="3",
@@ -108,6 +116,7 @@ def check(
     ocsp_responder: str | None,
     at_text: str | None,
     tls: str,
+    client_model: str,
     openssl: str,
     nginx_conf: str | None,
     server_name: str | None,
@@ -156,6 +165,7 @@ def check(
         password_file=password_file,
         ocsp=OcspMode(ocsp),
         ocsp_responder=ocsp_responder,
+        client=ClientModel(client_model),
     )
     rules_paths = [Path(d) for d in rules_dirs]
     if nginx_conf:

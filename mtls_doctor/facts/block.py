@@ -12,7 +12,7 @@ from typing import Any
 
 from mtls_doctor.facts.loading import Loader
 from mtls_doctor.inputs import FileRef, ServerSettings
-from mtls_doctor.nginx import ConfigPath, Context, PathKind, ServerBlock, Setting, TlsProtocol
+from mtls_doctor.nginx import ConfigPath, Context, LocationModifier, PathKind, ServerBlock, Setting, TlsProtocol
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.vocabulary import UNKNOWN, ErrorPageRule, Origin, ServerSource, Unknown, VerifyClient
 
@@ -100,7 +100,13 @@ def block_settings(
         ocsp_responder=tls.ssl_ocsp_responder.value,
         stream=server.context is Context.STREAM,
         error_pages=tuple(
-            ErrorPageRule(codes=p.codes, response=p.response, uri=p.uri, origin=p.directive.origin)
+            ErrorPageRule(
+                codes=p.codes,
+                response=p.response,
+                uri=p.uri,
+                origin=p.directive.origin,
+                named_return=_returns(server, p.uri),
+            )
             for p in server.error_pages
         ),
         ssl_context=loads_others,
@@ -110,6 +116,20 @@ def block_settings(
         origins=origins,
         reasons=reasons,
     )
+
+
+def _returns(server: ServerBlock, uri: str) -> int | None:
+    """The status of the ``return CODE ...`` directly in the block of the named location ``uri`` (``@name``); None
+    when ``uri`` names no such location or its block answers otherwise (a proxy_pass, a file, a URL)."""
+    if not uri.startswith("@"):
+        return None
+    for location in server.locations:
+        if location.modifier is LocationModifier.NAMED and location.uri.lstrip("@") == uri[1:]:
+            for d in location.directive.block or ():
+                if d.name == "return" and d.args and d.args[0].isdigit():
+                    return int(d.args[0])
+            return None
+    return None
 
 
 def _origin(setting: Setting[Any], server: ServerBlock, directive: str) -> Origin:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mtls_doctor.facts.model import Cert, NameConstraints, PublicKey
+from mtls_doctor.pki.der import RSASSA_PSS_OID
 from mtls_doctor.vocabulary import KeyType, Origin
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ def describe(cert: x509.Certificate, origin: Origin) -> Cert:
         sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        key=public_key_facts(cert.public_key()),
+        key=public_key_facts(cert.public_key(), pss=cert.public_key_algorithm_oid == RSASSA_PSS_OID),
+        version=1 if cert.version is x509.Version.v1 else 3,
         signature_algorithm=signature_name(cert),
         signature_hash=_signature_hash(cert),
         self_issued=self_issued,
@@ -179,20 +181,31 @@ def signature_verifies(cert: x509.Certificate, key: PublicKeyTypes) -> bool:
     return True
 
 
-def public_key_facts(key: PublicKeyTypes) -> PublicKey:
-    """Type, size and OpenSSL security bits of a public key."""
+def public_key_facts(key: PublicKeyTypes, *, pss: bool = False) -> PublicKey:
+    """Type, size and OpenSSL security bits of a public key; ``pss``: its SubjectPublicKeyInfo says RSA-PSS."""
     if isinstance(key, rsa.RSAPublicKey):
-        return PublicKey(type=KeyType.RSA, bits=key.key_size, curve=None, security_bits=ifc_security_bits(key.key_size))
+        kind = KeyType.RSA_PSS if pss else KeyType.RSA
+        return PublicKey(type=kind, bits=key.key_size, curve=None, security_bits=ifc_security_bits(key.key_size))
     if isinstance(key, dsa.DSAPublicKey):
         return PublicKey(type=KeyType.DSA, bits=key.key_size, curve=None, security_bits=ifc_security_bits(key.key_size))
     if isinstance(key, ec.EllipticCurvePublicKey):
-        # OpenSSL: EC security bits are half the group order's bits (crypto/ec/ec_ameth.c, ec_security_bits).
-        return PublicKey(type=KeyType.EC, bits=key.key_size, curve=key.curve.name, security_bits=key.key_size // 2)
+        return PublicKey(type=KeyType.EC, bits=key.key_size, curve=key.curve.name, security_bits=ec_security_bits(key))
     if isinstance(key, ed25519.Ed25519PublicKey):
         return PublicKey(type=KeyType.ED25519, bits=256, curve=None, security_bits=128)
     if isinstance(key, ed448.Ed448PublicKey):
         return PublicKey(type=KeyType.ED448, bits=456, curve=None, security_bits=224)
     return PublicKey(type=KeyType.OTHER, bits=0, curve=None, security_bits=0)
+
+
+def ec_security_bits(key: ec.EllipticCurvePublicKey) -> int:
+    """OpenSSL's security bits of an EC key (crypto/ec/ec_key.c, ec_security_bits): from the group order's size,
+    in steps: 512+ bits 256 (so P-521 is 256, not 260), 384+ 192, 256+ 128, 224+ 112, 160+ 80, else half."""
+    # The group orders of the named curves are as long as their field (the cofactor is 1 for all of them).
+    order_bits = key.curve.group_order.bit_length()
+    for bits, strength in ((512, 256), (384, 192), (256, 128), (224, 112), (160, 80)):
+        if order_bits >= bits:
+            return strength
+    return order_bits // 2
 
 
 def ifc_security_bits(n: int) -> int:

@@ -65,6 +65,7 @@ def build_path(
     certs = [n.facts for n in path]
     leaf_f = leaf.facts
     overflow = len(intermediates) > depth and anchored
+    violations = _name_violations(path)
     return PathFacts(
         certs=tuple(certs),
         sources=tuple(n.source for n in path),
@@ -101,7 +102,10 @@ def build_path(
             n.facts for n in intermediates if n.facts.eku is not None and "clientAuth" not in n.facts.eku
         ),
         intermediates_not_ca=tuple(n.facts for n in intermediates if n.facts.is_ca is False),
-        intermediates_without_basic_constraints=tuple(n.facts for n in intermediates if not n.facts.basic_constraints),
+        intermediates_without_basic_constraints=tuple(
+            n.facts for n in intermediates if not n.facts.basic_constraints and n.facts.version != 1
+        ),
+        intermediates_v1=tuple(n.facts for n in intermediates if n.facts.version == 1),
         cas_without_keycertsign=tuple(
             n.facts
             for n in path[1:]
@@ -117,7 +121,8 @@ def build_path(
             anchor is not None and anchor.facts.eku is not None and "clientAuth" not in anchor.facts.eku
         ),
         sent_matches_advertised=(any(n.facts.issuer in advertised for n in (leaf, *sent)) if advertised else None),
-        **_name_violations(path),
+        name_violations_permitted=violations[0],
+        name_violations_excluded=violations[1],
     )
 
 
@@ -220,7 +225,8 @@ def _pathlen_exceeded(path: list[Node]) -> tuple[Cert, ...]:
     return tuple(out)
 
 
-def _name_violations(path: list[Node]) -> dict[str, tuple[NameViolation, ...]]:
+def _name_violations(path: list[Node]) -> tuple[tuple[NameViolation, ...], tuple[NameViolation, ...]]:
+    """The violations of permitted, then of excluded subtrees."""
     permitted: list[NameViolation] = []
     excluded: list[NameViolation] = []
     for j in range(1, len(path)):
@@ -237,4 +243,4 @@ def _name_violations(path: list[Node]) -> dict[str, tuple[NameViolation, ...]]:
                     continue
                 v = NameViolation(cert=path[i].facts, constrained_by=path[j].facts, name=name, excluded=verdict)
                 (excluded if verdict else permitted).append(v)
-    return {"name_violations_permitted": tuple(permitted), "name_violations_excluded": tuple(excluded)}
+    return tuple(permitted), tuple(excluded)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from mtls_doctor.facts import seclevel
 from mtls_doctor.facts.certificate import public_key_facts
-from mtls_doctor.facts.model import CertFile, ClientFacts, KeyFacts
+from mtls_doctor.facts.model import Cert, CertFile, ClientFacts, ClientRefusal, KeyFacts, KeyTypeNotOffered
+from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.pki.certs import CertBundle
 from mtls_doctor.pki.keys import LoadedKey
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import FileFormat
+from mtls_doctor.vocabulary import ClientModel, FileFormat, KeyType
 
 
 class ClientParts(Record):
@@ -32,6 +34,10 @@ def client_parts(
     chain_file: CertFile | None,
     chain_bundle: CertBundle | None,
     key: LoadedKey | None,
+    *,
+    model: ClientModel = ClientModel.CURL,
+    protocol: str = "TLSv1.3",
+    openssl: OpenSSLGeneration = OpenSSLGeneration.V3,
 ) -> ClientParts:
     """Facts about the client's credentials, as curl (and nginx reading the same file) would take them.
 
@@ -53,7 +59,7 @@ def client_parts(
         matches_index = next((i for i, c in enumerate(certs) if _spki(c) == spki), None)
         key_facts = KeyFacts(
             origin=key.origin,
-            public=public_key_facts(key.key.public_key()),
+            public=public_key_facts(key.key.public_key(), pss=key.pss),
             encrypted=key.encrypted,
             matches_leaf=matches_index == 0,
             matches=facts[matches_index] if matches_index is not None else None,
@@ -62,8 +68,12 @@ def client_parts(
         key is None and _issued_another(leaf, certs[1:])
     )
     der = bundle.format is FileFormat.DER
-    presentation_error = _presentation_error(bundle, key, key_facts, der)
     first = matches_index or 0
+    refusal = None
+    if model is ClientModel.CURL and (key is None or matches_index is not None):
+        # curl loads the cert file as its chain: the key's certificate first once the bundle is in order.
+        refusal = security_level_refusal([facts[first], *(f for i, f in enumerate(facts) if i != first)], CURL_LEVEL)
+    presentation_error = _presentation_error(bundle, key, key_facts, der=der, refusal=refusal, model=model)
     order = (first, *(i for i in range(len(certs)) if i != first))
     fixed = tuple(certs[i] for i in order) if matches_index is not None or key is None else None
     seen: set[bytes] = set()
@@ -86,6 +96,9 @@ def client_parts(
             unrelated_sent=(),
             duplicate_sent=tuple(duplicates),
             presentation_error=presentation_error,
+            model=model,
+            refusal=refusal,
+            key_type_not_offered=key_type_not_offered(facts[first], protocol, openssl),
         ),
         chain=tuple(certs),
         key=key,
@@ -103,13 +116,87 @@ def _issued_another(first: x509.Certificate, rest: list[x509.Certificate]) -> bo
     return any(c.issuer == first.subject and c.subject != first.subject for c in rest)
 
 
-def _presentation_error(bundle: CertBundle, key: LoadedKey | None, key_facts: KeyFacts | None, der: bool) -> str | None:
-    """What curl prints (exit 58) instead of connecting, or None when it can present the certificate."""
-    if der:
+def _presentation_error(
+    bundle: CertBundle,
+    key: LoadedKey | None,
+    key_facts: KeyFacts | None,
+    *,
+    der: bool,
+    refusal: ClientRefusal | None,
+    model: ClientModel,
+) -> str | None:
+    """What the client prints instead of connecting (curl: exit 58), or None when it can present the certificate.
+    s_client reads a DER certificate (it guesses the format) and sends any key its level 0 allows."""
+    if der and model is ClientModel.CURL:
         return (
             f"curl: (58) could not load PEM client certificate from {bundle.path}, OpenSSL error "
             "error:0480006C:PEM routines::no start line, (no key found, wrong pass phrase, or wrong file format?)"
         )
     if key is not None and key_facts is not None and not key_facts.matches_leaf:
         return f"curl: (58) unable to set private key file: '{key.origin.source}' type PEM"
+    if refusal is not None:
+        return (
+            f"curl: (58) could not load PEM client certificate from {bundle.path}, OpenSSL error "
+            f"error:{refusal.openssl_error}:SSL routines::{refusal.error}, (no key found, wrong pass phrase, or wrong "
+            "file format?)"
+        )
+    return None
+
+
+CURL_LEVEL = 2
+"""curl keeps OpenSSL's default security level, 2 on Debian 12 (openssl.cnf sets none: the build default), and
+``--ciphers DEFAULT:@SECLEVEL=0`` does not lower it for the local check (nginx-behaviour.md §7, observed)."""
+
+# OpenSSL 3 packs ERR_LIB_SSL (20) << 23 with the reason (include/openssl/sslerr.h): SSL_R_EE_KEY_TOO_SMALL 399,
+# SSL_R_CA_KEY_TOO_SMALL 397, SSL_R_CA_MD_TOO_WEAK 398. curl 7.88.1 printed exactly these (observed).
+_SSL_LIB = 20 << 23
+_EE_KEY_TOO_SMALL = ("ee key too small", f"{_SSL_LIB | 399:08X}")
+_CA_KEY_TOO_SMALL = ("ca key too small", f"{_SSL_LIB | 397:08X}")
+_CA_MD_TOO_WEAK = ("ca md too weak", f"{_SSL_LIB | 398:08X}")
+
+
+def security_level_refusal(chain: list[Cert], level: int) -> ClientRefusal | None:
+    """The first certificate of ``chain`` (leaf first, then what the client sends) that an OpenSSL client at
+    ``level`` refuses to load, as SSL_CTX_use_certificate_chain_file checks them (ssl_security_cert,
+    ssl/t1_lib.c): each certificate's key (``ee key too small`` for the leaf, ``ca key too small`` for the
+    others), then its signature digest unless it is self-signed (``ca md too weak``, for the leaf too)."""
+    need = seclevel.min_bits(level)
+    for i, cert in enumerate(chain):
+        if seclevel.key_too_weak(cert.key, level):
+            error, code = _EE_KEY_TOO_SMALL if i == 0 else _CA_KEY_TOO_SMALL
+            because = f"its key is {cert.key}, {cert.key.security_bits} bits of security; level {level} needs {need}"
+            return ClientRefusal(cert=cert, error=error, openssl_error=code, because=because, level=level)
+        if not cert.self_signed and seclevel.digest_too_weak(cert, level):
+            error, code = _CA_MD_TOO_WEAK
+            because = f"it is signed with {cert.signature_algorithm}; level {level} needs a {need}-bit digest"
+            return ClientRefusal(cert=cert, error=error, openssl_error=code, because=because, level=level)
+    return None
+
+
+# The ECDSA curves whose TLS 1.3 signature algorithms OpenSSL 1.1.1 and 3.0 offer by default (ssl/t1_lib.c,
+# tls12_sigalgs: ecdsa_secp256r1_sha256, ecdsa_secp384r1_sha384, ecdsa_secp521r1_sha512; RFC 8446 §4.2.3 binds
+# each to its curve). OpenSSL 3.2 added the brainpool ones of RFC 8734 (V4 here); nginx 1.22.1 / OpenSSL 3.0.19
+# offered none (observed: empty Certificate).
+_TLS13_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+_TLS13_CURVES_32 = _TLS13_CURVES | {"brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"}
+_TLS13_TYPES = frozenset({KeyType.RSA, KeyType.RSA_PSS, KeyType.ED25519, KeyType.ED448})
+# TLS 1.2: the server checks the client certificate's curve against its own groups (tls1_check_group_id, "wrong
+# curve"); OpenSSL's default groups name these curves (x25519 and x448 are not certificate curves).
+_TLS12_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+
+
+def key_type_not_offered(cert: Cert, protocol: str, openssl: OpenSSLGeneration) -> KeyTypeNotOffered | None:
+    """Whether nginx's OpenSSL offers nothing for the key of the client certificate ``cert`` over ``protocol`` (the
+    client's OpenSSL checks the CertificateRequest's signature algorithms, tls_choose_sigalg; the server checks the
+    curve in TLS 1.2)."""
+    key = cert.key
+    if protocol == "TLSv1.3":
+        curves = _TLS13_CURVES_32 if openssl is OpenSSLGeneration.V4 else _TLS13_CURVES
+        if key.type in _TLS13_TYPES or (key.type is KeyType.EC and key.curve in curves):
+            return None
+        accepts = f"RSA, RSA-PSS, Ed25519, Ed448 and ECDSA on {', '.join(sorted(curves))}"
+        return KeyTypeNotOffered(cert=cert, key=key, protocol=protocol, empty_certificate=True, server_accepts=accepts)
+    if key.type is KeyType.EC and key.curve not in _TLS12_CURVES:
+        accepts = f"ECDSA keys on {', '.join(sorted(_TLS12_CURVES))} (and RSA, DSA)"
+        return KeyTypeNotOffered(cert=cert, key=key, protocol=protocol, empty_certificate=False, server_accepts=accepts)
     return None

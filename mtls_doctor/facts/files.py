@@ -48,7 +48,10 @@ def inspect_file(path: str, passwords: Passwords) -> Inspected:
     if content is Content.PRIVATE_KEY:
         key = load_key_file(path, passwords)
         return KeyFile(
-            path=path, origin=key.origin, public=public_key_facts(key.key.public_key()), encrypted=key.encrypted
+            path=path,
+            origin=key.origin,
+            public=public_key_facts(key.key.public_key(), pss=key.pss),
+            encrypted=key.encrypted,
         )
     if content is Content.CRL:
         crls = load_crl_file(path)

@@ -6,6 +6,7 @@ cannot be established becomes UNKNOWN with a reason, which not_evaluated finding
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, replace
 from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import UNKNOWN, CertSource, OcspMode, Origin, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, OcspMode, Origin, Unknown, VerifyClient
 
 
 class Gathered(Record):
@@ -91,7 +92,16 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         cf = cert_file(client_bundle)
         chf = cert_file(chain_bundle) if chain_bundle else None
         sent = _nodes(client_bundle, cf, CertSource.SENT) + _nodes(chain_bundle, chf, CertSource.SENT)
-        client = client_parts(cf, client_bundle, chf, chain_bundle, key)
+        client = client_parts(
+            cf,
+            client_bundle,
+            chf,
+            chain_bundle,
+            key,
+            model=inputs.client,
+            protocol=settings.max_tls,
+            openssl=settings.openssl,
+        )
         sent = [sent[i] for i in client.order]
         advertised = server.advertised_ca_names if isinstance(server.advertised_ca_names, tuple) else ()
         built = observe.run("the path builder", "path", lambda: _path(sent, store, at, settings, advertised))
@@ -102,10 +112,13 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         if isinstance(path, PathFacts) and path.issuer_missing is not None:
             top = path_nodes[-1].cert
             found = observe.run("the nearby-issuer search", "path.issuer_found", lambda: _issuer_nearby(top, inputs))
-            path = replace(path, issuer_found=None if isinstance(found, Unknown) else found)
+            if not isinstance(found, Unknown) and found is not None:
+                cert, file, extract = found
+                path = replace(path, issuer_found=cert, issuer_file=file, issuer_extract=extract)
         on_path = {n.cert for n in path_nodes}  # by certificate: the path may hold the trust store's copy
         unrelated = tuple(n.facts for n in sent[1:] if n.cert not in on_path)
-        client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated))
+        keep = _keep_on_path(client_bundle, on_path, unrelated, leaf_first=client.order[0] == 0)
+        client = replace(client, facts=replace(client.facts, unrelated_sent=unrelated, keep_on_path=keep))
 
     revocation: RevocationFacts | Unknown | None = None
     crl_items = list(model.crls)
@@ -131,6 +144,8 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     if client is not None:
         ocsp = observe.run("the OCSP questions", "ocsp", lambda: _ocsp(settings, path))
     verdict = verdict_of(server, client.facts if client else None, twin, ocsp)
+    if verdict.forgiven is True and isinstance(path, PathFacts):
+        verdict = replace(verdict, forgiven_cause=forgiven_cause(path, settings.verify_depth))
     clock = ClockFacts(
         at=at,
         local_now=now,
@@ -158,6 +173,49 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     return Gathered(facts=facts, unknown_reasons=reasons, internal_errors=tuple(observe.errors))
 
 
+def _keep_on_path(
+    bundle: CertBundle, on_path: set[x509.Certificate], unrelated: tuple[Cert, ...], *, leaf_first: bool
+) -> str | None:
+    """The sed command that keeps the certificates of the cert file on the path (the leaf is always kept), by their
+    lines; None when nothing is unrelated, or not all of it is in this (PEM, regular) file."""
+    certs = [c.cert for c in bundle.certs]
+    if not unrelated or not leaf_first or bundle.format is not FileFormat.PEM or bundle.path == "-":
+        return None
+    if sum(1 for c in certs[1:] if c not in on_path) != len(unrelated):
+        return None  # some unrelated certificate comes from --chain
+    try:
+        lines = Path(bundle.path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    ranges = []
+    for i, c in enumerate(bundle.certs):
+        begin = c.origin.line
+        if begin is None:
+            return None
+        if i == 0 or c.cert in on_path:
+            end = next((n for n in range(begin, len(lines) + 1) if "-----END CERTIFICATE-----" in lines[n - 1]), None)
+            if end is None:
+                return None
+            ranges.append(f"{begin},{end}p")
+    return f"sed -n '{';'.join(ranges)}' {shlex.quote(bundle.path)} > client-chain.pem"
+
+
+def forgiven_cause(path: PathFacts, depth: int) -> str:
+    """Why the chain failed verification, for a failure optional_no_ca forgave (18, 19, 20, 21)."""
+    if path.self_signed_leaf_untrusted:
+        return f"The client certificate {path.certs[0]} is self-signed and not in the server's trust store"
+    if path.untrusted_root_sent is not None:
+        return f"The client's chain ends in its own root {path.untrusted_root_sent}, which the server does not trust"
+    if path.depth_exceeded:
+        return (
+            f"The chain has {path.intermediate_count} intermediate CA(s), more than ssl_verify_depth {depth} admits "
+            "(the CA is trusted)"
+        )
+    if path.issuer_missing is not None:
+        return f"The client's CA {path.issuer_missing} is not in the server's trust store"
+    return "The chain does not verify"
+
+
 def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource) -> list[Node]:
     if bundle is None or facts is None:
         return []
@@ -173,14 +231,27 @@ def _path(
     return path, [by_facts[id(c)] for c in path.certs]
 
 
-def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> Cert | None:
-    """The missing issuer of ``child``, from --issuers first, then the directories of the input files."""
+def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, str | None] | None:
+    """The missing issuer of ``child``, from --issuers first, then the directories of the input files; with the file
+    a fix uses, and the command that extracts it to that file when the file it was found in holds more."""
     settings = inputs.server_settings()
     server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
     given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files) if p and p != "-"]
     places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
     found = find_issuer(child, places, skip=[Path(p) for p in given])
-    return describe(found.cert, Origin(source=str(found.path), line=found.line)) if found else None
+    if found is None:
+        return None
+    cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
+    if found.alone:
+        return cert, str(found.path), None
+    source = shlex.quote(str(found.path))
+    if found.end_line == found.line:  # DER
+        return cert, EXTRACTED_ISSUER, f"openssl x509 -inform DER -in {source} -out {EXTRACTED_ISSUER}"
+    return cert, EXTRACTED_ISSUER, f"sed -n '{found.line},{found.end_line}p' {source} > {EXTRACTED_ISSUER}"
+
+
+EXTRACTED_ISSUER = "issuer.pem"
+"""The file a fix writes the found issuer to, when the file it was found in holds other certificates too."""
 
 
 def _twin(
@@ -202,6 +273,11 @@ def _twin(
             reasons["twin"] = "the private key matches none of the client's certificates"
             return UNKNOWN
         chain, key = client.leaf_for_twin, client.key.key
+        offered = client.facts.key_type_not_offered
+        if offered is not None and offered.empty_certificate:
+            # The client finds no signature algorithm for its key and sends an empty Certificate (the twin's
+            # OpenSSL 4 would offer brainpool ones that nginx's OpenSSL 3.0 does not).
+            chain, key = (), None
     server = TwinServer(
         verify_client=settings.verify_client,
         verify_depth=twin_depth(settings.verify_depth, settings.openssl),

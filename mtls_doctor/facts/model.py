@@ -15,6 +15,7 @@ from mtls_doctor.record import Record
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.vocabulary import (
     CertSource,
+    ClientModel,
     ErrorPageRule,
     FileFormat,
     KeyType,
@@ -93,6 +94,8 @@ class Cert(Record):
     public_ca_issued: bool
     """The issuer is a public Web PKI CA (Let's Encrypt, DigiCert, ...), by its organisation name."""
     ocsp_urls: tuple[str, ...] = ()
+    version: int = 3
+    """The X.509 version (1 or 3): a v1 certificate has no extensions at all."""
     """The OCSP responder URLs of its authorityInfoAccess extension, in order (nginx asks the first)."""
 
     def __str__(self) -> str:
@@ -128,6 +131,38 @@ class KeyFacts(Record):
         return f"{self.public} private key ({self.origin})"
 
 
+class ClientRefusal(Record):
+    """The client refuses to load its own certificate chain: OpenSSL's security level, applied by the client to
+    what it would send (ssl_security_cert, ssl/t1_lib.c), before any byte reaches the server."""
+
+    cert: Cert
+    """The certificate refused (the leaf, or a CA certificate the client would send)."""
+    error: str
+    """OpenSSL's reason, as curl prints it: ``ee key too small``, ``ca key too small``, ``ca md too weak``."""
+    openssl_error: str
+    """The packed OpenSSL 3 error code in hexadecimal (``0A00018F``): match by number, not text."""
+    because: str
+    """Why, in numbers: the key or the digest, its security bits, and what the level requires."""
+    level: int
+    """The client's security level (2: OpenSSL's default on Debian 12, which curl keeps)."""
+
+
+class KeyTypeNotOffered(Record):
+    """The client's key type has no signature algorithm (TLS 1.3) or curve (TLS 1.2) that nginx's OpenSSL accepts."""
+
+    cert: Cert
+    """The client certificate."""
+    key: PublicKey
+    """Its key."""
+    protocol: str
+    """``TLSv1.3`` or ``TLSv1.2``: what the client and the server negotiate."""
+    empty_certificate: bool
+    """TLS 1.3: the client sends an empty Certificate (nginx: "No required SSL certificate was sent"); otherwise
+    (TLS 1.2, a curve outside the server's groups) the server fails the handshake with "wrong curve"."""
+    server_accepts: str
+    """What the server accepts instead, in words."""
+
+
 class ClientFacts(Record):
     """What the client holds and what it will send."""
 
@@ -150,6 +185,15 @@ class ClientFacts(Record):
     duplicate_sent: tuple[Cert, ...]
     presentation_error: str | None
     """What curl would say instead of connecting (key mismatch, DER, ...); None when it can present the cert."""
+    model: ClientModel = ClientModel.CURL
+    """The client modelled (``check --client``)."""
+    refusal: ClientRefusal | None = None
+    """The client's own security level refuses its certificate chain (curl); None when it sends it."""
+    key_type_not_offered: KeyTypeNotOffered | None = None
+    """The key type cannot be used with this server and protocol; None when it can."""
+    keep_on_path: str | None = None
+    """With ``unrelated_sent`` all in the cert file (leaf first): the command that writes ``client-chain.pem`` with
+    the certificates of the cert file that are on the path, in their order; None otherwise."""
 
 
 class Crl(Record):
@@ -230,6 +274,9 @@ class ServerFacts(Record):
     """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
     advertised_ca_names: tuple[str, ...] | Unknown
     """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
+    advertised_names_bytes: int | Unknown = 0
+    """The size of that list in the CertificateRequest (each DER name with its 2-byte length): the TLS vector holds
+    at most 65,535 bytes (RFC 5246 §7.4.4, RFC 8446 §4.2.4)."""
     non_ca_in_ca_file: tuple[Cert, ...] | Unknown
     """End entities in the CA file that are not self-signed: they anchor nothing, yet are advertised (a
     self-signed client certificate there is a deliberate pin, its own anchor)."""
@@ -373,6 +420,15 @@ class PathFacts(Record):
     None when no CA names are advertised (those clients then offer any)."""
     name_violations_permitted: tuple[NameViolation, ...]
     name_violations_excluded: tuple[NameViolation, ...]
+    issuer_file: str | None = None
+    """The file a fix that sends or trusts the missing issuer uses: the file it was found in when that holds it
+    alone (PEM), else ``issuer.pem``, which ``issuer_extract`` writes. None when it was not found."""
+    issuer_extract: str | None = None
+    """The command that writes exactly the found issuer to ``issuer.pem`` (from a bundle that holds other
+    certificates, perhaps a leaf, or from DER); None when the found file can be used as it is, or nothing was
+    found."""
+    intermediates_v1: tuple[Cert, ...] = ()
+    """Intermediates that are X.509 v1 certificates: OpenSSL takes only a self-signed v1 certificate as a CA."""
 
 
 class RevocationFacts(Record):
@@ -409,6 +465,12 @@ class Verdict(Record):
     the handshake could not be reproduced under optional_no_ca)."""
     error_page: ErrorPageRule | None = None
     """The ``error_page`` that answers the refused client instead of nginx's own 400 page."""
+    forgiven_cause: str | None = None
+    """Under ``optional_no_ca``, what made the forgiven verification fail, in words (the untrusted CA, the
+    self-signed client, the depth overflow): the cause of ``$ssl_client_verify = FAILED:...``."""
+    permissive: Verdict | None = None
+    """When the client refuses to send its certificate (outcome client_error): what nginx would do if a permissive
+    client (``openssl s_client -cipher DEFAULT:@SECLEVEL=0``) sent it; None otherwise or when unknown."""
 
 
 class ClockFacts(Record):

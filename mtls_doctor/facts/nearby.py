@@ -32,6 +32,10 @@ class FoundIssuer(Record):
     path: Path
     line: int
     cert: x509.Certificate
+    end_line: int = 0
+    """The line of its END (1 for DER)."""
+    alone: bool = True
+    """The file holds this certificate and no other, in PEM: a fix can use the file as it is."""
 
 
 def find_issuer(child: x509.Certificate, places: Iterable[Path], *, skip: Iterable[Path] = ()) -> FoundIssuer | None:
@@ -77,17 +81,19 @@ def _in_file(child: x509.Certificate, path: Path) -> FoundIssuer | None:
         data = path.read_bytes()
     except OSError:
         return None
-    for line, cert in _certs(data):
+    certs = _certs(data)
+    for line, end_line, cert in certs:
         if cert.subject == child.issuer and cert != child and is_issued_by(child, cert):
-            return FoundIssuer(path=path, line=line, cert=cert)
+            alone = len(certs) == 1 and _PEM_CERT in data
+            return FoundIssuer(path=path, line=line, cert=cert, end_line=end_line, alone=alone)
     return None
 
 
-def _certs(data: bytes) -> list[tuple[int, x509.Certificate]]:
-    """The certificates of a PEM bundle with the line of their BEGIN, or of a DER file (line 1)."""
+def _certs(data: bytes) -> list[tuple[int, int, x509.Certificate]]:
+    """The certificates of a PEM bundle with the lines of their BEGIN and END, or of a DER file (line 1)."""
     if _PEM_CERT not in data:
         try:
-            return [(1, x509.load_der_x509_certificate(data))]
+            return [(1, 1, x509.load_der_x509_certificate(data))]
         except ValueError:
             return []
     found = []
@@ -97,6 +103,7 @@ def _certs(data: bytes) -> list[tuple[int, x509.Certificate]]:
         if end == -1:
             break
         with contextlib.suppress(ValueError):  # a damaged block is not a candidate; the others still are
-            found.append((data.count(b"\n", 0, start) + 1, x509.load_pem_x509_certificate(data[start : end + 25])))
+            cert = x509.load_pem_x509_certificate(data[start : end + 25])
+            found.append((data.count(b"\n", 0, start) + 1, data.count(b"\n", 0, end) + 1, cert))
         start = data.find(_PEM_CERT, end)
     return found

@@ -98,6 +98,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         ca_file_required=required,
         crl_check=crl_check,
         advertised_ca_names=UNKNOWN if isinstance(ca_file, Unknown) else _advertised(ca_file),
+        advertised_names_bytes=UNKNOWN if isinstance(ca_file, Unknown) else _names_bytes(advertised),
         non_ca_in_ca_file=non_ca,
         server_certs_in_ca_file=UNKNOWN
         if isinstance(non_ca, Unknown)
@@ -119,7 +120,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             required=required,
         ),
         verify_result_checked=settings.verify_result_checked,
-        origins=settings.origins,
+        origins=_with_names_origin(settings.origins),
         ocsp=settings.ocsp,
         ocsp_responder=settings.ocsp_responder,
         stream=settings.stream,
@@ -200,6 +201,20 @@ def _crl_file(loaded: ServerFile, crls: tuple[tuple[Crl, LoadedCrl], ...]) -> Cr
 def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
     """SSL_load_client_CA_file: the subjects of the CA file in order, a repeated subject listed once."""
     return tuple(dict.fromkeys(c.subject for c in ca_file.certs)) if ca_file else ()
+
+
+def _with_names_origin(origins: dict[str, Origin]) -> dict[str, Origin]:
+    """The advertised names come from where ssl_client_certificate is set."""
+    if "ca_file" not in origins:
+        return origins
+    return {**origins, "advertised_names_bytes": origins["ca_file"]}
+
+
+def _names_bytes(advertised: tuple[Node, ...]) -> int:
+    """The bytes of the certificate_authorities list: 2 + the DER subject for each distinct name (construct_ca_names,
+    ssl/statem/statem_lib.c)."""
+    names = dict.fromkeys(n.cert.subject.public_bytes() for n in advertised)
+    return sum(2 + len(name) for name in names)
 
 
 def _config_error(

@@ -33,10 +33,15 @@ def verdict_of(
     request as the twin's handshake decides; unknown when the handshake could not be reproduced."""
     if server.config_error is not None:
         return plain_verdict(Outcome.SERVER_CONFIG_ERROR, server.config_error)
-    if client is not None and client.presentation_error is not None:
-        return plain_verdict(Outcome.CLIENT_ERROR, client.presentation_error)
+    answer = None
     if isinstance(twin, TwinFacts) and not isinstance(ocsp, Unknown):
-        return nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
+        answer = nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
+    if client is not None and client.presentation_error is not None:
+        refused = plain_verdict(Outcome.CLIENT_ERROR, client.presentation_error)
+        # The twin's client sends at level 0: what nginx does when s_client -cipher DEFAULT:@SECLEVEL=0 sends it.
+        return replace(refused, permissive=answer) if client.refusal is not None else refused
+    if answer is not None:
+        return answer
     # Whether optional_no_ca would forgive the failure is as unknown as the failure itself.
     forgiven = UNKNOWN if server.verify_client is VerifyClient.OPTIONAL_NO_CA else False
     return plain_verdict(Outcome.UNKNOWN, None, forgiven=forgiven)
@@ -90,6 +95,9 @@ def _error_page_answer(page: ErrorPageRule) -> tuple[int | None, str]:
     no ``=`` keeps 400, ``=NNN`` answers NNN, ``=`` the status of what the URI produces, a URL redirects with 302
     unless ``=301``/``=303``/``=307``/``=308``; a URI that fails itself answers with its own error)."""
     overwrite = page.response[1:] if page.response else None
+    if page.uri.startswith("@") and overwrite == "" and page.named_return is not None:
+        # `= @name`: the status of what the named location produces, here its own return (observed: 401)
+        return page.named_return, f"the answer of location {page.uri} (return {page.named_return})"
     if page.uri.startswith(("/", "@")):
         # The redirected request can fail in turn (a missing or unreadable file): its own error then replaces it.
         status = int(overwrite) if overwrite else (None if overwrite == "" else 400)

@@ -68,3 +68,48 @@ def reason(exc: BaseException) -> str:
         return f"malformed DER: {kind.group(1)}{at}"
     first = re.split(r"\. |\.$| See https?://", text, maxsplit=1)[0].strip()
     return (first or type(exc).__name__)[:120]
+
+
+RSASSA_PSS_OID = x509.ObjectIdentifier("1.2.840.113549.1.1.10")
+"""id-RSASSA-PSS as a key's algorithm (RFC 4055): cryptography reads such a key as plain RSA."""
+RSA_PSS_KEY_ALG = bytes.fromhex("300b06092a864886f70d01010a")
+"""The key AlgorithmIdentifier id-RSASSA-PSS without parameters (RFC 4055 §3.1), as `openssl genpkey -algorithm
+RSA-PSS` writes it. cryptography reads such a key as a plain RSA key, and writes it back as rsaEncryption."""
+
+
+def children(encoded: bytes) -> list[bytes]:
+    """The encoded children of the DER SEQUENCE ``encoded`` (well-formed DER that we made or that parsed)."""
+    _, start, end = _header(encoded, 0)
+    out = []
+    pos = start
+    while pos < end:
+        _, _content, stop = _header(encoded, pos)
+        out.append(encoded[pos:stop])
+        pos = stop
+    return out
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """One DER TLV."""
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + content
+
+
+def relabel_pkcs8(pkcs8: bytes, algorithm: bytes) -> bytes:
+    """The PKCS#8 PrivateKeyInfo ``pkcs8`` with its privateKeyAlgorithm replaced by ``algorithm`` (RFC 5208 §5:
+    version, privateKeyAlgorithm, privateKey): an RSA key made an RSA-PSS key again."""
+    parts = children(pkcs8)
+    parts[1] = algorithm
+    return tlv(0x30, b"".join(parts))
+
+
+def _header(encoded: bytes, pos: int) -> tuple[int, int, int]:
+    tag, first = encoded[pos], encoded[pos + 1]
+    if first < 0x80:
+        return tag, pos + 2, pos + 2 + first
+    count = first & 0x7F
+    length = int.from_bytes(encoded[pos + 2 : pos + 2 + count], "big")
+    return tag, pos + 2 + count, pos + 2 + count + length

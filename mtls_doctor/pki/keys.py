@@ -5,6 +5,7 @@ The key object stays in memory for the handshake; nothing here ever puts key mat
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,8 @@ class LoadedKey(Record):
     key: SigningKey
     origin: Origin
     encrypted: bool
+    pss: bool = False
+    """An unencrypted PKCS#8 key labelled id-RSASSA-PSS (cryptography reads it as plain RSA)."""
 
     def __repr__(self) -> str:
         return f"LoadedKey(origin={self.origin!r}, encrypted={self.encrypted})"
@@ -87,7 +90,20 @@ def load_pem_key_block(block: PemBlock, path: str, passwords: Passwords) -> Load
         key=signing_key(key, path),
         origin=Origin(source=path, block=block.position, line=block.line),
         encrypted=encrypted,
+        pss=block.label == "PRIVATE KEY" and _labelled_pss(block.data),
     )
+
+
+def _labelled_pss(pem: bytes) -> bool:
+    """The PKCS#8 PrivateKeyInfo of ``pem`` names id-RSASSA-PSS as its algorithm (RFC 5208 §5: version, then the
+    AlgorithmIdentifier), as `openssl genpkey -algorithm RSA-PSS` writes it."""
+    body = b"".join(line for line in pem.splitlines() if line and not line.startswith(b"-----"))
+    try:
+        head = base64.b64decode(body[:64], validate=False)
+    except ValueError:
+        return False
+    # SEQUENCE header (2-4 bytes), INTEGER 0 (3 bytes), then the AlgorithmIdentifier
+    return der.RSA_PSS_KEY_ALG in head[:24]
 
 
 def _load_pem_key(block: PemBlock, path: str, passwords: Passwords, *, encrypted: bool) -> tuple[PrivateKeyTypes, bool]:

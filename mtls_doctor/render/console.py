@@ -44,7 +44,11 @@ def verdict_sentence(v: Verdict) -> tuple[str, str]:
     if v.outcome is Outcome.ACCEPT:
         return f"nginx will accept this client ($ssl_client_verify = {v.ssl_client_verify})", "bold green"
     if v.outcome is Outcome.CLIENT_ERROR:
-        return f"the client cannot present these credentials: {v.reason}", "bold red"
+        said = f"the client cannot present these credentials: {v.reason}"
+        if v.permissive is not None:
+            # what nginx decides when s_client at level 0 sends the same files (the twin's client does)
+            said += f". Sent anyway (openssl s_client -cipher DEFAULT:@SECLEVEL=0): {verdict_sentence(v.permissive)[0]}"
+        return said, "bold red"
     if v.outcome is Outcome.SERVER_CONFIG_ERROR:
         return f"nginx will refuse to start: {v.reason}", "bold red"
     if v.reason:  # the verdict hangs on something mtls-doctor does not do, e.g. ask an OCSP responder

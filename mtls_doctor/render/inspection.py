@@ -81,7 +81,11 @@ def inspection_text(items: list[Inspected], *, now: datetime, show_all: bool = F
         if isinstance(item, InspectedCerts):
             _certs(item, doc, now, show_all=show_all)
         elif isinstance(item, KeyFile):
-            doc.add(para(Span(f"{item.path}: private key, {item.public}", "bold")))
+            doc.add(
+                para(
+                    Span(f"{item.path}: private key, {item.public} ({item.public.security_bits} security bits)", "bold")
+                )
+            )
             doc.add(Rows((("encrypted", display(item.encrypted)), ("content", "never shown"))))
         else:
             _crls(item, doc, now, show_all=show_all)

@@ -65,6 +65,8 @@ def verdict_document(v: Verdict) -> dict[str, Any]:
         "log_line": v.log_line,
         "forgiven": v.forgiven if isinstance(v.forgiven, bool) else None,
         "error_page": str(v.error_page) if v.error_page else None,
+        "forgiven_cause": v.forgiven_cause,
+        "permissive": verdict_document(v.permissive) if v.permissive else None,
     }
 
 

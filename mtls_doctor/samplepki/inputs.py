@@ -8,7 +8,7 @@ from pathlib import Path
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import scenario_files
-from mtls_doctor.vocabulary import OcspMode
+from mtls_doctor.vocabulary import ClientModel, OcspMode
 
 
 def scenario_inputs(sample_dir: Path, sc: Scenario) -> Inputs:
@@ -31,6 +31,9 @@ def scenario_inputs(sample_dir: Path, sc: Scenario) -> Inputs:
         seclevel=sc.seclevel if sc.seclevel is not None else DEBIAN_DEFAULT_SECLEVEL,
         at=sc.server_time,
         ocsp=sc.ocsp,
+        max_tls=f"TLSv{sc.tls}",
+        client=ClientModel(sc.client_tool),
+        issuers=tuple(str(sample_dir / place) for place in sc.issuers),
     )
 
 
@@ -67,6 +70,10 @@ def check_command(inputs: Inputs, *, relative_to: Path | None = None) -> str:
         argv += ["--ocsp", inputs.ocsp.value]
     if inputs.ocsp_responder:
         argv += ["--ocsp-responder", inputs.ocsp_responder]
+    if inputs.max_tls != "TLSv1.3":
+        argv += ["--tls", inputs.max_tls.removeprefix("TLSv")]
+    if inputs.client is not ClientModel.CURL:
+        argv += ["--client", inputs.client.value]
     if inputs.at is not None:
         argv += ["--at", inputs.at.strftime("%Y-%m-%dT%H:%M:%SZ")]
     return shlex.join(argv)

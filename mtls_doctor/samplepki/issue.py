@@ -8,14 +8,16 @@ the to-be-signed bytes with the SHA-1 algorithm identifier swapped in.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mtls_doctor.facts.certificate import NS_CERT_TYPE_OID
+from mtls_doctor.pki.der import RSA_PSS_KEY_ALG, children, relabel_pkcs8, tlv
 from mtls_doctor.samplepki.keys import SampleKey, derive_key
 from mtls_doctor.samplepki.manifest import CertSpec, CrlSpec, Manifest
 
@@ -32,6 +34,8 @@ _SHA1_ALG = {
     "ec": bytes.fromhex("300906072a8648ce3d0401"),
     "rsa": bytes.fromhex("300d06092a864886f70d0101050500"),
 }
+# The key AlgorithmIdentifier rsaEncryption (RFC 3279 §2.3.1); id-RSASSA-PSS is pki.der.RSA_PSS_KEY_ALG.
+_RSA_KEY_ALG = bytes.fromhex("300d06092a864886f70d0101010500")
 
 
 class Issued(NamedTuple):
@@ -39,6 +43,8 @@ class Issued(NamedTuple):
 
     cert: x509.Certificate
     key: SampleKey
+    key_type: str = "ec-p256"
+    """The spec's key type (``rsa-pss-2048`` relabels the RSA key as RSA-PSS in the key file)."""
 
 
 def issue_all(manifest: Manifest) -> dict[str, Issued]:
@@ -59,7 +65,7 @@ def issue_all(manifest: Manifest) -> dict[str, Issued]:
             raise ValueError(msg)
         spec = manifest.certs[name]
         issuer = None if spec.self_signed else issue(spec.issuer, (*seen, name))
-        issued[name] = Issued(_certificate(spec, key_of(spec), issuer, manifest), key_of(spec))
+        issued[name] = Issued(_certificate(spec, key_of(spec), issuer, manifest), key_of(spec), spec.key)
         return issued[name]
 
     for name in manifest.certs:
@@ -121,12 +127,24 @@ def _certificate(spec: CertSpec, key: SampleKey, issuer: Issued | None, m: Manif
     if spec.unknown_extension:
         ext = x509.UnrecognizedExtension(x509.ObjectIdentifier(spec.unknown_extension), b"\x05\x00")
         b = b.add_extension(ext, critical=spec.unknown_extension_critical)
+    if isinstance(signer, dsa.DSAPrivateKey):
+        msg = f"certs.{spec.name}: a DSA key signs nothing here (DSA signatures are not reproducible)"
+        raise TypeError(msg)
+    pss_padding = _PSS if spec.signature_padding == "pss" and isinstance(signer, rsa.RSAPrivateKey) else None
     cert = b.sign(
-        signer, hashes.SHA256(), ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None
+        signer,
+        hashes.SHA256(),
+        ecdsa_deterministic=True if isinstance(signer, ec.EllipticCurvePrivateKey) else None,
+        rsa_padding=pss_padding,
     )
-    if spec.signature_hash == "sha1":
-        return _resign_sha1(cert, signer)
+    if spec.signature_hash == "sha1" or spec.key == "rsa-pss-2048" or spec.version == 1:
+        sha1, pss = spec.signature_hash == "sha1", spec.key == "rsa-pss-2048"
+        return _resign(cert, signer, sha1=sha1, pss_key=pss, v1=spec.version == 1, padded=pss_padding)
     return cert
+
+
+# RSASSA-PSS with SHA-256 and no salt: deterministic, so the sample PKI stays reproducible byte for byte.
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=0)
 
 
 def _key_usage(names: tuple[str, ...]) -> x509.KeyUsage:
@@ -158,47 +176,84 @@ def _general_name(text: str) -> x509.GeneralName:
     raise ValueError(msg)
 
 
-def _resign_sha1(cert: x509.Certificate, signer: SampleKey) -> x509.Certificate:
-    """The same certificate signed with SHA-1: swap the TBS signature AlgorithmIdentifier, sign, reassemble."""
-    alg = _SHA1_ALG["ec" if isinstance(signer, ec.EllipticCurvePrivateKey) else "rsa"]
-    children = _children(cert.tbs_certificate_bytes)
-    # TBSCertificate: [0] version, serialNumber, signature AlgorithmIdentifier, ... (RFC 5280 §4.1)
-    children[2] = alg
-    tbs = _tlv(0x30, b"".join(children))
+def _resign(
+    cert: x509.Certificate,
+    signer: SampleKey,
+    *,
+    sha1: bool,
+    pss_key: bool,
+    v1: bool = False,
+    padded: padding.PSS | None = None,
+) -> x509.Certificate:
+    """The same certificate signed with SHA-1 (swap the TBS signature AlgorithmIdentifier), with its RSA key
+    labelled id-RSASSA-PSS (swap the subjectPublicKeyInfo's AlgorithmIdentifier), and/or as X.509 v1 (drop the
+    version and the extensions): edit, sign, reassemble. cryptography's builders make none of them."""
+    parts = children(cert.tbs_certificate_bytes)
+    if v1:
+        # [0] EXPLICIT version first, [3] EXPLICIT extensions last (RFC 5280 §4.1): v1 has neither
+        # (an empty first part keeps the indexes below as for v3: serialNumber at 1, subjectPublicKeyInfo at 6)
+        parts = [b"", *(p for p in parts if p[0] not in (0xA0, 0xA3))]
+    # TBSCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+    # (RFC 5280 §4.1)
+    if pss_key:
+        spki = children(parts[6])
+        if spki[0] != _RSA_KEY_ALG:
+            msg = "an RSA-PSS certificate needs an RSA key"
+            raise ValueError(msg)
+        parts[6] = tlv(0x30, RSA_PSS_KEY_ALG + spki[1])
+    alg = parts[2]
+    if sha1:
+        alg = parts[2] = _SHA1_ALG["ec" if isinstance(signer, ec.EllipticCurvePrivateKey) else "rsa"]
+    digest: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()  # noqa: S303 - the defect under test
+    tbs = tlv(0x30, b"".join(p for p in parts if p))
     if isinstance(signer, rsa.RSAPrivateKey):
-        signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - the defect under test
+        signature = signer.sign(tbs, padded or padding.PKCS1v15(), digest)
+    elif isinstance(signer, ec.EllipticCurvePrivateKey):
+        signature = signer.sign(tbs, ec.ECDSA(digest, deterministic_signing=True))
     else:
-        signature = signer.sign(tbs, ec.ECDSA(hashes.SHA1(), deterministic_signing=True))  # noqa: S303
-    return x509.load_der_x509_certificate(_tlv(0x30, tbs + alg + _tlv(0x03, b"\x00" + signature)))
+        msg = "only RSA and EC keys re-sign"
+        raise TypeError(msg)
+    return x509.load_der_x509_certificate(tlv(0x30, tbs + alg + tlv(0x03, b"\x00" + signature)))
 
 
-def _children(der: bytes) -> list[bytes]:
-    """The encoded children of a DER SEQUENCE."""
-    _, start, end = _header(der, 0)
-    out = []
-    pos = start
-    while pos < end:
-        _, _content, stop = _header(der, pos)
-        out.append(der[pos:stop])
-        pos = stop
-    return out
+def key_pkcs8(item: Issued) -> bytes:
+    """The unencrypted PKCS#8 DER of ``item``'s key; an ``rsa-pss-2048`` key is labelled id-RSASSA-PSS, as
+    `openssl genpkey -algorithm RSA-PSS` writes it (the RSAPrivateKey inside is the same)."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - only the writer needs it
+
+    der = item.key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    if item.key_type != "rsa-pss-2048":
+        return der
+    return relabel_pkcs8(der, RSA_PSS_KEY_ALG)
 
 
-def _header(der: bytes, pos: int) -> tuple[int, int, int]:
-    tag, first = der[pos], der[pos + 1]
-    if first < 0x80:
-        return tag, pos + 2, pos + 2 + first
-    count = first & 0x7F
-    length = int.from_bytes(der[pos + 2 : pos + 2 + count], "big")
-    return tag, pos + 2 + count, pos + 2 + count + length
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    if n < 0x80:
-        return bytes([tag, n]) + content
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + content
+def filler_cas(count: int) -> list[x509.Certificate]:
+    """``count`` self-signed CA certificates with long names (20 OUs of 60 characters: about 1.5 KB of DER name
+    each), to make a CA file whose CA names overflow a CertificateRequest. One key, deterministic signatures."""
+    key = derive_key("ec-p256", "filler-ca")
+    certs = []
+    for i in range(count):
+        ous = [
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"filler unit {j:02d} " + "x" * 45) for j in range(20)
+        ]
+        name = x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mtls-doctor sample filler"), *ous,
+             x509.NameAttribute(NameOID.COMMON_NAME, f"Filler CA {i:03d}")]
+        )  # fmt: skip
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(_serial(f"filler-{i}"))
+            .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+            .not_valid_after(datetime(2099, 12, 31, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        )
+        certs.append(b.sign(key, hashes.SHA256(), ecdsa_deterministic=True))
+    return certs
 
 
 def issue_crl(spec: CrlSpec, issued: dict[str, Issued], m: Manifest) -> x509.CertificateRevocationList:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import OcspMode, Outcome, VerifyClient
 
 MANIFEST_NAME = "MANIFEST.toml"
@@ -47,6 +47,11 @@ class CertSpec(Record):
     unknown_extension: str | None
     """Dotted OID of a private extension to add."""
     unknown_extension_critical: bool
+    version: int = 3
+    signature_padding: str = "pkcs1"
+    """For an RSA issuer: ``pkcs1`` (PKCS#1 v1.5) or ``pss`` (RSASSA-PSS, SHA-256, salt length 0: reproducible)."""
+    """X.509 version: 1 writes no version field and no extensions at all (``openssl x509 -req`` without -extfile
+    used to)."""
 
     @property
     def self_signed(self) -> bool:
@@ -74,6 +79,9 @@ class Expect(Record):
     verify: int | None
     """The code in ``client SSL certificate verify error: (N:...)``; None when nothing is logged."""
     reason: str | None
+    permissive: Expect | None = None
+    """What nginx does when a permissive client (``openssl s_client -cipher DEFAULT:@SECLEVEL=0``) sends the files a
+    refusing client (curl) will not: the harness probes with both."""
 
 
 class Scenario(Record):
@@ -97,6 +105,8 @@ class Scenario(Record):
     """CRLs written into the CA file after its certificates (nginx loads them into the trust store too)."""
     ca_format: str
     """``pem`` or ``der`` (nginx needs PEM)."""
+    ca_fillers: int
+    """Self-signed CA certificates with long names appended to the CA file (issue.filler_cas)."""
     crl_format: str
     verify_client: VerifyClient
     ocsp: OcspMode
@@ -108,8 +118,15 @@ class Scenario(Record):
     server_time: datetime | None
     """The server's clock (nginx runs under faketime; check gets --at)."""
     client_tool: str
-    """``curl``, or ``openssl`` for certificates curl refuses to send (s_client at security level 0)."""
+    """The client model (``curl``, or ``s_client-seclevel0`` for certificates curl refuses to send)."""
+    tls: str
+    """The server's highest protocol: ``1.3`` (ssl_protocols TLSv1.2 TLSv1.3) or ``1.2`` (ssl_protocols TLSv1.2)."""
     expect: Expect
+    issuers: tuple[str, ...]
+    """``--issuers``: where the nearby-issuer search looks too (paths relative to the sample PKI's root)."""
+    cause: str | None
+    """The rule of the first root cause the diagnosis must name (tests/test_consistency.py); None when no rule
+    fails."""
     tags: tuple[str, ...] = ()
 
     @property
@@ -155,7 +172,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
 _CERT_KEYS = {
     "cn", "ou", "o", "issuer", "key", "key_seed", "ca", "path_length", "key_usage", "eku", "ns_cert_type", "san",
     "permitted", "excluded", "not_before", "not_after", "signature_hash", "key_ids", "unknown_extension",
-    "unknown_extension_critical", "basic_constraints",
+    "unknown_extension_critical", "basic_constraints", "version", "signature_padding",
 }  # fmt: skip
 
 
@@ -184,6 +201,8 @@ def _cert(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CertSpec
         key_ids=spec.get("key_ids", True),
         unknown_extension=spec.get("unknown_extension"),
         unknown_extension_critical=spec.get("unknown_extension_critical", False),
+        version=spec.get("version", 3),
+        signature_padding=spec.get("signature_padding", "pkcs1"),
     )
 
 
@@ -202,14 +221,18 @@ def _crl(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> CrlSpec:
 _SCENARIO_KEYS = {
     "description", "client", "key", "cert_format", "chain", "ca", "trusted", "crl", "verify_client", "depth",
     "seclevel", "server_time", "client_tool", "expect", "tags", "ca_format", "crl_format", "crl_certs",
-    "ca_crls", "ocsp",
+    "ca_crls", "ocsp", "tls", "cause", "ca_fillers", "issuers",
 }  # fmt: skip
+CLIENT_TOOLS = ("curl", "s_client-seclevel0")
 
 
 def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
     _only(name, spec, _SCENARIO_KEYS)
     expect = spec["expect"]
-    _only(f"{name}.expect", expect, {"outcome", "status", "verify", "reason"})
+    _only(f"{name}.expect", expect, {"outcome", "status", "verify", "reason", "permissive"})
+    permissive = expect.get("permissive")
+    if permissive is not None:
+        _only(f"{name}.expect.permissive", permissive, {"outcome", "status", "verify", "reason"})
     server_time = spec.get("server_time")
     return Scenario(
         name=name,
@@ -224,6 +247,7 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         crl_certs=tuple(spec.get("crl_certs", ())),
         ca_crls=tuple(spec.get("ca_crls", ())),
         ca_format=spec.get("ca_format", "pem"),
+        ca_fillers=spec.get("ca_fillers", 0),
         crl_format=spec.get("crl_format", "pem"),
         verify_client=VerifyClient(spec.get("verify_client", "on")),
         ocsp=OcspMode(spec.get("ocsp", "off")),
@@ -231,13 +255,20 @@ def _scenario(name: str, spec: dict[str, Any]) -> Scenario:
         seclevel=spec.get("seclevel"),
         server_time=_utc(server_time) if server_time is not None else None,
         client_tool=spec.get("client_tool", "curl"),
-        expect=Expect(
-            outcome=Outcome(expect["outcome"]),
-            status=expect.get("status"),
-            verify=expect.get("verify"),
-            reason=expect.get("reason"),
-        ),
+        tls=spec.get("tls", "1.3"),
+        expect=replace(_expect(expect), permissive=_expect(permissive) if permissive is not None else None),
+        issuers=tuple(spec.get("issuers", ())),
+        cause=spec.get("cause"),
         tags=tuple(spec.get("tags", ())),
+    )
+
+
+def _expect(expect: dict[str, Any]) -> Expect:
+    return Expect(
+        outcome=Outcome(expect["outcome"]),
+        status=expect.get("status"),
+        verify=expect.get("verify"),
+        reason=expect.get("reason"),
     )
 
 
@@ -256,6 +287,12 @@ def _check(m: Manifest) -> None:
         for name in (*sc.crl, *sc.ca_crls):
             if name not in m.crls:
                 raise ManifestError(f"scenarios.{sc.name}: unknown CRL {name!r}")
+        if sc.client_tool not in CLIENT_TOOLS:
+            raise ManifestError(f"scenarios.{sc.name}: unknown client_tool {sc.client_tool!r}")
+        if sc.tls not in {"1.2", "1.3"}:
+            raise ManifestError(f"scenarios.{sc.name}: unknown tls {sc.tls!r}")
+        if sc.expect.permissive is not None and sc.client_tool != "curl":
+            raise ManifestError(f"scenarios.{sc.name}: expect.permissive is for a curl scenario")
         if sc.cert_format not in {"pem", "der", "pem-with-text"}:
             raise ManifestError(f"scenarios.{sc.name}: unknown cert_format {sc.cert_format!r}")
         for fmt in (sc.ca_format, sc.crl_format):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from mtls_doctor.record import Record
-from mtls_doctor.samplepki.issue import Issued, issue_all, issue_crl
+from mtls_doctor.samplepki.issue import Issued, filler_cas, issue_all, issue_crl, key_pkcs8
 from mtls_doctor.samplepki.manifest import Manifest, Scenario
 from mtls_doctor.vocabulary import OcspMode
 
@@ -66,7 +67,8 @@ def render(manifest: Manifest, manifest_text: bytes) -> dict[str, bytes]:
         if names.chain:
             files[f"{where}/{names.chain}"] = _bundle(sc.chain, issued)
         if names.ca:
-            ca = _bundle(sc.ca, issued) + b"".join(crls[n] for n in sc.ca_crls)
+            fillers = b"".join(c.public_bytes(_PEM) for c in filler_cas(sc.ca_fillers)) if sc.ca_fillers else b""
+            ca = _bundle(sc.ca, issued) + fillers + b"".join(crls[n] for n in sc.ca_crls)
             files[f"{where}/{names.ca}"] = issued[sc.ca[0]].cert.public_bytes(_DER) if sc.ca_format == "der" else ca
         if names.trusted:
             files[f"{where}/{names.trusted}"] = _bundle(sc.trusted, issued)
@@ -97,7 +99,7 @@ def server_conf(sc: Scenario, server_cert: str) -> str:
         "    server_name localhost;",
         f"    ssl_certificate certs/{server_cert}.pem;",
         f"    ssl_certificate_key keys/{server_cert}.key;",
-        "    ssl_protocols TLSv1.2 TLSv1.3;",
+        "    ssl_protocols TLSv1.2 TLSv1.3;" if sc.tls == "1.3" else "    ssl_protocols TLSv1.2;",
     ]
     if files.ca:
         lines.append(f"    ssl_client_certificate {where}/{files.ca};")
@@ -155,4 +157,6 @@ def _client_file(sc: Scenario, issued: dict[str, Issued]) -> bytes:
 
 
 def _key_pem(item: Issued) -> bytes:
-    return item.key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    b64 = base64.encodebytes(key_pkcs8(item)).replace(b"\n", b"")
+    lines = b"".join(b64[i : i + 64] + b"\n" for i in range(0, len(b64), 64))
+    return b"-----BEGIN PRIVATE KEY-----\n" + lines + b"-----END PRIVATE KEY-----\n"

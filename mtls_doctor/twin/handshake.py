@@ -13,6 +13,7 @@ pyOpenSSL is imported lazily: it costs start-up time that commands without a han
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -21,12 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mtls_doctor.openssl.generations import OpenSSLGeneration, adjust_errors
 from mtls_doctor.openssl.verify_codes import verify_name, verify_text
+from mtls_doctor.pki.der import RSA_PSS_KEY_ALG, RSASSA_PSS_OID, relabel_pkcs8
 from mtls_doctor.record import Record
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.vocabulary import VerifyClient, VerifyError
 
 if TYPE_CHECKING:
-    from OpenSSL import SSL
+    from OpenSSL import SSL, crypto
 
     from mtls_doctor.pki.keys import SigningKey
 
@@ -145,8 +147,28 @@ def _client_context(client: TwinClient, max_tls: str) -> SSL.Context:
         ctx.use_certificate(client.chain[0])
         for extra in client.chain[1:]:
             ctx.add_extra_chain_cert(extra)
-        ctx.use_privatekey(client.key)
+        key = _as_openssl_key(client.key, client.chain[0])
+        with warnings.catch_warnings():
+            # A PKey is deprecated in pyOpenSSL 24.3+, but only a PKey keeps an RSA-PSS key's type (see below).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.use_privatekey(key)
     return ctx
+
+
+def _as_openssl_key(key: SigningKey, leaf: x509.Certificate) -> SigningKey | crypto.PKey:
+    """The key as OpenSSL must hold it: cryptography reads an RSA-PSS key (id-RSASSA-PSS) as plain RSA, and an
+    rsaEncryption key does not match an RSA-PSS certificate, so the client would send no certificate at all. Such a
+    key is handed over relabelled id-RSASSA-PSS, as its file said (nginx accepts it: observed)."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+    from OpenSSL import crypto  # noqa: PLC0415
+
+    if not isinstance(key, rsa.RSAPrivateKey) or leaf.public_key_algorithm_oid != RSASSA_PSS_OID:
+        return key
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return crypto.load_privatekey(crypto.FILETYPE_ASN1, relabel_pkcs8(pkcs8, RSA_PSS_KEY_ALG))
 
 
 def _pump(client: SSL.Connection, server: SSL.Connection) -> str | None:
@@ -174,9 +196,25 @@ def _pump(client: SSL.Connection, server: SSL.Connection) -> str | None:
     return None
 
 
+# Reasons of ERR_LIB_SSL the server raises in a handshake it fails (include/openssl/sslerr.h), to write them as
+# nginx logs them with OpenSSL 3: error:0A00017A:SSL routines::wrong curve (observed). pyOpenSSL keeps the texts only.
+# "internal error" is ERR_R_INTERNAL_ERROR (259 with ERR_R_FATAL: 0xC0103), as a CertificateRequest too large to
+# build gives it (observed: [crit] ... error:0A0C0103:SSL routines::internal error).
+_SSL_REASONS = {
+    "wrong curve": 378,
+    "unsupported protocol": 258,
+    "bad signature": 123,
+    "no shared cipher": 193,
+    "internal error": 0xC0103,
+}
+
+
 def _ssl_error_text(exc: Exception) -> str:
     parts = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
     reasons = [p[2] for p in parts if isinstance(p, tuple) and len(p) == 3]
+    known = [r for r in reasons if r in _SSL_REASONS]
+    if known:
+        return f"error:{(20 << 23) | _SSL_REASONS[known[-1]]:08X}:SSL routines::{known[-1]}"
     return "; ".join(reasons) or str(exc)
 
 

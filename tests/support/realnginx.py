@@ -11,6 +11,7 @@ the blocks it refuses are observed as server_config_error, with nginx's own [eme
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -36,6 +37,8 @@ _VERIFY_LINE = re.compile(r"client SSL certificate verify error: \((\d+):([^)]*)
 _OCSP_LINE = re.compile(r"client SSL certificate verify error: [a-z][a-z ]*?[a-z](?= while|,|$)", re.MULTILINE)
 """The verify error of ssl_ocsp (ngx_ssl_ocsp_get_status): a text, no OpenSSL code."""
 _NO_CERT_LINE = "client sent no required SSL certificate"
+_HANDSHAKE_LINE = re.compile(r"SSL_do_handshake\(\) failed \(SSL: [^)]*\) while SSL handshaking")
+"""A handshake nginx fails itself (wrong curve, unsupported protocol): logged, and the client gets an alert."""
 _TITLE = re.compile(rb"<title>\d+ ([^<]*)</title>")
 _PAGE = re.compile(rb"^verify=([^\r\n]*)", re.MULTILINE)
 TIMEOUT = 15.0
@@ -55,6 +58,8 @@ class Observation:
     if it did."""
     client_verify: str | None = None
     """``$ssl_client_verify`` as the served page (``verify=...``) showed it, when the request was served."""
+    permissive: Observation | None = None
+    """For a scenario with ``expect.permissive``: what nginx did when s_client at level 0 sent the same files."""
 
     def __str__(self) -> str:
         return f"{self.outcome.value} status={self.status} verify={self.verify} reason={self.reason!r} ({self.detail})"
@@ -114,12 +119,14 @@ def server_block(sc: Scenario, sample: Path, *, listen: str | None = None, error
 
 def _main_conf(work: Path, includes: Iterable[str]) -> str:
     servers = "".join(f"    include {name};\n" for name in includes)
+    # worker_connections: every listening socket takes one of the worker's connections (one per scenario, over a
+    # hundred), and each probe in flight another; with too few nginx reuses connections and probes fail.
     return f"""worker_processes 1;
 daemon off;
 master_process off;
 pid {work}/nginx.pid;
 error_log {work}/error.log info;
-events {{ worker_connections 128; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log {work}/access.log;
     client_body_temp_path {work}/tmp;
@@ -317,11 +324,20 @@ def observe_all(scenarios: list[Scenario], sample: Path, workdir: Callable[[], P
 
 
 def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Observation:
-    """Send one request as the scenario's client does, and read nginx's answer and error log."""
+    """Send one request as the scenario's client does, and read nginx's answer and error log; for a scenario with
+    ``expect.permissive``, then once more as s_client at security level 0 (``Observation.permissive``)."""
+    seen = _probe_with(sc.client_tool, sc, port, log, sample=sample, workdir=workdir)
+    if sc.expect.permissive is not None:
+        permissive = _probe_with("s_client-seclevel0", sc, port, log, sample=sample, workdir=workdir)
+        seen = dataclasses.replace(seen, permissive=permissive)
+    return seen
+
+
+def _probe_with(tool: str, sc: Scenario, port: int, log: Path, *, sample: Path, workdir: Path) -> Observation:
     files = scenario_files(sc)
     where = sample / "scenarios" / sc.name
     offset = log.stat().st_size if log.exists() else 0
-    if sc.client_tool == "openssl" and files.cert:
+    if tool == "s_client-seclevel0" and files.cert:
         status, body, detail, failed = _s_client(sc, port, where, workdir)
     else:
         status, body, detail, failed = _curl(sc, port, where, workdir)
@@ -333,6 +349,9 @@ def probe(sc: Scenario, port: int, log: Path, sample: Path, workdir: Path) -> Ob
         verify, log_line = int(match.group(1)), match.group(0)
     elif ocsp := _OCSP_LINE.search(logged):
         log_line = ocsp.group(0)
+    elif handshake := _HANDSHAKE_LINE.search(logged):
+        # nginx failed the handshake itself: the client got an alert and no HTTP answer.
+        return Observation(Outcome.REJECT, None, None, None, detail, handshake.group(0))
     if failed:
         return Observation(Outcome.CLIENT_ERROR, None, None, verify, detail, log_line)
     title = _TITLE.search(body)
