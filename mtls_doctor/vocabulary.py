@@ -169,3 +169,5 @@ class ServerSource(enum.Enum):
     """Options of `mtls-doctor check` (each setting's origin is its flag)."""
     NGINX = "nginx"
     """An nginx server block (each setting's origin is its directive's file:line)."""
+    HANDSHAKE = "handshake"
+    """A live handshake (``check --connect``): what the server revealed; each setting's origin is the message."""

@@ -17,11 +17,14 @@ from mtls_doctor.cli.options import (
     read_nginx_version,
     rules_option,
 )
+from mtls_doctor.cli.probe import live_options
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.vocabulary import OcspMode, VerifyClient
 
 if TYPE_CHECKING:
+    from mtls_doctor.diagnosis import Report
     from mtls_doctor.linting import ServerLint
+    from mtls_doctor.probe.handshake import Observation
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -89,6 +92,11 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 @nginx_version_options
 @click.option("--read-files", is_flag=True, help="With a pasted or nginx -T config: its files are on this machine.")
 @click.option("--allow-outside", is_flag=True, help="With --nginx: read files outside the configuration's directory.")
+@click.option(
+    "--connect", metavar="HOST[:PORT]", help="Also probe this live server (only it) and diagnose what it does."
+)
+@click.option("--server-ca", metavar="FILE", help="With --connect: the CA the SERVER's certificate is checked against.")
+@live_options
 @click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
 @rules_option
@@ -117,6 +125,15 @@ def check(
     nginx_v: str | None,
     read_files: bool,
     allow_outside: bool,
+    connect: str | None,
+    server_ca: str | None,
+    sni: str | None,
+    host_header: str | None,
+    url_path: str,
+    tls1_2: bool,
+    tls1_3: bool,
+    timeout: float,
+    client_name: str,
     fmt: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
@@ -132,7 +149,7 @@ def check(
     from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
     from mtls_doctor.openssl.generations import OpenSSLGeneration  # noqa: PLC0415
 
-    if not (cert or ca or trusted or nginx_conf):
+    if not (cert or ca or trusted or nginx_conf or connect):
         raise click.UsageError("give the client's --cert (and --key), the server's --ca or --nginx, or both")
     now = datetime.now(UTC)
     try:
@@ -158,34 +175,63 @@ def check(
         ocsp_responder=ocsp_responder,
     )
     rules_paths = [Path(d) for d in rules_dirs]
-    if nginx_conf:
+    passwords = password_source(password_file)
+
+    def with_nginx(given_inputs: Inputs, observation: Observation | None) -> Report:
         from mtls_doctor.cli.nginx_options import server_settings_given  # noqa: PLC0415
         from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
         from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
+        assert nginx_conf is not None
         given = server_settings_given(click.get_current_context())
         if given:
             raise click.UsageError(
                 f"--nginx takes the server's settings from the configuration: drop {', '.join(given)}"
             )
-        version_text = read_nginx_version(nginx_version, nginx_v)
-        report = check_nginx(
-            inputs,
+        return check_nginx(
+            given_inputs,
             nginx_conf,
             now=now,
-            passwords=password_source(password_file),
+            passwords=passwords,
             catalogue=load_catalogue(rules_paths),
             text=sys.stdin.buffer.read() if nginx_conf == "-" else None,
             prefix=Path(prefix) if prefix else None,
-            nginx=version_text,
+            nginx=read_nginx_version(nginx_version, nginx_v),
             read_files=read_files,
             allow_outside=allow_outside,
             server_name=server_name,
             port=listen_port,
             ask=_ask if interactive() else None,
+            observation=observation,
         )
+
+    if connect:
+        from mtls_doctor.cli.probe import build_request, show  # noqa: PLC0415
+        from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
+        from mtls_doctor.probe.session import connect_report  # noqa: PLC0415
+
+        if not nginx_conf and (ca or trusted or crl):
+            raise click.UsageError(
+                "--connect learns the server's trust settings from the server (or --nginx): drop --ca, --trusted, --crl"
+            )
+        request = build_request(
+            connect, sni=sni, host_header=host_header, url_path=url_path, tls1_2=tls1_2, tls1_3=tls1_3,
+            timeout=timeout, client_name=client_name, server_ca=server_ca, inputs=inputs, passwords=passwords,
+        )  # fmt: skip
+        report = connect_report(
+            inputs,
+            request,
+            now=lambda: datetime.now(UTC),
+            passwords=passwords,
+            catalogue=load_catalogue(rules_paths),
+            with_config=with_nginx if nginx_conf else None,
+        )
+        show(report, request, inputs, fmt=fmt, show_all=show_all)
+        return int(report.exit_status)
+    if nginx_conf:
+        report = with_nginx(inputs, None)
     else:
-        report = diagnose(inputs, now=now, passwords=password_source(password_file), rules_dirs=rules_paths)
+        report = diagnose(inputs, now=now, passwords=passwords, rules_dirs=rules_paths)
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 

@@ -261,7 +261,9 @@ def _exchange(conn: SSL.Connection, pump: Pump, req: Request, seen: dict[str, An
     except ProbeClosed as exc:
         seen.update(failure=Failure.RESET if exc.reset else Failure.CLOSED, detail=str(exc), after=stage == "after")
     except OSError as exc:
-        seen.update(failure=Failure.RESET, detail=f"the connection failed: {exc.strerror or exc}", after=stage == "after")
+        seen.update(
+            failure=Failure.RESET, detail=f"the connection failed: {exc.strerror or exc}", after=stage == "after"
+        )
 
 
 def _reasons(exc: Exception) -> str:
@@ -368,7 +370,9 @@ def _not_tls(first: bytes) -> tuple[Failure, str]:
     return Failure.NOT_TLS, f"the server's first bytes are not TLS ({first[:8].hex(' ')})"
 
 
-def _server_check(chain: tuple[x509.Certificate, ...], errors: list[tuple[int, int, str]], sni: str | None) -> ServerCheck:
+def _server_check(
+    chain: tuple[x509.Certificate, ...], errors: list[tuple[int, int, str]], sni: str | None
+) -> ServerCheck:
     return ServerCheck(errors=tuple(dict.fromkeys(errors)), hostname_ok=_names_host(chain[0], sni) if sni else None)
 
 

@@ -1,0 +1,109 @@
+"""``check --connect`` and ``probe``: read the client's files, probe the target, and diagnose what was seen through
+the one server model (from the configuration given, or from what the handshake revealed)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from mtls_doctor.diagnosis import Report, diagnose
+from mtls_doctor.engine.catalogue import Catalogue
+from mtls_doctor.inputs import Inputs
+from mtls_doctor.pki.certs import load_cert_file, load_key_from_bundle
+from mtls_doctor.pki.keys import SigningKey, load_key_file
+from mtls_doctor.pki.passwords import Passwords
+from mtls_doctor.probe.handshake import Observation, Request, run
+from mtls_doctor.probe.observed import SKEW_TOLERANCE, handshake_settings
+from mtls_doctor.record import replace
+
+MAX_NEARBY_FILES = 200
+MAX_NEARBY_BYTES = 1024 * 1024
+
+
+def client_credentials(inputs: Inputs, passwords: Passwords) -> tuple[tuple[x509.Certificate, ...], SigningKey | None]:
+    """What curl sends: every certificate of --cert in file order, then --chain; and the key (InputError: exit 2)."""
+    if not inputs.cert:
+        return (), None
+    bundle = load_cert_file(inputs.cert, what="client certificate", passwords=passwords)
+    chain = [c.cert for c in bundle.certs]
+    if inputs.chain:
+        chain += [c.cert for c in load_cert_file(inputs.chain, what="chain", passwords=passwords).certs]
+    loaded = load_key_file(inputs.key, passwords) if inputs.key else load_key_from_bundle(bundle, passwords)
+    return tuple(chain), loaded.key if loaded is not None else None
+
+
+def connect_report(
+    inputs: Inputs,
+    request: Request,
+    *,
+    now: Callable[[], datetime],
+    passwords: Passwords,
+    catalogue: Catalogue,
+    with_config: Callable[[Inputs, Observation], Report] | None = None,
+) -> Report:
+    """Probe, then diagnose. ``with_config``: the --nginx pipeline (the configuration's prediction, compared with
+    the observation); without it the server's settings are what the handshake revealed."""
+    observation = run(request)
+    local = now()
+    answer = observation.answer
+    if inputs.at is None and answer is not None and answer.date is not None:
+        if abs(answer.date - local) > SKEW_TOLERANCE:
+            inputs = replace(inputs, at=answer.date)  # judge at the server's clock, as its Date header shows it
+    if with_config is not None:
+        return with_config(inputs, observation)
+    with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:
+        inferred = _inferred_store(observation, request, inputs, Path(work))
+        server = handshake_settings(observation, str(inferred) if inferred else None)
+        return diagnose(
+            replace(inputs, server=server),
+            now=local,
+            passwords=passwords,
+            catalogue=catalogue,
+            observation=observation,
+        )
+
+
+def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Path) -> Path | None:
+    """The certificates at hand (the client's files, --issuers, PEM files next to --cert) whose subject is a name the
+    server advertised: the best guess of its ssl_client_certificate. None when there is none."""
+    names = set(obs.ca_names)
+    if not names:
+        return None
+    found: dict[bytes, x509.Certificate] = {}
+    for cert in request.chain:
+        if cert.subject.rfc4514_string() in names:
+            found[cert.fingerprint(_sha256())] = cert
+    places = [Path(p) for p in inputs.issuers]
+    if inputs.cert:
+        places.append(Path(inputs.cert).parent)
+    files: list[Path] = []
+    for place in places:
+        if place.is_dir():
+            files += sorted(p for p in place.iterdir() if p.suffix in (".pem", ".crt", ".cer"))[:MAX_NEARBY_FILES]
+        elif place.is_file():
+            files.append(place)
+    for path in files[:MAX_NEARBY_FILES]:
+        try:
+            if path.stat().st_size > MAX_NEARBY_BYTES:
+                continue
+            for cert in x509.load_pem_x509_certificates(path.read_bytes()):
+                if cert.subject.rfc4514_string() in names:
+                    found[cert.fingerprint(_sha256())] = cert
+        except (OSError, ValueError):
+            continue  # not a certificate file: nothing to infer from it
+    if not found:
+        return None
+    store = work / "advertised-names.pem"
+    store.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in found.values()))
+    return store
+
+
+def _sha256() -> object:
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+
+    return hashes.SHA256()
