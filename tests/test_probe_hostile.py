@@ -1,0 +1,98 @@
+"""The robustness table of the live probe (issue 10): each hostile server gets a named, clear explanation within
+the deadline, never a traceback or a hang. Real TLS, real sockets on 127.0.0.1; nothing is mocked."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from mtls_doctor.probe.handshake import Failure, Request, run
+from mtls_doctor.probe.narrate import MAX_LISTED, steps
+from tests.support import probe_servers as servers
+
+DEADLINE = 2.0
+HARD_LIMIT = 20
+
+
+@pytest.fixture(autouse=True)
+def _never_hang() -> Iterator[None]:
+    """Each test under a hard timeout: a hang fails the test instead of stalling the suite (SIGALRM, main thread)."""
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"the test ran past {HARD_LIMIT} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(HARD_LIMIT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+CASES: list[tuple[str, Callable[[], servers.Handler], set[Failure], str | None]] = [
+    ("never answers", lambda: servers.silent, {Failure.TIMEOUT}, "deadline"),
+    ("resets", lambda: servers.reset, {Failure.RESET}, "reset"),
+    ("plain HTTP on the TLS port", lambda: servers.plain_http, {Failure.PLAIN_HTTP}, "plain HTTP"),
+    ("garbage", lambda: servers.garbage, {Failure.NOT_TLS}, "not TLS"),
+    ("trickles one byte a second", lambda: servers.trickle, {Failure.TIMEOUT}, "deadline"),
+    ("only TLS 1.0", lambda: servers.tls10, {Failure.OLD_TLS}, None),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected", "words"), CASES, ids=[c[0] for c in CASES])
+def test_hostile_server_is_named_within_the_deadline(
+    name: str, make: Callable[[], servers.Handler], expected: set[Failure], words: str | None
+) -> None:
+    with servers.listening(make()) as port:
+        start = time.monotonic()
+        seen = run(Request(host="127.0.0.1", port=port, sni="localhost", host_header="localhost", timeout=DEADLINE))
+        elapsed = time.monotonic() - start
+    assert elapsed < DEADLINE + 0.5, f"{name}: took {elapsed:.1f} s"
+    assert seen.failure in expected, f"{name}: {seen.failure} {seen.failure_detail}"
+    assert seen.failure_detail
+    if words:
+        assert words in seen.failure_detail, seen.failure_detail
+
+
+def test_a_closed_port_is_refused() -> None:
+    with servers.listening(servers.silent) as port:
+        pass  # closed again: nothing listens there now
+    seen = run(Request(host="127.0.0.1", port=port, sni=None, host_header="x", timeout=DEADLINE))
+    assert seen.failure is Failure.REFUSED
+    assert not seen.connected
+
+
+def test_a_100_certificate_chain_is_read_and_bounded_in_the_narration() -> None:
+    with servers.listening(servers.long_chain(100)) as port:
+        seen = run(Request(host="127.0.0.1", port=port, sni="localhost", host_header="localhost", timeout=5))
+    assert seen.failure is None, seen.failure_detail
+    assert len(seen.server_chain) == 101
+    lines = [text for _, text in steps(seen, None, now=datetime.now(UTC))]
+    assert any("and 81 more" in line for line in lines)
+    assert sum(1 for line in lines if " s:" in line) == MAX_LISTED
+
+
+def test_a_5000_name_certificate_request_is_read_and_bounded_in_the_narration() -> None:
+    with servers.listening(servers.many_names(5000)) as port:
+        start = time.monotonic()
+        seen = run(Request(host="127.0.0.1", port=port, sni="localhost", host_header="localhost", timeout=5))
+    assert time.monotonic() - start < 5.5
+    assert seen.failure is None, seen.failure_detail
+    assert seen.certificate_request is not None
+    assert len(seen.certificate_request.ca_names_der) == 5000
+    lines = [text for _, text in steps(seen, None, now=datetime.now(UTC))]
+    assert len(lines) < 100
+    assert any(f"and {len(seen.ca_names) - MAX_LISTED} more" in line for line in lines)
+
+
+def test_a_strict_server_alert_is_read_by_number() -> None:
+    with servers.listening(servers.strict()) as port:
+        seen = run(Request(host="127.0.0.1", port=port, sni="localhost", host_header="localhost", timeout=5))
+    assert seen.failure is Failure.TLS_ALERT
+    assert seen.alert == 116
+    assert seen.failure_after_handshake  # TLS 1.3: after our Finished, on the first read
+    assert seen.certificates_sent == 0
