@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from mtls_doctor.pki.keys import SigningKey
 
 DEFAULT_TIMEOUT = 10.0
+SETTLE_WINDOW = 1.0
+"""TLS 1.3: how long to wait after the handshake for the server's verdict (a ticket or an alert) before the request;
+OpenSSL, BoringSSL and Go servers send their tickets as soon as they have processed the client's Finished."""
 
 
 class Client(enum.Enum):
@@ -62,6 +65,8 @@ class Failure(enum.Enum):
     TLS_ALERT = "tls_alert"
     TLS_ERROR = "tls_error"
     NOT_HTTP = "not_http"
+    CLIENT_CREDENTIALS = "client_credentials"
+    """The client cannot use its certificate and key (they do not match): like curl, it does not connect."""
 
 
 class Request(Record):
@@ -197,7 +202,10 @@ def run(req: Request) -> Observation:
     deadline = Deadline(req.timeout)
     trace = Trace()
     verify_errors: list[tuple[int, int, str]] = []
-    ctx, keep = _context(req, trace, verify_errors)
+    try:
+        ctx, keep = _context(req, trace, verify_errors)
+    except SSL.Error as exc:
+        return _unusable(req, f"the client's certificate and key cannot be used together ({_reasons(exc)})", start)
     conn = SSL.Connection(ctx, None)
     state = {"withheld": False}
     if req.client.filters_by_ca_names and req.chain and req.key is not None:
@@ -207,6 +215,7 @@ def run(req: Request) -> Observation:
         conn.set_tlsext_host_name(req.sni.encode("idna"))
     seen: dict[str, Any] = {
         "connected": False, "failure": None, "detail": None, "after": False, "answer": None, "first": b"",
+        "trace": trace,
     }  # fmt: skip
     try:
         sock = connect(req.host, req.port, deadline)
@@ -229,6 +238,17 @@ def run(req: Request) -> Observation:
     return observation
 
 
+def _unusable(req: Request, why: str, start: float) -> Observation:
+    """The attempt curl would not make: nothing is connected."""
+    return Observation(
+        request=req, elapsed_ms=(time.monotonic() - start) * 1000, connected=False,
+        failure=Failure.CLIENT_CREDENTIALS, failure_detail=why, failure_after_handshake=False, protocol=None,
+        server_hello_version=None, cipher=None, server_chain=(), server_check=None, certificate_request=None,
+        ca_names=(), certificates_sent=None, withheld=False, alert=None, alert_sent=None, session_ticket=False,
+        answer=None, messages=(),
+    )  # fmt: skip
+
+
 def _exchange(conn: SSL.Connection, pump: Pump, req: Request, seen: dict[str, Any]) -> None:
     from OpenSSL import SSL  # noqa: PLC0415
 
@@ -236,8 +256,10 @@ def _exchange(conn: SSL.Connection, pump: Pump, req: Request, seen: dict[str, An
     try:
         pump.run(conn.do_handshake)
         stage = "after"
-        pump.run(lambda: conn.sendall(request(req.host_header, req.path)))
         raw = b""
+        if conn.get_protocol_version_name() == "TLSv1.3":
+            raw = pump.settle(SETTLE_WINDOW, lambda: seen["trace"].find(sent=False, name="NewSessionTicket") is not None)
+        pump.run(lambda: conn.sendall(request(req.host_header, req.path)))
         while len(raw) < MAX_BODY:
             try:
                 raw += pump.run(lambda: conn.recv(MAX_BODY - len(raw)))

@@ -39,7 +39,6 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
     reasons = {
         "verify_result_checked": "a handshake does not show whether anything checks $ssl_client_verify",
         "trusted_file": "a handshake never shows ssl_trusted_certificate (trusted, not advertised)",
-        "crl_files": "a handshake does not show whether ssl_crl is configured",
     }
     ca: FileRef | Unknown | None
     if not asked:
@@ -65,7 +64,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         nginx_version=OBSERVED_NGINX_VERSION,
         ca_file=ca,
         trusted_file=UNKNOWN,
-        crl_files=UNKNOWN,
+        crl_files=(),
         ocsp_responder=None,
         ocsp=OcspMode.OFF,
         stream=False,
@@ -74,7 +73,12 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         serves_tls=True,
         startup_error=None,
         verify_result_checked=UNKNOWN,
-        origins={"verify_client": cr, "ca_file": cr, "max_tls": origin_of(obs, "ServerHello")},
+        origins={
+            "verify_client": cr,
+            "ca_file": cr,
+            "max_tls": origin_of(obs, "ServerHello"),
+            "crl_files": origin_of(obs, "assumed: no ssl_crl (a handshake cannot show it)"),
+        },
         reasons=reasons,
     )
 
@@ -207,5 +211,11 @@ def with_observation(facts: Facts, obs: Observation, reasons: dict[str, str], *,
             reasons[field] = why
         facts = replace(facts, twin=UNKNOWN, path=UNKNOWN, revocation=UNKNOWN)
     observed = observed_verdict(obs, facts.twin)
+    if facts.verdict.outcome is Outcome.CLIENT_ERROR:
+        observed = facts.verdict  # the client cannot present its certificate: curl does not even connect
+    elif predicted is not None and _differ(predicted, observed) is False:
+        # The observation confirms the prediction: keep what only the configuration can tell (the verify error
+        # nginx logged, whether optional_no_ca forgave it, $ssl_client_verify).
+        observed = predicted
     probe = probe_facts(obs, facts.client, now=now, inferred=inferred, predicted=predicted, observed=observed)
     return replace(facts, verdict=observed, probe=probe)

@@ -110,6 +110,35 @@ class Pump:
             raise ProbeTooLarge(f"the server sent more than {self.limit} bytes")
         self.conn.bio_write(data)
 
+    def settle(self, window: float, done: Callable[[], bool]) -> bytes:
+        """TLS 1.3: read for at most ``window`` seconds after the handshake, until ``done()`` (a session ticket
+        came), so that a server's verdict on the client certificate (an alert) is read before the request is sent:
+        a server that closes with our request unread makes Linux send RST, which can discard that alert (observed
+        with an OpenSSL server requiring a certificate). Returns application data read meanwhile (normally none)."""
+        import select  # noqa: PLC0415
+        from OpenSSL import SSL  # noqa: PLC0415
+
+        until = min(self.deadline.at, time.monotonic() + window)
+        early = b""
+        while not done() and not self.eof:
+            try:
+                early += self.conn.recv(_CHUNK)
+                continue
+            except SSL.WantReadError:
+                pass
+            except SSL.Error:
+                try:
+                    self.flush()
+                except (ProbeClosed, ProbeTimeout, OSError):
+                    pass
+                raise
+            self.flush()
+            left = until - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                break
+            self.fill()
+        return early
+
     def run(self, op: Callable[[], _T]) -> _T:
         """``op()`` until it completes. An SSL.Error is raised after our own alert has been sent, so that the server
         logs the right reason (s_client does the same)."""
