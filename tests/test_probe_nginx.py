@@ -340,3 +340,95 @@ def test_go_client_sends_an_empty_certificate_and_gets_no_required_certificate(s
     assert report.observation.withheld
     assert report.facts.verdict.http_status == 400
     assert report.facts.verdict.reason == "No required SSL certificate was sent"
+
+
+@pytest.mark.parametrize("name", ["good-chain", "good-separate-chain-file", "no-client-cert"])
+def test_the_equivalent_commands_run_as_written(served: dict[str, Live], name: str) -> None:
+    """The printed `openssl s_client` and `curl` commands, run by a shell as printed, get the page the probe got."""
+    from mtls_doctor.probe.commands import curl as curl_command
+    from mtls_doctor.probe.commands import s_client
+
+    live = _live(served, name)
+    inputs = scenario_inputs(live.sc)
+    request = replace(request_for(live.sc, live.port), host="localhost")  # curl's --resolve is not needed then
+    assert live.inferred is not None
+    status = live.inferred.facts.verdict.http_status
+    for command in (s_client(request, inputs), curl_command(request, inputs)):
+        run = subprocess.run(["sh", "-c", command], capture_output=True, timeout=20, check=False)
+        assert f"HTTP/1.1 {status} ".encode() in run.stdout, (command, run.stdout[-300:])
+
+
+def test_the_probe_connects_to_the_named_target_only(served: dict[str, Live]) -> None:
+    """An audit hook fails every connection but to the target: not the AIA, OCSP or CRL URLs of a certificate, not
+    an upstream of a configuration (the sample certificates carry OCSP URLs)."""
+    import sys
+
+    live = _live(served, "ocsp-no-responder-url" if "ocsp-no-responder-url" in served else "good-chain")
+    seen: list[object] = []
+    armed = {"on": True}
+
+    def hook(event: str, args: tuple[object, ...]) -> None:
+        if armed["on"] and event in ("socket.connect", "socket.getaddrinfo"):
+            seen.append(args[1] if event == "socket.connect" else args[:2])
+
+    sys.addaudithook(hook)  # an audit hook cannot be removed: it is disarmed after the test instead
+    try:
+        connect_report(
+            scenario_inputs(live.sc), request_for(live.sc, live.port), now=lambda: datetime.now(UTC),
+            passwords=Passwords(), catalogue=catalogue(), with_config=nginx_pipeline(live.sc, datetime.now(UTC)),
+        )  # fmt: skip
+    finally:
+        armed["on"] = False
+    connects = [a for a in seen if isinstance(a, tuple) and len(a) == 2 and isinstance(a[1], int)]
+    assert connects, "the hook saw no connection at all"
+    assert all(a in (("127.0.0.1", live.port), ("127.0.0.1", 0)) or a[1] == live.port for a in connects), connects
+
+
+def test_several_targets_are_probed_concurrently_with_one_table(served: dict[str, Live]) -> None:
+    import sys
+
+    names = ["good-chain", "no-client-cert", "seed-missing-intermediate"]
+    lives = [_live(served, n) for n in names]
+    sc = lives[0].sc
+    files = scenario_files(sc)
+    where = ROOT / "scenarios" / sc.name
+    argv = [sys.executable, "-m", "mtls_doctor", "probe", *(f"127.0.0.1:{lv.port}" for lv in lives)]
+    argv += ["--sni", "localhost", "--ca", str(SERVER_CA), "--cert", str(where / str(files.cert))]
+    argv += ["--key", str(where / str(files.key))]
+    run = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
+    import json
+
+    document = json.loads(run.stdout)
+    assert document["schema_version"] == 1
+    statuses = [t["verdict"]["http_status"] for t in document["targets"]]
+    assert statuses == [200, 200, 200], statuses  # one client (good-chain's) against three servers that trust it
+    table = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env={"COLUMNS": "200"})
+    assert "Probed targets" in table.stdout
+    assert table.stdout.count("accept") == 3, table.stdout
+
+
+def test_check_connect_json_has_the_verdict_fields(served: dict[str, Live]) -> None:
+    import json
+    import sys
+
+    live = _live(served, "seed-missing-intermediate")
+    files = scenario_files(live.sc)
+    where = ROOT / "scenarios" / live.sc.name
+    argv = [sys.executable, "-m", "mtls_doctor", "check", "--connect", f"127.0.0.1:{live.port}", "--sni", "localhost"]
+    argv += ["--server-ca", str(SERVER_CA), "--cert", str(where / str(files.cert)), "--key", str(where / str(files.key))]
+    run = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
+    document = json.loads(run.stdout)
+    assert run.returncode == 1
+    assert document["schema_version"] == 1
+    verdict = document["verdict"]
+    assert (verdict["outcome"], verdict["http_status"], verdict["reason"]) == ("reject", 400, "The SSL certificate error")
+    assert verdict["verify_error"]["code"] == 21
+    probe = document["probe"]
+    assert probe["acceptable_ca_names"] == ["CN=Client Root CA,O=mtls-doctor sample"]
+    assert probe["chain_reaches_advertised"] is False
+    assert probe["certificates_sent"] == 1
+    assert probe["inferred"] is True
+    console = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    for step in ("TCP connect", "ServerHello", "CertificateRequest", "Client Certificate: sent", "HTTP/1.1 400"):
+        assert step in console.stdout, step
+    assert "openssl s_client -connect" in console.stdout

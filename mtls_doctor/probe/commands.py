@@ -13,15 +13,30 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+BUNDLE = "/tmp/mtls-doctor-client-bundle.pem"
+"""Where the commands put the client's certificate file and --chain together (curl sends only its --cert file)."""
+
+
+def _bundle(inputs: Inputs) -> str:
+    """The command that writes the client's whole chain to BUNDLE, when there is a separate --chain."""
+    assert inputs.cert is not None  # noqa: S101 - callers check
+    return f"cat {shlex.quote(inputs.cert)} {shlex.quote(inputs.chain or '')} > {BUNDLE} && " if inputs.chain else ""
+
+
 def s_client(req: Request, inputs: Inputs) -> str:
-    """``openssl s_client``: the handshake, the CA names (``Acceptable client certificate CA names``), one request."""
+    """``openssl s_client``: the handshake, the CA names (``Acceptable client certificate CA names``), one request.
+    ``-cert`` reads only the first certificate of its file: the rest of the chain goes in ``-cert_chain``."""
     argv = ["openssl", "s_client", "-connect", _hostport(req.host, req.port)]
+    prefix = ""
     if req.sni:
         argv += ["-servername", req.sni]
     if inputs.cert:
         argv += ["-cert", inputs.cert, "-key", inputs.key or inputs.cert]
         if inputs.chain:
-            argv += ["-cert_chain", inputs.chain]
+            prefix = _bundle(inputs)
+            argv += ["-cert_chain", BUNDLE]
+        elif len(req.chain) > 1:
+            argv += ["-cert_chain", inputs.cert]  # the leaf again among them is harmless: it is no issuer
     if req.server_ca:
         argv += ["-CAfile", req.server_ca]
     if req.max_tls == "TLSv1.2":
@@ -30,7 +45,7 @@ def s_client(req: Request, inputs: Inputs) -> str:
         argv.append("-tls1_3")
     argv += ["-ign_eof"]
     request = f"GET {req.path} HTTP/1.1\\r\\nHost: {req.host_header}\\r\\nConnection: close\\r\\n\\r\\n"
-    return f"printf {shlex.quote(request)} | {shlex.join(argv)}"
+    return f"{prefix}printf {shlex.quote(request)} | {shlex.join(argv)}"
 
 
 def curl(req: Request, inputs: Inputs) -> str:
@@ -40,9 +55,11 @@ def curl(req: Request, inputs: Inputs) -> str:
     argv = ["curl", "-sS", "-D", "-", "-o", "/dev/null"]
     if host != req.host:
         argv += ["--resolve", f"{host}:{req.port}:{req.host}"]
+    prefix = ""
     if inputs.cert:
-        cert = inputs.cert
-        argv += ["--cert", cert, "--key", inputs.key or cert]
+        cert = BUNDLE if inputs.chain else inputs.cert
+        prefix = _bundle(inputs)
+        argv += ["--cert", cert, "--key", inputs.key or inputs.cert]
     argv += ["--cacert", req.server_ca] if req.server_ca else []
     if req.max_tls == "TLSv1.2":
         argv += ["--tls-max", "1.2"]
@@ -51,4 +68,4 @@ def curl(req: Request, inputs: Inputs) -> str:
     if req.host_header != host:
         argv += ["-H", f"Host: {req.host_header}"]
     argv.append(f"https://{url_host}:{req.port}{req.path}")
-    return shlex.join(argv)
+    return prefix + shlex.join(argv)
