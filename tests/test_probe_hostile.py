@@ -33,6 +33,7 @@ def _never_hang() -> Iterator[None]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
 
+
 CASES: list[tuple[str, Callable[[], servers.Handler], set[Failure], str | None]] = [
     ("never answers", lambda: servers.silent, {Failure.TIMEOUT}, "deadline"),
     ("resets", lambda: servers.reset, {Failure.RESET}, "reset"),

@@ -8,9 +8,11 @@ examples run here too. Real nginx, real curl, real TLS: nothing is mocked.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -26,9 +28,11 @@ from mtls_doctor.engine.schema import Example, Rule, Scope
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
-from mtls_doctor.record import replace
+from mtls_doctor.probe.commands import curl as curl_command
+from mtls_doctor.probe.commands import s_client
 from mtls_doctor.probe.handshake import Client, Observation, Request
 from mtls_doctor.probe.session import client_credentials, connect_report
+from mtls_doctor.record import replace
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, scenario_files
 from mtls_doctor.serverblock import check_nginx
@@ -221,9 +225,11 @@ def test_connect_with_nginx_finds_the_offline_root_cause(served: dict[str, Live]
     ids = {f.rule.id for f in live.configured.findings if f.status is Status.FAIL}
     offline_root = _root(live.offline)
     assert offline_root is None or offline_root in ids, f"{name}: offline root {offline_root}, live {sorted(ids)}"
-    assert live.configured.facts.verdict.verify_error == (
-        live.offline.facts.verdict.verify_error if live.configured.facts.verdict.http_status == 400 else None
-    ) or live.configured.facts.verdict.reason != "The SSL certificate error"
+    assert (
+        live.configured.facts.verdict.verify_error
+        == (live.offline.facts.verdict.verify_error if live.configured.facts.verdict.http_status == 400 else None)
+        or live.configured.facts.verdict.reason != "The SSL certificate error"
+    )
 
 
 @pytest.mark.parametrize("name", ["server-clock-behind", "server-clock-ahead"])
@@ -345,8 +351,6 @@ def test_go_client_sends_an_empty_certificate_and_gets_no_required_certificate(s
 @pytest.mark.parametrize("name", ["good-chain", "good-separate-chain-file", "no-client-cert"])
 def test_the_equivalent_commands_run_as_written(served: dict[str, Live], name: str) -> None:
     """The printed `openssl s_client` and `curl` commands, run by a shell as printed, get the page the probe got."""
-    from mtls_doctor.probe.commands import curl as curl_command
-    from mtls_doctor.probe.commands import s_client
 
     live = _live(served, name)
     inputs = scenario_inputs(live.sc)
@@ -361,8 +365,6 @@ def test_the_equivalent_commands_run_as_written(served: dict[str, Live], name: s
 def test_the_probe_connects_to_the_named_target_only(served: dict[str, Live]) -> None:
     """An audit hook fails every connection but to the target: not the AIA, OCSP or CRL URLs of a certificate, not
     an upstream of a configuration (the sample certificates carry OCSP URLs)."""
-    import sys
-
     live = _live(served, "ocsp-no-responder-url" if "ocsp-no-responder-url" in served else "good-chain")
     seen: list[object] = []
     armed = {"on": True}
@@ -385,8 +387,6 @@ def test_the_probe_connects_to_the_named_target_only(served: dict[str, Live]) ->
 
 
 def test_several_targets_are_probed_concurrently_with_one_table(served: dict[str, Live]) -> None:
-    import sys
-
     names = ["good-chain", "no-client-cert", "seed-missing-intermediate"]
     lives = [_live(served, n) for n in names]
     sc = lives[0].sc
@@ -396,8 +396,6 @@ def test_several_targets_are_probed_concurrently_with_one_table(served: dict[str
     argv += ["--sni", "localhost", "--ca", str(SERVER_CA), "--cert", str(where / str(files.cert))]
     argv += ["--key", str(where / str(files.key))]
     run = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
-    import json
-
     document = json.loads(run.stdout)
     assert document["schema_version"] == 1
     statuses = [t["verdict"]["http_status"] for t in document["targets"]]
@@ -408,20 +406,28 @@ def test_several_targets_are_probed_concurrently_with_one_table(served: dict[str
 
 
 def test_check_connect_json_has_the_verdict_fields(served: dict[str, Live]) -> None:
-    import json
-    import sys
-
     live = _live(served, "seed-missing-intermediate")
     files = scenario_files(live.sc)
     where = ROOT / "scenarios" / live.sc.name
     argv = [sys.executable, "-m", "mtls_doctor", "check", "--connect", f"127.0.0.1:{live.port}", "--sni", "localhost"]
-    argv += ["--server-ca", str(SERVER_CA), "--cert", str(where / str(files.cert)), "--key", str(where / str(files.key))]
+    argv += [
+        "--server-ca",
+        str(SERVER_CA),
+        "--cert",
+        str(where / str(files.cert)),
+        "--key",
+        str(where / str(files.key)),
+    ]
     run = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
     document = json.loads(run.stdout)
     assert run.returncode == 1
     assert document["schema_version"] == 1
     verdict = document["verdict"]
-    assert (verdict["outcome"], verdict["http_status"], verdict["reason"]) == ("reject", 400, "The SSL certificate error")
+    assert (verdict["outcome"], verdict["http_status"], verdict["reason"]) == (
+        "reject",
+        400,
+        "The SSL certificate error",
+    )
     assert verdict["verify_error"]["code"] == 21
     probe = document["probe"]
     assert probe["acceptable_ca_names"] == ["CN=Client Root CA,O=mtls-doctor sample"]

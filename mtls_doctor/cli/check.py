@@ -182,7 +182,7 @@ def check(
         from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
         from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
-        assert nginx_conf is not None
+        source = nginx_conf or "-"
         given = server_settings_given(click.get_current_context())
         if given:
             raise click.UsageError(
@@ -190,7 +190,7 @@ def check(
             )
         return check_nginx(
             given_inputs,
-            nginx_conf,
+            source,
             now=now,
             passwords=passwords,
             catalogue=load_catalogue(rules_paths),

@@ -26,7 +26,9 @@ def live_options(func: _F) -> _F:
     """The options of a live probe (shared by `probe` and `check --connect`)."""
     options = [
         click.option("--sni", metavar="NAME", help="The SNI name sent (default: the host, unless it is an address)."),
-        click.option("--host-header", metavar="HOST", help="The HTTP Host header (default: the SNI name, else the host)."),
+        click.option(
+            "--host-header", metavar="HOST", help="The HTTP Host header (default: the SNI name, else the host)."
+        ),
         click.option("--path", "url_path", default="/", show_default=True, help="The path requested."),
         click.option("--tls1_2", "tls1_2", is_flag=True, help="Offer TLS 1.2 at most."),
         click.option("--tls1_3", "tls1_3", is_flag=True, help="Offer TLS 1.3 only."),
@@ -112,7 +114,8 @@ def show(report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all
     from mtls_doctor.render.document import print_document  # noqa: PLC0415
     from mtls_doctor.untrusted import shown_lines  # noqa: PLC0415
 
-    assert report.observation is not None
+    if report.observation is None:  # every report of a probe has its observation
+        raise click.ClickException("internal error: the probe's observation is missing")
     print_steps(steps(report.observation, report.facts.probe, now=report.facts.clock.local_now))
     click.echo("\nThe same attempt, by hand:")
     click.echo("  " + shown_lines(s_client(request, inputs)))

@@ -13,14 +13,16 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-BUNDLE = "/tmp/mtls-doctor-client-bundle.pem"
-"""Where the commands put the client's certificate file and --chain together (curl sends only its --cert file)."""
+BUNDLE = "client-bundle.pem"
+"""Where the commands put the client's certificate file and --chain together, in the current directory (curl sends
+only its --cert file)."""
 
 
 def _bundle(inputs: Inputs) -> str:
     """The command that writes the client's whole chain to BUNDLE, when there is a separate --chain."""
-    assert inputs.cert is not None  # noqa: S101 - callers check
-    return f"cat {shlex.quote(inputs.cert)} {shlex.quote(inputs.chain or '')} > {BUNDLE} && " if inputs.chain else ""
+    if not (inputs.cert and inputs.chain):
+        return ""
+    return f"cat {shlex.quote(inputs.cert)} {shlex.quote(inputs.chain)} > {BUNDLE} && "
 
 
 def s_client(req: Request, inputs: Inputs) -> str:

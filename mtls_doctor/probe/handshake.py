@@ -8,7 +8,6 @@ pyOpenSSL is imported here only, when a probe runs.
 from __future__ import annotations
 
 import enum
-import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,15 @@ from cryptography import x509
 from mtls_doctor.probe.http import MAX_BODY, HttpAnswer, parse, request
 from mtls_doctor.probe.messages import CertificateRequest, Message, Trace, certificate_count, install
 from mtls_doctor.probe.messages import parse_certificate_request as parse_request
-from mtls_doctor.probe.transport import MAX_READ, Deadline, ProbeClosed, ProbeTimeout, ProbeTooLarge, Pump, connect
+from mtls_doctor.probe.transport import (
+    MAX_READ,
+    Deadline,
+    ProbeClosedError,
+    ProbeTimeoutError,
+    ProbeTooLargeError,
+    Pump,
+    connect,
+)
 from mtls_doctor.record import Record
 
 if TYPE_CHECKING:
@@ -186,9 +193,9 @@ def _selecting(conn: SSL.Connection, req: Request, state: dict[str, bool]) -> ob
                 conn.use_privatekey(req.key)  # type: ignore[arg-type]
             else:
                 state["withheld"] = True
-            return 1
         except Exception:  # noqa: BLE001 - 0 aborts the handshake with internal_error: said as such
             return 0
+        return 1
 
     lib.SSL_set_cert_cb(conn._ssl, callback, ffi.NULL)  # noqa: SLF001
     return callback
@@ -219,7 +226,7 @@ def run(req: Request) -> Observation:
     }  # fmt: skip
     try:
         sock = connect(req.host, req.port, deadline)
-    except ProbeTimeout as exc:
+    except ProbeTimeoutError as exc:
         seen.update(failure=Failure.TIMEOUT, detail=str(exc))
     except ConnectionRefusedError as exc:
         seen.update(failure=Failure.REFUSED, detail=f"the TCP connection was refused ({exc.strerror})")
@@ -233,7 +240,7 @@ def run(req: Request) -> Observation:
         finally:
             seen["first"] = pump.first_bytes
             sock.close()
-    observation = _observe(conn, req, trace, verify_errors, seen, state, start)
+    observation = _observe(conn, req=req, trace=trace, verify_errors=verify_errors, seen=seen, state=state, start=start)
     del keep  # the callbacks may go only now that the connection is no longer used
     return observation
 
@@ -258,14 +265,17 @@ def _exchange(conn: SSL.Connection, pump: Pump, req: Request, seen: dict[str, An
         stage = "after"
         raw = b""
         if conn.get_protocol_version_name() == "TLSv1.3":
-            raw = pump.settle(SETTLE_WINDOW, lambda: seen["trace"].find(sent=False, name="NewSessionTicket") is not None)
+            raw = pump.settle(
+                SETTLE_WINDOW, lambda: seen["trace"].find(sent=False, name="NewSessionTicket") is not None
+            )
         pump.run(lambda: conn.sendall(request(req.host_header, req.path)))
         while len(raw) < MAX_BODY:
             try:
-                raw += pump.run(lambda: conn.recv(MAX_BODY - len(raw)))
+                left = MAX_BODY - len(raw)
+                raw += pump.run(lambda left=left: conn.recv(left))  # type: ignore[misc]
             except SSL.ZeroReturnError:
                 break  # close_notify: the answer is complete
-            except ProbeClosed:
+            except ProbeClosedError:
                 if not raw:
                     raise
                 break  # Connection: close without close_notify, after an answer
@@ -276,11 +286,11 @@ def _exchange(conn: SSL.Connection, pump: Pump, req: Request, seen: dict[str, An
             seen.update(failure=Failure.NOT_HTTP, detail="the server's answer is not HTTP")
     except SSL.Error as exc:
         seen.update(failure=Failure.TLS_ERROR, detail=_reasons(exc), after=stage == "after")
-    except ProbeTimeout as exc:
+    except ProbeTimeoutError as exc:
         seen.update(failure=Failure.TIMEOUT, detail=str(exc), after=stage == "after")
-    except ProbeTooLarge as exc:
+    except ProbeTooLargeError as exc:
         seen.update(failure=Failure.TOO_LARGE, detail=str(exc), after=stage == "after")
-    except ProbeClosed as exc:
+    except ProbeClosedError as exc:
         seen.update(failure=Failure.RESET if exc.reset else Failure.CLOSED, detail=str(exc), after=stage == "after")
     except OSError as exc:
         seen.update(
@@ -297,6 +307,7 @@ def _reasons(exc: Exception) -> str:
 
 def _observe(
     conn: SSL.Connection,
+    *,
     req: Request,
     trace: Trace,
     verify_errors: list[tuple[int, int, str]],
@@ -332,7 +343,9 @@ def _observe(
     alert = received[0].alert if received else None
     sent_alerts = [m for m in trace.messages if m.kind == "alert" and m.sent and m.fatal]
     failure, detail = seen["failure"], seen["detail"]
-    failure, detail = _name_failure(failure, detail, alert, sent_alerts, hello_version, seen["first"])
+    failure, detail = _name_failure(
+        failure, detail=detail, alert=alert, sent_alerts=sent_alerts, hello_version=hello_version, first=seen["first"]
+    )
     return Observation(
         request=req,
         elapsed_ms=(time.monotonic() - start) * 1000,
@@ -359,6 +372,7 @@ def _observe(
 
 def _name_failure(
     failure: Failure | None,
+    *,
     detail: str | None,
     alert: int | None,
     sent_alerts: list[Message],
@@ -413,8 +427,8 @@ def _names_host(leaf: x509.Certificate, host: str) -> bool:
     if ip is not None:
         return ip in san.get_values_for_type(x509.IPAddress)
     wanted = host.lower().rstrip(".")
-    for name in san.get_values_for_type(x509.DNSName):
-        name = name.lower().rstrip(".")
+    for raw in san.get_values_for_type(x509.DNSName):
+        name = raw.lower().rstrip(".")
         if name == wanted:
             return True
         if name.startswith("*.") and "." in wanted and wanted.split(".", 1)[1] == name[2:]:
@@ -437,10 +451,6 @@ def resolve_target(text: str, default_port: int = 443) -> tuple[str, int]:
         port = _port(port_text)
     if not host or any(c.isspace() for c in host) or "/" in host:
         raise ValueError("expected HOST[:PORT]")
-    try:
-        socket.inet_pton(socket.AF_INET6, host)
-    except OSError:
-        pass
     return host, port
 
 

@@ -35,9 +35,8 @@ class HttpAnswer(Record):
 
 def request(host: str, path: str) -> bytes:
     """The request: GET ``path`` with ``Host: host``."""
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mtls-doctor\r\nAccept: */*\r\nConnection: close\r\n\r\n".encode(
-        "ascii"
-    )
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "User-Agent: mtls-doctor", "Accept: */*", "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
 def parse(raw: bytes) -> HttpAnswer:
@@ -45,11 +44,11 @@ def parse(raw: bytes) -> HttpAnswer:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     match = _STATUS.match(lines[0]) if lines else None
-    headers = []
+    headers: list[tuple[str, str]] = []
     for line in lines[1:]:
-        name, sep, value = line.partition(b":")
+        raw_name, sep, raw_value = line.partition(b":")
         if sep:
-            headers.append((name.decode("latin-1").strip(), value.decode("latin-1").strip()))
+            headers.append((raw_name.decode("latin-1").strip(), raw_value.decode("latin-1").strip()))
     date = None
     for name, value in headers:
         if name.lower() == "date":

@@ -8,6 +8,7 @@ Everything here reads bytes a server sent: it raises ValueError on anything malf
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import time
 from typing import Any, Final
@@ -98,10 +99,8 @@ def install(ctx: Any, trace: Trace) -> object:
 
     @ffi.callback("void(int, int, int, void *, size_t, SSL *, void *)")  # type: ignore[untyped-decorator]
     def callback(write_p: int, _version: int, content_type: int, buf: Any, length: int, _ssl: Any, _arg: Any) -> None:
-        try:
+        with contextlib.suppress(Exception):  # an exception must never cross the C boundary
             trace.add(write_p, content_type, bytes(ffi.buffer(buf, length)))
-        except Exception:  # noqa: BLE001, S110 - an exception must never cross the C boundary
-            pass
 
     lib.SSL_CTX_set_msg_callback(ctx._context, callback)  # noqa: SLF001
     return callback
@@ -165,7 +164,7 @@ def parse_certificate_request(body: bytes, *, tls13: bool) -> CertificateRequest
         )
     reader.vector(1)  # certificate_request_context
     extensions = _Reader(reader.vector(2))
-    algorithms: tuple[str, ...] = ()
+    algorithms = ()
     cert_algorithms: tuple[str, ...] | None = None
     names = ()
     while not extensions.done():

@@ -61,8 +61,8 @@ def _server_chain(obs: Observation) -> Iterator[Step]:
         yield (
             "warn",
             (
-                f"  not verified against {where}: {code} ({text}) at depth {depth} ({shown(subject)}); this concerns the"
-                " SERVER's certificate (s_client's 'Verify return code'), not yours"
+                f"  not verified against {where}: {code} ({text}) at depth {depth} ({shown(subject)}); this concerns"
+                " the SERVER's certificate (s_client's 'Verify return code'), not yours"
             ),
         )
     if check.hostname_ok is False:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from mtls_doctor.diagnosis import Report, diagnose
 from mtls_doctor.engine.catalogue import Catalogue
@@ -51,9 +51,9 @@ def connect_report(
     observation = run(request)
     local = now()
     answer = observation.answer
-    if inputs.at is None and answer is not None and answer.date is not None:
-        if abs(answer.date - local) > SKEW_TOLERANCE:
-            inputs = replace(inputs, at=answer.date)  # judge at the server's clock, as its Date header shows it
+    date = answer.date if answer is not None else None
+    if inputs.at is None and date is not None and abs(date - local) > SKEW_TOLERANCE:
+        inputs = replace(inputs, at=date)  # judge at the server's clock, as its Date header shows it
     if with_config is not None:
         return with_config(inputs, observation)
     with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:
@@ -103,7 +103,5 @@ def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Pa
     return store
 
 
-def _sha256() -> object:
-    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-
+def _sha256() -> hashes.HashAlgorithm:
     return hashes.SHA256()

@@ -8,6 +8,7 @@ raises WantReadError instead of blocking; with memory BIOs every socket call is 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -23,11 +24,11 @@ MAX_READ = 4 * 1024 * 1024
 _CHUNK = 65536
 
 
-class ProbeTimeout(Exception):
+class ProbeTimeoutError(Exception):
     """The deadline passed."""
 
 
-class ProbeClosed(Exception):
+class ProbeClosedError(Exception):
     """The server closed (FIN) or reset (RST) the connection."""
 
     def __init__(self, message: str, *, reset: bool) -> None:
@@ -35,7 +36,7 @@ class ProbeClosed(Exception):
         self.reset = reset
 
 
-class ProbeTooLarge(Exception):
+class ProbeTooLargeError(Exception):
     """The server sent more than MAX_READ bytes."""
 
 
@@ -47,19 +48,21 @@ class Deadline:
         self.at = time.monotonic() + seconds
 
     def left(self) -> float:
-        """Seconds left; ProbeTimeout when none."""
+        """Seconds left; ProbeTimeoutError when none."""
         left = self.at - time.monotonic()
         if left <= 0:
-            raise ProbeTimeout(f"no answer within the {self.seconds:g} s deadline")
+            raise ProbeTimeoutError(f"no answer within the {self.seconds:g} s deadline")
         return left
 
 
 def connect(host: str, port: int, deadline: Deadline) -> socket.socket:
-    """A TCP connection to exactly ``host``:``port`` (OSError when refused or unreachable; ProbeTimeout)."""
+    """A TCP connection to exactly ``host``:``port`` (OSError when refused or unreachable; ProbeTimeoutError)."""
     try:
         return socket.create_connection((host, port), timeout=deadline.left())
     except TimeoutError as exc:
-        raise ProbeTimeout(f"the TCP connection was not accepted within the {deadline.seconds:g} s deadline") from exc
+        raise ProbeTimeoutError(
+            f"the TCP connection was not accepted within the {deadline.seconds:g} s deadline"
+        ) from exc
 
 
 class Pump:
@@ -88,7 +91,7 @@ class Pump:
             try:
                 self.sock.sendall(data)
             except (ConnectionResetError, BrokenPipeError) as exc:
-                raise ProbeClosed("the server reset the connection (TCP RST)", reset=True) from exc
+                raise ProbeClosedError("the server reset the connection (TCP RST)", reset=True) from exc
 
     def fill(self) -> None:
         """Read what the server sent next into the TLS engine (one socket read)."""
@@ -96,9 +99,9 @@ class Pump:
         try:
             data = self.sock.recv(_CHUNK)
         except TimeoutError as exc:
-            raise ProbeTimeout(f"no answer within the {self.deadline.seconds:g} s deadline") from exc
+            raise ProbeTimeoutError(f"no answer within the {self.deadline.seconds:g} s deadline") from exc
         except ConnectionResetError as exc:
-            raise ProbeClosed("the server reset the connection (TCP RST)", reset=True) from exc
+            raise ProbeClosedError("the server reset the connection (TCP RST)", reset=True) from exc
         if not data:
             self.eof = True
             self.conn.bio_shutdown()
@@ -107,7 +110,7 @@ class Pump:
             self.first_bytes += data[: 16 - len(self.first_bytes)]
         self.total += len(data)
         if self.total > self.limit:
-            raise ProbeTooLarge(f"the server sent more than {self.limit} bytes")
+            raise ProbeTooLargeError(f"the server sent more than {self.limit} bytes")
         self.conn.bio_write(data)
 
     def settle(self, window: float, done: Callable[[], bool]) -> bytes:
@@ -116,6 +119,7 @@ class Pump:
         a server that closes with our request unread makes Linux send RST, which can discard that alert (observed
         with an OpenSSL server requiring a certificate). Returns application data read meanwhile (normally none)."""
         import select  # noqa: PLC0415
+
         from OpenSSL import SSL  # noqa: PLC0415
 
         until = min(self.deadline.at, time.monotonic() + window)
@@ -127,10 +131,8 @@ class Pump:
             except SSL.WantReadError:
                 pass
             except SSL.Error:
-                try:
+                with contextlib.suppress(ProbeClosedError, ProbeTimeoutError, OSError):
                     self.flush()
-                except (ProbeClosed, ProbeTimeout, OSError):
-                    pass
                 raise
             self.flush()
             left = until - time.monotonic()
@@ -150,16 +152,15 @@ class Pump:
             except SSL.WantReadError:
                 self.flush()
                 if self.eof:
-                    raise ProbeClosed(
+                    raise ProbeClosedError(
                         "the server closed the connection (TCP FIN) without a TLS alert", reset=False
                     ) from None
                 self.fill()
                 continue
             except SSL.Error:
-                try:
+                # the alert may not go out (the server is gone): the error raised says more
+                with contextlib.suppress(ProbeClosedError, ProbeTimeoutError, OSError):
                     self.flush()
-                except (ProbeClosed, ProbeTimeout, OSError):
-                    pass  # the alert could not go out: the server is gone, the error we raise says more
                 raise
             self.flush()
             return result

@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,10 +47,8 @@ def listening(handler: Handler) -> Iterator[int]:
     finally:
         stop.set()
         # shutdown first: close() alone leaves the socket listening while the accept thread holds it
-        try:
+        with suppress(OSError):
             server.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         server.close()
 
 
@@ -174,5 +172,3 @@ def many_names(count: int = 5000) -> Handler:
     ctx.set_client_ca_list(names)
     ctx.set_verify(SSL.VERIFY_PEER, lambda *_: True)
     return tls(ctx)
-
-
