@@ -27,11 +27,11 @@ from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.schema import Example, Rule, Scope
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.inputs import Inputs
+from mtls_doctor.live import client_credentials, connect_report
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.probe.commands import curl as curl_command
 from mtls_doctor.probe.commands import s_client
 from mtls_doctor.probe.handshake import Client, Observation, Request
-from mtls_doctor.probe.session import client_credentials, connect_report
 from mtls_doctor.record import replace
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, scenario_files

@@ -208,7 +208,7 @@ def check(
     if connect:
         from mtls_doctor.cli.probe import build_request, show  # noqa: PLC0415
         from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
-        from mtls_doctor.probe.session import connect_report  # noqa: PLC0415
+        from mtls_doctor.live import connect_report  # noqa: PLC0415
 
         if not nginx_conf and (ca or trusted or crl):
             raise click.UsageError(

@@ -64,8 +64,8 @@ def build_request(
     """The probe's request; UsageError for a bad target or contradicting options; InputError for unusable files."""
     import ipaddress  # noqa: PLC0415
 
+    from mtls_doctor.live import client_credentials  # noqa: PLC0415
     from mtls_doctor.probe.handshake import Client, Request, resolve_target  # noqa: PLC0415
-    from mtls_doctor.probe.session import client_credentials  # noqa: PLC0415
 
     if tls1_2 and tls1_3:
         raise click.UsageError("--tls1_2 and --tls1_3 exclude each other")
@@ -171,7 +171,7 @@ def probe(
 
     from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
     from mtls_doctor.inputs import Inputs  # noqa: PLC0415
-    from mtls_doctor.probe.session import connect_report  # noqa: PLC0415
+    from mtls_doctor.live import connect_report  # noqa: PLC0415
 
     listed = list(targets)
     if targets_file is not None:

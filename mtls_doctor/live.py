@@ -1,4 +1,4 @@
-"""``check --connect`` and ``probe``: read the client's files, probe the target, and diagnose what was seen through
+"""`check --connect` and `probe`: read the client's files, probe the target, and diagnose what was seen through
 the one server model (from the configuration given, or from what the handshake revealed)."""
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Pa
     if not names:
         return None
     found: dict[bytes, x509.Certificate] = {}
+    whole_files: list[Path] = []
+    """Files every certificate of which has an advertised name: named as they are, rather than a copy."""
     for cert in request.chain:
         if cert.subject.rfc4514_string() in names:
             found[cert.fingerprint(_sha256())] = cert
@@ -91,13 +93,19 @@ def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Pa
         try:
             if path.stat().st_size > MAX_NEARBY_BYTES:
                 continue
-            for cert in x509.load_pem_x509_certificates(path.read_bytes()):
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
+            for cert in certs:
                 if cert.subject.rfc4514_string() in names:
                     found[cert.fingerprint(_sha256())] = cert
+            if all(c.subject.rfc4514_string() in names for c in certs):
+                whole_files.append(path)
         except (OSError, ValueError):
             continue  # not a certificate file: nothing to infer from it
     if not found:
         return None
+    for path in whole_files:
+        if {c.fingerprint(_sha256()) for c in x509.load_pem_x509_certificates(path.read_bytes())} == set(found):
+            return path  # exactly the certificates found: the fix can name the file itself
     store = work / "advertised-names.pem"
     store.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in found.values()))
     return store
