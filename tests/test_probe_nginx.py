@@ -438,3 +438,14 @@ def test_check_connect_json_has_the_verdict_fields(served: dict[str, Live]) -> N
     for step in ("TCP connect", "ServerHello", "CertificateRequest", "Client Certificate: sent", "HTTP/1.1 400"):
         assert step in console.stdout, step
     assert "openssl s_client -connect" in console.stdout
+
+
+def test_the_tls13_settle_read_ends_with_the_session_ticket(served: dict[str, Live]) -> None:
+    """nginx sends its tickets right after our Finished: the probe goes on at once instead of waiting the window."""
+    from mtls_doctor.probe.handshake import SETTLE_WINDOW  # noqa: PLC0415 - the constant under test
+
+    live = _live(served, "good-chain")
+    assert live.inferred is not None
+    assert live.inferred.observation is not None
+    assert live.inferred.observation.session_ticket
+    assert live.inferred.observation.elapsed_ms < SETTLE_WINDOW * 1000

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 
 from mtls_doctor.record import Record
 
 MAX_BODY = 64 * 1024
 """Bytes of the answer kept (head and body): nginx's error pages are a few hundred bytes."""
 
-_STATUS = re.compile(rb"^HTTP/(\d\.\d) (\d{3})(?: ([^\r\n]*))?")
-_TITLE = re.compile(rb"<title>\s*([^<]{0,300}?)\s*</title>", re.IGNORECASE)
+# Patterns, not compiled objects: re compiles and caches them on first use, not at every start-up.
+_STATUS = rb"^HTTP/(\d\.\d) (\d{3})(?: ([^\r\n]*))?"
+_TITLE = rb"<title>\s*([^<]{0,300}?)\s*</title>"
 
 
 class HttpAnswer(Record):
@@ -43,7 +43,7 @@ def parse(raw: bytes) -> HttpAnswer:
     """What ``raw`` (the first bytes of the answer) says."""
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    match = _STATUS.match(lines[0]) if lines else None
+    match = re.match(_STATUS, lines[0]) if lines else None
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         raw_name, sep, raw_value = line.partition(b":")
@@ -52,13 +52,15 @@ def parse(raw: bytes) -> HttpAnswer:
     date = None
     for name, value in headers:
         if name.lower() == "date":
+            from email.utils import parsedate_to_datetime  # noqa: PLC0415 - 15 ms of start-up: only with a Date
+
             try:
                 date = parsedate_to_datetime(value)
             except (TypeError, ValueError, IndexError):
                 date = None
             if date is not None and date.tzinfo is None:
                 date = None  # RFC 9110 dates are GMT; a date without a zone says nothing comparable
-    title = _TITLE.search(body)
+    title = re.search(_TITLE, body, re.IGNORECASE)
     return HttpAnswer(
         status=int(match.group(2)) if match else None,
         status_line=lines[0].decode("latin-1")[:200] if lines else "",

@@ -135,6 +135,8 @@ class Pump:
                     self.flush()
                 raise
             self.flush()
+            if done():  # the ticket was in what was just processed: waiting on would only wait for the window
+                break
             left = until - time.monotonic()
             if left <= 0 or not select.select([self.sock], [], [], left)[0]:
                 break
