@@ -3,10 +3,14 @@ the deadline, never a traceback or a hang. Real TLS, real sockets on 127.0.0.1; 
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +63,15 @@ def test_hostile_server_is_named_within_the_deadline(
         assert words in seen.failure_detail, seen.failure_detail
 
 
+def test_a_tls10_only_server_is_named_by_the_version_it_chose() -> None:
+    with servers.listening(servers.tls10) as port:
+        seen = run(Request(host="127.0.0.1", port=port, sni="localhost", host_header="localhost", timeout=DEADLINE))
+    assert seen.server_hello_version == 0x0301
+    assert seen.protocol == "TLSv1"
+    lines = [text for _, text in steps(seen, None, now=datetime.now(UTC))]
+    assert any("the server chose TLSv1." in line for line in lines), lines
+
+
 def test_a_closed_port_is_refused() -> None:
     with servers.listening(servers.silent) as port:
         pass  # closed again: nothing listens there now
@@ -97,3 +110,38 @@ def test_a_strict_server_alert_is_read_by_number() -> None:
     assert seen.alert == 116
     assert seen.failure_after_handshake  # TLS 1.3: after our Finished, on the first read
     assert seen.certificates_sent == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["probe", "host:notaport"], "the port must be a number"),
+        (["probe", "host:70000"], "the port must be a number"),
+        (["probe", "127.0.0.1:1", "--tls1_2", "--tls1_3"], "--tls1_2 and --tls1_3 exclude each other"),
+        (["probe", "127.0.0.1:1", "--path", "no-slash"], "must start with /"),
+        (["probe", "127.0.0.1:1", "--sni", "a b"], "must be a host name"),
+        (["check", "--connect", "127.0.0.1:1", "--ca", "x.pem"], "drop --ca"),
+    ],
+)
+def test_unusable_probe_arguments_get_one_line_and_exit_2(argv: list[str], says: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", *argv], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert run.returncode == 2, run.stderr
+    assert says in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
+
+
+def test_a_targets_file_is_read_and_a_refused_target_is_one_row(tmp_path: Path) -> None:
+    with servers.listening(servers.plain_http) as port:
+        targets = tmp_path / "targets.txt"
+        targets.write_text(f"# members\n127.0.0.1:{port}\n\n127.0.0.1:1\n")
+        run = subprocess.run(
+            [sys.executable, "-m", "mtls_doctor", "probe", "--targets-file", str(targets), "--timeout", "2",
+             "--format", "json"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    document = json.loads(run.stdout)
+    failures = [t["probe"]["failure"] for t in document["targets"]]
+    assert failures == ["plain_http", "refused"]

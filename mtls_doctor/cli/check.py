@@ -127,16 +127,10 @@ def check(
     allow_outside: bool,
     connect: str | None,
     server_ca: str | None,
-    sni: str | None,
-    host_header: str | None,
-    url_path: str,
-    tls1_2: bool,
-    tls1_3: bool,
-    timeout: float,
-    client_name: str,
     fmt: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
+    **live: Any,
 ) -> int:
     """Diagnose a client certificate against a server's trust settings, offline.
 
@@ -214,10 +208,7 @@ def check(
             raise click.UsageError(
                 "--connect learns the server's trust settings from the server (or --nginx): drop --ca, --trusted, --crl"
             )
-        request = build_request(
-            connect, sni=sni, host_header=host_header, url_path=url_path, tls1_2=tls1_2, tls1_3=tls1_3,
-            timeout=timeout, client_name=client_name, server_ca=server_ca, inputs=inputs, passwords=passwords,
-        )  # fmt: skip
+        request = build_request(connect, server_ca=server_ca, inputs=inputs, passwords=passwords, **live)
         report = connect_report(
             inputs,
             request,

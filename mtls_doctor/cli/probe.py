@@ -47,21 +47,14 @@ def live_options(func: _F) -> _F:
     return func
 
 
-def build_request(
-    target: str,
-    *,
-    sni: str | None,
-    host_header: str | None,
-    url_path: str,
-    tls1_2: bool,
-    tls1_3: bool,
-    timeout: float,
-    client_name: str,
-    server_ca: str | None,
-    inputs: Inputs,
-    passwords: Any,
-) -> Request:
-    """The probe's request; UsageError for a bad target or contradicting options; InputError for unusable files."""
+def build_request(target: str, *, server_ca: str | None, inputs: Inputs, passwords: Any, **live: Any) -> Request:
+    """The probe's request; UsageError for a bad target or contradicting options; InputError for unusable files.
+    ``live``: the values of ``live_options``."""
+    sni: str | None = live["sni"]
+    host_header: str | None = live["host_header"]
+    url_path: str = live["url_path"]
+    tls1_2: bool = live["tls1_2"]
+    tls1_3: bool = live["tls1_3"]
     import ipaddress  # noqa: PLC0415
 
     from mtls_doctor.live import client_credentials  # noqa: PLC0415
@@ -94,10 +87,10 @@ def build_request(
         server_ca=server_ca,
         chain=chain,
         key=key,
-        client=Client(client_name),
+        client=Client(live["client_name"]),
         max_tls="TLSv1.2" if tls1_2 else None,
         min_tls="TLSv1.3" if tls1_3 else None,
-        timeout=timeout,
+        timeout=live["timeout"],
     )
 
 
@@ -124,7 +117,7 @@ def show(report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all
 
 
 @click.command()
-@click.argument("targets", nargs=-1, required=True, metavar="HOST[:PORT]...")
+@click.argument("targets", nargs=-1, metavar="HOST[:PORT]...")
 @click.option(
     "--cert", metavar="FILE", help="Client certificate (PEM, DER, PKCS#7, PKCS#12); leaf first, then its chain."
 )
@@ -150,16 +143,10 @@ def probe(
     password_file: str | None,
     server_ca: str | None,
     targets_file: Any,
-    sni: str | None,
-    host_header: str | None,
-    url_path: str,
-    tls1_2: bool,
-    tls1_3: bool,
-    timeout: float,
-    client_name: str,
     fmt: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
+    **live: Any,
 ) -> int:
     """Probe a live server the way an expert uses openssl s_client, and explain what it saw.
 
@@ -176,16 +163,12 @@ def probe(
     listed = list(targets)
     if targets_file is not None:
         listed += [line.strip() for line in targets_file if line.strip() and not line.lstrip().startswith("#")]
+    if not listed:
+        raise click.UsageError("name a target: HOST[:PORT], or --targets-file FILE")
     inputs = Inputs(cert=cert, key=key, chain=chain, password_file=password_file)
     passwords = password_source(password_file)
     catalogue = load_catalogue([Path(d) for d in rules_dirs])
-    requests = [
-        build_request(
-            t, sni=sni, host_header=host_header, url_path=url_path, tls1_2=tls1_2, tls1_3=tls1_3, timeout=timeout,
-            client_name=client_name, server_ca=server_ca, inputs=inputs, passwords=passwords,
-        )
-        for t in listed
-    ]  # fmt: skip
+    requests = [build_request(t, server_ca=server_ca, inputs=inputs, passwords=passwords, **live) for t in listed]
 
     def one(request: Request) -> Report:
         return connect_report(inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from mtls_doctor.pki.keys import SigningKey
 
 DEFAULT_TIMEOUT = 10.0
+OLD_VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1"}
+"""ServerHello versions below TLS 1.2, as OpenSSL names them (RFC 8996 deprecates TLS 1.0 and 1.1)."""
 SETTLE_WINDOW = 1.0
 """TLS 1.3: how long to wait after the handshake for the server's verdict (a ticket or an alert) before the request;
 OpenSSL, BoringSSL and Go servers send their tickets as soon as they have processed the client's Finished."""
@@ -318,12 +320,15 @@ def _observe(
     hello = trace.find(sent=False, name="ServerHello")
     hello_version = int.from_bytes(hello.body[:2], "big") if hello is not None and len(hello.body) >= 2 else None
     protocol = cipher = None
-    if hello is not None:
+    if hello_version is not None and hello_version < 0x0303:
+        # The server chose a version this client refuses: OpenSSL reports its own default, not the server's choice.
+        protocol = OLD_VERSIONS.get(hello_version, f"version 0x{hello_version:04x}")
+    elif hello is not None:
         protocol = conn.get_protocol_version_name()
         cipher = conn.get_cipher_name()
         protocol = protocol if protocol != "Unknown" else None
     tls13 = protocol == "TLSv1.3"
-    chain = tuple(conn.get_peer_cert_chain(as_cryptography=True) or ()) if hello is not None else ()
+    chain = tuple(conn.get_peer_cert_chain(as_cryptography=True) or ()) if cipher is not None else ()
     request_message = trace.find(sent=False, name="CertificateRequest")
     parsed: CertificateRequest | None = None
     if request_message is not None:

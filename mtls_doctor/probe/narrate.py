@@ -33,7 +33,10 @@ def steps(obs: Observation, facts: ProbeFacts | None, *, now: datetime) -> Itera
     if obs.protocol is None:
         yield "bad", f"ServerHello: none. {_failure(obs)}"
         return
-    yield "ok", f"ServerHello: {obs.protocol}, cipher {shown(obs.cipher or '?')}"
+    if obs.cipher is None:  # the server chose a version this client refuses
+        yield "bad", f"ServerHello: the server chose {obs.protocol}. {_failure(obs)}"
+        return
+    yield "ok", f"ServerHello: {obs.protocol}, cipher {shown(obs.cipher)}"
     yield from _server_chain(obs)
     yield from _request(obs, facts)
     yield from _sent(obs, facts)
