@@ -145,3 +145,30 @@ def test_a_targets_file_is_read_and_a_refused_target_is_one_row(tmp_path: Path) 
     document = json.loads(run.stdout)
     failures = [t["probe"]["failure"] for t in document["targets"]]
     assert failures == ["plain_http", "refused"]
+
+
+def test_a_key_type_outside_the_signature_algorithms_goes_out_as_an_empty_certificate(tmp_path: Path) -> None:
+    """TLS 1.3, an RSA client certificate, a server asking for ECDSA signatures only: OpenSSL sends an EMPTY
+    Certificate, the server answers 116; the probe says why (MTLS922, the key type not among the algorithms)."""
+    from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
+    from mtls_doctor.inputs import Inputs  # noqa: PLC0415
+    from mtls_doctor.live import client_credentials, connect_report  # noqa: PLC0415
+    from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
+
+    cert, key = servers.rsa_client(tmp_path)
+    inputs = Inputs(cert=str(cert), key=str(key))
+    chain, signing = client_credentials(inputs, Passwords())
+    with servers.listening(servers.ecdsa_only()) as port:
+        request = Request(
+            host="127.0.0.1", port=port, sni="localhost", host_header="localhost", chain=chain, key=signing, timeout=5
+        )
+        report = connect_report(
+            inputs, request, now=lambda: datetime.now(UTC), passwords=Passwords(), catalogue=load_catalogue()
+        )
+    probe = report.facts.probe
+    assert probe is not None
+    assert probe.certificates_sent == 0
+    assert probe.key_type_allowed is False
+    assert probe.alert == 116
+    finding = next(f for f in report.findings if f.rule.id == "MTLS922")
+    assert finding.status.value == "fail", finding.unknown

@@ -335,10 +335,15 @@ FIXTURES: dict[str, Callable[[dict[str, Live], Path], Report]] = {
 """The live examples that no sample scenario serves (rules' ``live = "fixture:NAME"``)."""
 
 
-def test_go_client_sends_an_empty_certificate_and_gets_no_required_certificate(served: dict[str, Live]) -> None:
+@pytest.mark.parametrize("client", [Client.GO, Client.JAVA, Client.BROWSER])
+def test_a_filtering_client_sends_an_empty_certificate_and_gets_no_required_certificate(
+    served: dict[str, Live], client: Client
+) -> None:
+    """The chain (leaf only) reaches no advertised name: Go, Java and browsers send nothing, where curl is refused
+    with 400 "The SSL certificate error" (test_connect_reports_what_curl_gets)."""
     live = _live(served, "seed-missing-intermediate")
     report = connect_report(
-        scenario_inputs(live.sc), request_for(live.sc, live.port, Client.GO), now=lambda: datetime.now(UTC),
+        scenario_inputs(live.sc), request_for(live.sc, live.port, client), now=lambda: datetime.now(UTC),
         passwords=Passwords(), catalogue=catalogue(),
     )  # fmt: skip
     assert report.observation is not None

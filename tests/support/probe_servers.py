@@ -172,3 +172,41 @@ def many_names(count: int = 5000) -> Handler:
     ctx.set_client_ca_list(names)
     ctx.set_verify(SSL.VERIFY_PEER, lambda *_: True)
     return tls(ctx)
+
+
+def ecdsa_only() -> Handler:
+    """Requires a client certificate and asks for ECDSA signatures only (its CertificateRequest's
+    signature_algorithms; OpenSSL uses the context's sigalgs when no client sigalgs are set): an RSA client key
+    cannot sign, so an OpenSSL client sends an EMPTY Certificate (probe-and-wizard.md §A6, observed with s_server)."""
+    from OpenSSL._util import lib  # noqa: PLC0415 - private binding: no public setter for the sigalgs
+
+    ctx = _server_context()
+    ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *_: True)
+    assert lib.SSL_CTX_set1_sigalgs_list(ctx._context, b"ECDSA+SHA256:ECDSA+SHA384") == 1  # noqa: SLF001
+    return tls(ctx)
+
+
+def rsa_client(where: Path) -> tuple[Path, Path]:
+    """A self-signed RSA-2048 client certificate and its key, written under ``where``."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rsa client")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = where / "rsa-client.pem", where / "rsa-client.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
