@@ -56,21 +56,34 @@ def connect_report(
         inputs = replace(inputs, at=date)  # judge at the server's clock, as its Date header shows it
     if with_config is not None:
         return with_config(inputs, observation)
-    with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:
-        inferred = _inferred_store(observation, request, inputs, Path(work))
-        server = handshake_settings(observation, str(inferred) if inferred else None)
-        return diagnose(
-            replace(inputs, server=server),
-            now=local,
-            passwords=passwords,
-            catalogue=catalogue,
-            observation=observation,
-        )
+    found = _inferred_store(observation, request, inputs)
+    if not isinstance(found, bytes):
+        return _diagnose_handshake(inputs, observation, found, local=local, passwords=passwords, catalogue=catalogue)
+    with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:  # only for a store gathered from several files
+        store = Path(work) / "advertised-names.pem"
+        store.write_bytes(found)
+        return _diagnose_handshake(inputs, observation, store, local=local, passwords=passwords, catalogue=catalogue)
 
 
-def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Path) -> Path | None:
+def _diagnose_handshake(
+    inputs: Inputs,
+    observation: Observation,
+    store: Path | None,
+    *,
+    local: datetime,
+    passwords: Passwords,
+    catalogue: Catalogue,
+) -> Report:
+    server = handshake_settings(observation, str(store) if store else None)
+    return diagnose(
+        replace(inputs, server=server), now=local, passwords=passwords, catalogue=catalogue, observation=observation
+    )
+
+
+def _inferred_store(obs: Observation, request: Request, inputs: Inputs) -> Path | bytes | None:
     """The certificates at hand (the client's files, --issuers, PEM files next to --cert) whose subject is a name the
-    server advertised: the best guess of its ssl_client_certificate. None when there is none."""
+    server advertised: the best guess of its ssl_client_certificate. A file that holds exactly them is named as it
+    is; otherwise their PEM. None when there is none."""
     names = set(obs.ca_names)
     if not names:
         return None
@@ -106,9 +119,7 @@ def _inferred_store(obs: Observation, request: Request, inputs: Inputs, work: Pa
     for path in whole_files:
         if {c.fingerprint(_sha256()) for c in x509.load_pem_x509_certificates(path.read_bytes())} == set(found):
             return path  # exactly the certificates found: the fix can name the file itself
-    store = work / "advertised-names.pem"
-    store.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in found.values()))
-    return store
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in found.values())
 
 
 def _sha256() -> hashes.HashAlgorithm:
