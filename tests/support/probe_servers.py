@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -137,17 +138,17 @@ def strict() -> Handler:
     return tls(ctx)
 
 
-def _tiny_cert(name: str, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+def _self_signed(name: str, key: Any, start: datetime, days: int) -> x509.Certificate:
+    """A self-signed certificate named CN=``name`` for ``key``, valid ``days`` from ``start``."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime(2025, 1, 1, tzinfo=UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=3650))
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
 
@@ -157,7 +158,7 @@ def long_chain(count: int = 100) -> Handler:
     ctx = _server_context()
     key = ec.generate_private_key(ec.SECP256R1())
     for i in range(count):
-        ctx.add_extra_chain_cert(_tiny_cert(f"filler {i}", key))
+        ctx.add_extra_chain_cert(_self_signed(f"filler {i}", key, datetime(2025, 1, 1, tzinfo=UTC), 3650))
     return tls(ctx)
 
 
@@ -192,18 +193,7 @@ def rsa_client(where: Path) -> tuple[Path, Path]:
     from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rsa client")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(2)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    cert = _self_signed("rsa client", key, datetime.now(UTC) - timedelta(days=1), 30)
     cert_path, key_path = where / "rsa-client.pem", where / "rsa-client.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
