@@ -17,7 +17,7 @@ from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.gather import gather
 from mtls_doctor.facts.loading import Loader
-from mtls_doctor.facts.model import Facts
+from mtls_doctor.facts.model import Facts, ProbeFacts
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record
@@ -26,6 +26,7 @@ from mtls_doctor.vocabulary import Outcome
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint  # the nginx reader is imported only by --nginx
+    from mtls_doctor.probe.handshake import Observation
 
 
 REFUSES_TO_START = "MTLS904"
@@ -47,6 +48,13 @@ class Report(Record):
     """Top-level findings with the symptoms they explain folded under them."""
     internal_errors: tuple[str, ...] = ()
     """Observers that crashed: their facts are UNKNOWN with this reason, and the exit status is 4."""
+    observation: Observation | None = None
+    """What a live probe saw (``check --connect``)."""
+
+    @property
+    def probe_facts(self) -> ProbeFacts | None:
+        """The live probe's facts, when there was one."""
+        return self.facts.probe
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,6 +93,7 @@ def diagnose(
     block: ServerLint | None = None,
     assumptions: tuple[str, ...] = (),
     loader: Loader | None = None,
+    observation: Observation | None = None,
 ) -> Report:
     """Run the whole diagnosis. InputError (exit 2) escapes only for input that cannot be read at all.
 
@@ -95,6 +104,10 @@ def diagnose(
     catalogue = catalogue or load_catalogue(rules_dirs)
     gathered = gather(inputs, now=now, passwords=passwords, loader=loader)
     facts = gathered.facts
+    if observation is not None:
+        from mtls_doctor.probe.observed import with_observation  # noqa: PLC0415 - only check --connect
+
+        facts = with_observation(facts, observation, gathered.unknown_reasons, now=now)
     rules = catalogue.of_scope(Scope.CHECK, Scope.SERVER)
     findings = [evaluate(rule, facts, gathered.unknown_reasons) for rule in rules]
     if block is not None:
@@ -109,4 +122,5 @@ def diagnose(
         findings=tuple(ordered_findings(annotated)),
         tree=rank(annotated),
         internal_errors=gathered.internal_errors,
+        observation=observation,
     )

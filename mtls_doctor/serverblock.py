@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mtls_doctor.diagnosis import Report, diagnose
 from mtls_doctor.engine.catalogue import Catalogue
@@ -27,6 +28,9 @@ from mtls_doctor.nginx.build import DEFAULT_BUILD
 from mtls_doctor.openssl.generations import OpenSSLGeneration, generation_of
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
+
+if TYPE_CHECKING:
+    from mtls_doctor.probe.handshake import Observation
 
 OBSERVED_NGINX = (1, 22)
 """The nginx line the observations in sample_pki/MANIFEST.toml were made with."""
@@ -106,6 +110,7 @@ def check_nginx(
     server_name: str | None = None,
     port: int | None = None,
     ask: Callable[[list[ServerLint]], ServerLint] | None = None,
+    observation: Observation | None = None,
 ) -> Report:
     """Diagnose ``inputs``' client against the server block of configuration ``source`` that nginx would serve it
     from. ConfigError/InputError (exit 2) for a configuration or block that cannot be used.
@@ -133,6 +138,7 @@ def check_nginx(
         block=block,
         assumptions=assumptions(block, generation, model.nginx.ssl_library),
         loader=files.loader,
+        observation=observation,
     )
 
 

@@ -91,8 +91,9 @@ class Stray(Record):
 
 
 class ClientModel(enum.Enum):
-    """The client whose behaviour the verdict models (``check --client``). Each was observed against nginx 1.22.1
-    in the sample scenarios (knowledge/nginx-behaviour.md §6-§7)."""
+    """The client whose behaviour the verdict models and the live probe emulates (``--client``). curl and
+    s_client-seclevel0 were observed against nginx 1.22.1 in the sample scenarios (knowledge/nginx-behaviour.md
+    §6-§7); the certificate selection of Go, Java and browsers follows probe-and-wizard.md §A6."""
 
     CURL = "curl"
     """curl 7.88 on OpenSSL 3.0 at its default security level 2: refuses to load a weak key or a SHA-1-signed
@@ -101,6 +102,24 @@ class ClientModel(enum.Enum):
     S_CLIENT_SECLEVEL0 = "s_client-seclevel0"
     """``openssl s_client -cipher DEFAULT:@SECLEVEL=0``: sends any key and chain (the same TLS 1.3 signature
     algorithm rule applies)."""
+    OPENSSL = "openssl"
+    """``openssl s_client`` at its default security level 2: what curl's OpenSSL does with the same files."""
+    GO = "go"
+    """crypto/tls CertificateRequestInfo.SupportsCertificate: only a chain whose issuers meet the advertised names."""
+    JAVA = "java"
+    """The JSSE key manager's chooseClientAlias gets the advertised issuers: no match, an EMPTY Certificate."""
+    BROWSER = "browser"
+    """Browsers list only certificates issued under an advertised name: none match, nothing is offered."""
+
+    @property
+    def filters_by_ca_names(self) -> bool:
+        """It sends nothing when no certificate of its chain is issued under an advertised name."""
+        return self in (ClientModel.GO, ClientModel.JAVA, ClientModel.BROWSER)
+
+    @property
+    def refuses_weak_credentials(self) -> bool:
+        """OpenSSL at security level 2 refuses to load a weak key or a SHA-1-signed chain before connecting."""
+        return self in (ClientModel.CURL, ClientModel.OPENSSL)
 
 
 class OcspMode(enum.Enum):
@@ -186,3 +205,5 @@ class ServerSource(enum.Enum):
     """Options of `mtls-doctor check` (each setting's origin is its flag)."""
     NGINX = "nginx"
     """An nginx server block (each setting's origin is its directive's file:line)."""
+    HANDSHAKE = "handshake"
+    """A live handshake (``check --connect``): what the server revealed; each setting's origin is the message."""

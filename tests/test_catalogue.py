@@ -61,7 +61,7 @@ def test_rule_id_fits_its_stage_block(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", _rules(), ids=lambda r: r.id)
 def test_failing_examples_render_their_message(rule: Rule) -> None:
     for example in rule.examples:
-        if rule.scope is Scope.LINT or example.config or example.expect is not Status.FAIL:
+        if rule.scope is Scope.LINT or example.config or example.live or example.expect is not Status.FAIL:
             continue
         finding = next(f for f in scenario_report(example.target).findings if f.rule.id == rule.id)
         assert finding.message, rule.id
@@ -75,7 +75,7 @@ def test_failing_examples_render_their_message(rule: Rule) -> None:
 def test_failing_examples_point_at_evidence(rule: Rule) -> None:
     """Every finding points somewhere: at least one evidence item carries a file (and block or line)."""
     for example in rule.examples:
-        if rule.scope is Scope.LINT or example.config or example.expect is not Status.FAIL:
+        if rule.scope is Scope.LINT or example.config or example.live or example.expect is not Status.FAIL:
             continue
         finding = next(f for f in scenario_report(example.target).findings if f.rule.id == rule.id)
         if rule.stage is Stage.HANDSHAKE:
@@ -85,7 +85,12 @@ def test_failing_examples_point_at_evidence(rule: Rule) -> None:
 
 def test_example_scenarios_exist_and_every_scenario_is_used() -> None:
     scenarios = set(manifest().scenarios)
-    used = {e.target for r in catalogue().of_scope(Scope.CHECK, Scope.SERVER) for e in r.examples if not e.config}
+    used = {
+        e.target
+        for r in catalogue().of_scope(Scope.CHECK, Scope.SERVER)
+        for e in r.examples
+        if not e.config and not e.target.startswith("fixture:")
+    }
     assert used <= scenarios, f"unknown scenarios: {sorted(used - scenarios)}"
     assert scenarios <= used, f"scenarios no rule example uses: {sorted(scenarios - used)}"
 

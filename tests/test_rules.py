@@ -12,7 +12,7 @@ from tests.conftest import catalogue, scenario_report
 def _cases() -> list[object]:
     cases: list[object] = []
     for rule in catalogue().of_scope(Scope.CHECK, Scope.SERVER):
-        for example in (e for e in rule.examples if not e.config):
+        for example in (e for e in rule.examples if not e.config and not e.live):
             marks = [pytest.mark.xfail(reason=example.known_gap, strict=True)] if example.known_gap else []
             cases.append(
                 pytest.param(rule, example, id=f"{rule.id}:{example.target}->{example.expect.value}", marks=marks)

@@ -30,6 +30,7 @@ COMMANDS = {
     "explain": "catalogue",
     "inspect": "inspect",
     "lint": "lint",
+    "probe": "probe",
     "rules": "catalogue",
     "sample-pki": "samples",
 }

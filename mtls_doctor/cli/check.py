@@ -17,11 +17,14 @@ from mtls_doctor.cli.options import (
     read_nginx_version,
     rules_option,
 )
+from mtls_doctor.cli.probe import live_options
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.vocabulary import ClientModel, OcspMode, VerifyClient
 
 if TYPE_CHECKING:
+    from mtls_doctor.diagnosis import Report
     from mtls_doctor.linting import ServerLint
+    from mtls_doctor.probe.handshake import Observation
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -76,14 +79,6 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 @click.option("--at", "at_text", metavar="TIME", help="The server's clock: 2026-01-31, 2026-01-31T12:00:00Z, +2d, -3h.")
 @click.option("--tls", type=click.Choice(["1.2", "1.3"]), default="1.3", show_default=True, help="Highest TLS version.")
 @click.option(
-    "--client",
-    "client_model",
-    type=_one_of(ClientModel),
-    default="curl",
-    show_default=True,
-    help="The client: curl (refuses weak keys and SHA-1 chains) or s_client-seclevel0 (sends them).",
-)
-@click.option(
     "--openssl",
     type=click.Choice(["1.0", "1.1", "3", "4"]),
     default="3",
@@ -97,6 +92,11 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 @nginx_version_options
 @click.option("--read-files", is_flag=True, help="With a pasted or nginx -T config: its files are on this machine.")
 @click.option("--allow-outside", is_flag=True, help="With --nginx: read files outside the configuration's directory.")
+@click.option(
+    "--connect", metavar="HOST[:PORT]", help="Also probe this live server (only it) and diagnose what it does."
+)
+@click.option("--server-ca", metavar="FILE", help="With --connect: the CA the SERVER's certificate is checked against.")
+@live_options
 @click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
 @rules_option
@@ -116,7 +116,6 @@ def check(
     ocsp_responder: str | None,
     at_text: str | None,
     tls: str,
-    client_model: str,
     openssl: str,
     nginx_conf: str | None,
     server_name: str | None,
@@ -126,9 +125,12 @@ def check(
     nginx_v: str | None,
     read_files: bool,
     allow_outside: bool,
+    connect: str | None,
+    server_ca: str | None,
     fmt: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
+    **live: Any,
 ) -> int:
     """Diagnose a client certificate against a server's trust settings, offline.
 
@@ -141,7 +143,7 @@ def check(
     from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
     from mtls_doctor.openssl.generations import OpenSSLGeneration  # noqa: PLC0415
 
-    if not (cert or ca or trusted or nginx_conf):
+    if not (cert or ca or trusted or nginx_conf or connect):
         raise click.UsageError("give the client's --cert (and --key), the server's --ca or --nginx, or both")
     now = datetime.now(UTC)
     try:
@@ -165,37 +167,63 @@ def check(
         password_file=password_file,
         ocsp=OcspMode(ocsp),
         ocsp_responder=ocsp_responder,
-        client=ClientModel(client_model),
+        client=ClientModel(live["client_name"]),
     )
     rules_paths = [Path(d) for d in rules_dirs]
-    if nginx_conf:
+    passwords = password_source(password_file)
+
+    def with_nginx(given_inputs: Inputs, observation: Observation | None) -> Report:
         from mtls_doctor.cli.nginx_options import server_settings_given  # noqa: PLC0415
         from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
         from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
+        source = nginx_conf or "-"
         given = server_settings_given(click.get_current_context())
         if given:
             raise click.UsageError(
                 f"--nginx takes the server's settings from the configuration: drop {', '.join(given)}"
             )
-        version_text = read_nginx_version(nginx_version, nginx_v)
-        report = check_nginx(
-            inputs,
-            nginx_conf,
+        return check_nginx(
+            given_inputs,
+            source,
             now=now,
-            passwords=password_source(password_file),
+            passwords=passwords,
             catalogue=load_catalogue(rules_paths),
             text=sys.stdin.buffer.read() if nginx_conf == "-" else None,
             prefix=Path(prefix) if prefix else None,
-            nginx=version_text,
+            nginx=read_nginx_version(nginx_version, nginx_v),
             read_files=read_files,
             allow_outside=allow_outside,
             server_name=server_name,
             port=listen_port,
             ask=_ask if interactive() else None,
+            observation=observation,
         )
+
+    if connect:
+        from mtls_doctor.cli.probe import build_request, show  # noqa: PLC0415
+        from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
+        from mtls_doctor.live import connect_report  # noqa: PLC0415
+
+        if not nginx_conf and (ca or trusted or crl):
+            raise click.UsageError(
+                "--connect learns the server's trust settings from the server (or --nginx): drop --ca, --trusted, --crl"
+            )
+        request = build_request(connect, server_ca=server_ca, inputs=inputs, passwords=passwords, **live)
+        report = connect_report(
+            inputs,
+            request,
+            now=lambda: datetime.now(UTC),
+            passwords=passwords,
+            catalogue=load_catalogue(rules_paths),
+            with_config=with_nginx if nginx_conf else None,
+        )
+        show(report, request, inputs, fmt=fmt, show_all=show_all)
+        return int(report.exit_status)
+    if nginx_conf:
+        report = with_nginx(inputs, None)
     else:
-        report = diagnose(inputs, now=now, passwords=password_source(password_file), rules_dirs=rules_paths)
+        report = diagnose(inputs, now=now, passwords=passwords, rules_dirs=rules_paths)
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 

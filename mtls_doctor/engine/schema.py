@@ -73,6 +73,11 @@ class Example(Record):
     known_gap: str | None
     config: bool = False
     """The target is an nginx configuration (linted), not a scenario (checked)."""
+    live: bool = False
+    """The target is probed live (``check --connect``): a scenario served by a real nginx, or ``fixture:NAME``, an
+    in-process server of tests/support/probe_servers.py."""
+    client: str | None = None
+    """With ``live``: the client the probe emulates (``--client``)."""
 
 
 class Rule(Record):
@@ -275,7 +280,7 @@ def _doc(raw: Any, fail: Any) -> Doc:
 
 
 def _example(raw: Any, fail: Any) -> Example:
-    target = raw.get("scenario") or raw.get("config")
+    target = raw.get("scenario") or raw.get("config") or raw.get("live")
     if not target:
         raise fail("every [[examples]] entry names a scenario (or a config fixture)")
     try:
@@ -283,5 +288,11 @@ def _example(raw: Any, fail: Any) -> Example:
     except (KeyError, ValueError):
         raise fail(f"example {target!r}: expect must be one of {', '.join(s.value for s in Status)}") from None
     return Example(
-        target=target, expect=expect, why=raw.get("why"), known_gap=raw.get("known_gap"), config="config" in raw
+        target=target,
+        expect=expect,
+        why=raw.get("why"),
+        known_gap=raw.get("known_gap"),
+        config="config" in raw,
+        live="live" in raw,
+        client=raw.get("client"),
     )

@@ -70,7 +70,7 @@ def client_parts(
     der = bundle.format is FileFormat.DER
     first = matches_index or 0
     refusal = None
-    if model is ClientModel.CURL and (key is None or matches_index is not None):
+    if model.refuses_weak_credentials and (key is None or matches_index is not None):
         # curl loads the cert file as its chain: the key's certificate first once the bundle is in order.
         refusal = security_level_refusal([facts[first], *(f for i, f in enumerate(facts) if i != first)], CURL_LEVEL)
     presentation_error = _presentation_error(bundle, key, key_facts, der=der, refusal=refusal, model=model)
@@ -134,6 +134,11 @@ def _presentation_error(
         )
     if key is not None and key_facts is not None and not key_facts.matches_leaf:
         return f"curl: (58) unable to set private key file: '{key.origin.source}' type PEM"
+    if refusal is not None and model is ClientModel.OPENSSL:
+        return (
+            f"openssl s_client refuses to use {bundle.path}: OpenSSL error "
+            f"error:{refusal.openssl_error}:SSL routines::{refusal.error}"
+        )
     if refusal is not None:
         return (
             f"curl: (58) could not load PEM client certificate from {bundle.path}, OpenSSL error "

@@ -40,7 +40,7 @@ from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import Record, replace
 from mtls_doctor.twin.handshake import TwinClient, TwinServer, run_twin
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, OcspMode, Origin, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, ClientModel, FileFormat, OcspMode, Origin, Unknown, VerifyClient
 
 
 class Gathered(Record):
@@ -138,7 +138,15 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         twin = observe.run(
             "the server twin",
             "twin",
-            lambda: _twin(settings, model, at=at, client=client, crls=crl_items, reasons=reasons),
+            lambda: _twin(
+                settings,
+                model,
+                at=at,
+                client=client,
+                crls=crl_items,
+                reasons=reasons,
+                chooser=_chooser(inputs.client, path),
+            ),
         )
     ocsp: OcspFacts | Unknown | None = None
     if client is not None:
@@ -262,7 +270,10 @@ def _twin(
     client: ClientParts | None,
     crls: list[tuple[Crl, LoadedCrl]],
     reasons: dict[str, str],
+    chooser: bool = True,
 ) -> TwinFacts | Unknown:
+    """``chooser``: the client offers its certificate at all (Go, Java and browsers do not when no certificate of
+    its chain is issued under an advertised name)."""
     chain: tuple[x509.Certificate, ...] = ()
     key = None
     if client is not None:
@@ -278,6 +289,8 @@ def _twin(
             # The client finds no signature algorithm for its key and sends an empty Certificate (the twin's
             # OpenSSL 4 would offer brainpool ones that nginx's OpenSSL 3.0 does not).
             chain, key = (), None
+        if not chooser:
+            chain, key = (), None
     server = TwinServer(
         verify_client=settings.verify_client,
         verify_depth=twin_depth(settings.verify_depth, settings.openssl),
@@ -291,6 +304,15 @@ def _twin(
         openssl=settings.openssl,
     )
     return run_twin(server, TwinClient(chain=chain, key=key))
+
+
+def _chooser(model: ClientModel, path: PathFacts | Unknown | None) -> bool:
+    """Whether the client offers its certificate: a client that filters by the advertised CA names (Go's
+    SupportsCertificate, Java's chooseClientAlias, browsers; probe-and-wizard.md §A6) offers none when no certificate
+    it sends is issued under one of them; curl and s_client always send theirs."""
+    if not model.filters_by_ca_names or not isinstance(path, PathFacts):
+        return True
+    return path.sent_matches_advertised is not False
 
 
 def _ocsp(settings: ServerSettings, path: PathFacts | Unknown | None) -> OcspFacts | None:

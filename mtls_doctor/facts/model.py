@@ -487,6 +487,67 @@ class ClockFacts(Record):
     """CRLs current at local time but not at the server's clock."""
 
 
+class ProbeFacts(Record):
+    """What a live probe of the server saw (``check --connect``), judged: one handshake and one HTTP request.
+
+    Everything the server sent is untrusted text; alerts are numbers (their texts changed across OpenSSL versions).
+    """
+
+    target: str
+    """``HOST:PORT`` as given: the only address contacted."""
+    origin: Origin
+    client: str
+    """The client emulated (``curl``, ``go`` ...)."""
+    failure: str | None
+    """Why no HTTP answer came (``timeout``, ``reset``, ``plain_http``, ``tls_alert`` ...); None: it came."""
+    failure_detail: str | None
+    protocol: str | None
+    cert_requested: bool | Unknown
+    """The server sent a CertificateRequest (UNKNOWN: the handshake did not get that far)."""
+    advertised_ca_names: tuple[str, ...] | Unknown
+    sent_matches_advertised: bool | Unknown | None
+    """Some certificate the client holds is issued under an advertised name; None: no names advertised, or no
+    client certificate."""
+    certificates_sent: int | None
+    """Certificates the client's Certificate message carried; None: no Certificate message."""
+    empty_certificate: bool
+    """The client had a certificate, and its Certificate message was EMPTY."""
+    withheld_by_client: bool
+    """The emulated client (Go, Java, a browser) chose to send nothing: no advertised name issued its chain."""
+    key_type_allowed: bool | None
+    """The client's key type is among the signature algorithms the server asked for (None: not asked, no key)."""
+    alert: int | None
+    """The fatal alert the server sent, by number."""
+    alert_name: str | None
+    alert_after_handshake: bool
+    """It came after the client's Finished: TLS 1.3's verdict on the client certificate."""
+    alert_meaning: str | None
+    """What the alert means from the servers that send it, its likely causes ranked (knowledge/other-servers.md)."""
+    http_status: int | None
+    page: str | None
+    """nginx's page (``The SSL certificate error`` ...), or the status line of another answer."""
+    page_kind: str | None
+    server_date: datetime | None
+    """The ``Date:`` header: the server's clock."""
+    clock_skew_seconds: int | None
+    """Server clock minus local clock, when the Date header was read."""
+    server_sees_not_yet_valid: tuple[Cert, ...]
+    """Client certificates valid by the local clock that the server's clock sees as not yet valid."""
+    server_sees_expired: tuple[Cert, ...]
+    """Client certificates valid by the local clock that the server's clock sees as expired."""
+    sni: str | None
+    host_header: str
+    sni_host_differ: bool
+    inferred: bool
+    """The server's trust store was inferred from the advertised names (no configuration given)."""
+    predicted: str | None
+    """With --nginx: what the configuration predicts (outcome, status, page)."""
+    observed: str
+    """What the probe observed (outcome, status, page)."""
+    prediction_disagrees: bool | None
+    """With --nginx: the configuration's prediction and the observation differ; None without a configuration."""
+
+
 class Facts(Record):
     """All a rule may read. None: not supplied. UNKNOWN: could not be established."""
 
@@ -499,3 +560,5 @@ class Facts(Record):
     ocsp: OcspFacts | Unknown | None
     """None: ``ssl_ocsp`` is off, or no verified chain for nginx to ask about."""
     verdict: Verdict
+    probe: ProbeFacts | None = None
+    """What a live probe saw (``check --connect``); None without one."""

@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 ALERTS: Final[dict[int, str]] = {
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    22: "record_overflow",
     40: "handshake_failure",
     42: "bad_certificate",
     43: "unsupported_certificate",
@@ -16,11 +20,20 @@ ALERTS: Final[dict[int, str]] = {
     45: "certificate_expired",
     46: "certificate_unknown",
     48: "unknown_ca",
+    47: "illegal_parameter",
     49: "access_denied",
+    50: "decode_error",
     51: "decrypt_error",
     70: "protocol_version",
+    71: "insufficient_security",
     80: "internal_error",
+    86: "inappropriate_fallback",
+    90: "user_canceled",
+    109: "missing_extension",
+    110: "unsupported_extension",
+    112: "unrecognized_name",
     116: "certificate_required",
+    120: "no_application_protocol",
 }
 
 _BAD, _UNKNOWN_CA = 42, 48

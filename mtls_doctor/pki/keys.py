@@ -25,6 +25,7 @@ from mtls_doctor.vocabulary import Origin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+    from OpenSSL import SSL
 
 SigningKey = (
     rsa.RSAPrivateKey
@@ -231,3 +232,25 @@ def signing_key(key: PrivateKeyTypes, path: str) -> SigningKey:
 def _reason(exc: Exception) -> str:
     # cryptography's messages can carry Rust debug output or a FAQ link: a few words only.
     return der.reason(exc)
+
+
+def use_key(target: SSL.Context | SSL.Connection, key: SigningKey, leaf: x509.Certificate) -> None:
+    """Give ``target`` the private key of ``leaf`` as OpenSSL must hold it: cryptography reads an RSA-PSS key
+    (id-RSASSA-PSS) as plain RSA, and an rsaEncryption key does not match an RSA-PSS certificate, so the client
+    would send no certificate at all. Such a key is handed over relabelled id-RSASSA-PSS, as its file said (nginx
+    accepts it: observed, sample_pki scenarios rsa-pss-client*)."""
+    import warnings  # noqa: PLC0415
+
+    from OpenSSL import crypto  # noqa: PLC0415 - pyOpenSSL only where a handshake runs
+
+    if not isinstance(key, rsa.RSAPrivateKey) or leaf.public_key_algorithm_oid != der.RSASSA_PSS_OID:
+        target.use_privatekey(key)
+        return
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    relabelled = crypto.load_privatekey(crypto.FILETYPE_ASN1, der.relabel_pkcs8(pkcs8, der.RSA_PSS_KEY_ALG))
+    with warnings.catch_warnings():
+        # A PKey is deprecated in pyOpenSSL 24.3+, but only a PKey keeps an RSA-PSS key's type.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        target.use_privatekey(relabelled)

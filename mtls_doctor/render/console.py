@@ -10,7 +10,7 @@ from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked
 from mtls_doctor.engine.vocabulary import Severity, Status
-from mtls_doctor.facts.model import PathFacts, RevocationFacts, Verdict
+from mtls_doctor.facts.model import PathFacts, ProbeFacts, RevocationFacts, Verdict
 from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
 from mtls_doctor.vocabulary import CertSource, Outcome
@@ -56,6 +56,25 @@ def verdict_sentence(v: Verdict) -> tuple[str, str]:
     return "the verdict could not be computed (see the findings not evaluated below)", "bold yellow"
 
 
+def observed_sentence(probe: ProbeFacts, log_line: str | None, predicted: str, style: str) -> tuple[str, str]:
+    """The verdict of a live probe: what the server did, not what it will do; the log line nginx wrote is the twin's
+    (inferred when no configuration was given)."""
+    what = probe.page or probe.failure_detail or probe.alert_meaning or ""
+    if probe.http_status is not None:
+        sentence = f"{probe.target} answered {probe.http_status}" + (f" {what}" if probe.page else "")
+    elif probe.alert is not None:
+        sentence = f"{probe.target} ended the handshake with TLS alert {probe.alert} {probe.alert_name}"
+    elif probe.failure is not None:
+        sentence = f"{probe.target}: no answer: {what}"
+    else:
+        return predicted, style
+    if log_line and probe.http_status == 400:
+        basis = "inferred from the advertised CA names" if probe.inferred else "from the configuration given"
+        sentence += f"; its error log says, at info level ({basis}): {log_line}"
+    ok = probe.http_status is not None and probe.http_status < 400
+    return sentence, "bold green" if ok else "bold red"  # the document prints every string through shown
+
+
 def report_document(report: Report, *, show_all: bool = False) -> Document:
     """The whole report as a document."""
     facts = report.facts
@@ -68,6 +87,8 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
         doc.add(para(Span(f"judged against {report.block.server} ({report.block.facts.nginx.version})", "dim")))
     doc.add(*(para(Span(f"assumes {assumption}", "yellow")) for assumption in report.assumptions))
     sentence, style = verdict_sentence(facts.verdict)
+    if facts.probe is not None:
+        sentence, style = observed_sentence(facts.probe, facts.verdict.log_line, sentence, style)
     icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
     doc.add(para(Span(f"{icon} {sentence}", style)), Blank())
 

@@ -48,6 +48,62 @@ def report_document(report: Report, *, show_all: bool = False) -> dict[str, Any]
         "counts": report.counts,
         "internal_errors": list(report.internal_errors),
         "exit_code": int(report.exit_status),
+        **({"probe": probe_document(report)} if report.observation is not None else {}),
+    }
+
+
+def probe_document(report: Report) -> dict[str, Any]:
+    """What the live probe saw (``check --connect``, ``probe``)."""
+    obs = report.observation
+    facts = report.facts.probe
+    if obs is None or facts is None:
+        return {}
+    answer = obs.answer
+    cr = obs.certificate_request
+    return {
+        "target": facts.target,
+        "client": facts.client,
+        "elapsed_ms": round(obs.elapsed_ms, 1),
+        "failure": facts.failure,
+        "failure_detail": facts.failure_detail,
+        "protocol": obs.protocol,
+        "cipher": obs.cipher,
+        "server_chain": [
+            {"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string()} for c in obs.server_chain
+        ],
+        "server_chain_errors": [
+            {"code": code, "depth": depth, "subject": subject}
+            for code, depth, subject in (obs.server_check.errors if obs.server_check else ())
+        ],
+        "hostname_ok": obs.server_check.hostname_ok if obs.server_check else None,
+        "certificate_requested": facts.cert_requested if isinstance(facts.cert_requested, bool) else None,
+        "acceptable_ca_names": list(obs.ca_names),
+        "signature_algorithms": list(cr.signature_algorithms) if cr else None,
+        "certificate_types": list(cr.certificate_types) if cr and cr.certificate_types is not None else None,
+        "chain_reaches_advertised": facts.sent_matches_advertised
+        if isinstance(facts.sent_matches_advertised, bool)
+        else None,
+        "certificates_sent": obs.certificates_sent,
+        "withheld_by_client": facts.withheld_by_client,
+        "alert": {"number": facts.alert, "name": facts.alert_name, "after_handshake": facts.alert_after_handshake}
+        if facts.alert is not None
+        else None,
+        "http_status": facts.http_status,
+        "page": facts.page,
+        "server_date": _time(facts.server_date) if facts.server_date else None,
+        "clock_skew_seconds": facts.clock_skew_seconds,
+        "sni": facts.sni,
+        "host_header": facts.host_header,
+        "status_line": answer.status_line if answer else None,
+        "inferred": facts.inferred,
+        "predicted": facts.predicted,
+        "observed": facts.observed,
+        "prediction_disagrees": facts.prediction_disagrees,
+        "messages": [
+            {"ms": round(m.at_ms, 1), "direction": "sent" if m.sent else "received", "kind": m.kind, "name": m.name}
+            | ({"alert": m.alert} if m.alert is not None else {})
+            for m in obs.messages
+        ],
     }
 
 

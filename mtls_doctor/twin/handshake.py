@@ -13,7 +13,6 @@ pyOpenSSL is imported lazily: it costs start-up time that commands without a han
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mtls_doctor.openssl.generations import OpenSSLGeneration, adjust_errors
 from mtls_doctor.openssl.verify_codes import verify_name, verify_text
-from mtls_doctor.pki.der import RSA_PSS_KEY_ALG, RSASSA_PSS_OID, relabel_pkcs8
+from mtls_doctor.pki.keys import use_key
 from mtls_doctor.record import Record
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.vocabulary import VerifyClient, VerifyError
@@ -147,28 +146,8 @@ def _client_context(client: TwinClient, max_tls: str) -> SSL.Context:
         ctx.use_certificate(client.chain[0])
         for extra in client.chain[1:]:
             ctx.add_extra_chain_cert(extra)
-        key = _as_openssl_key(client.key, client.chain[0])
-        with warnings.catch_warnings():
-            # A PKey is deprecated in pyOpenSSL 24.3+, but only a PKey keeps an RSA-PSS key's type (see below).
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.use_privatekey(key)
+        use_key(ctx, client.key, client.chain[0])
     return ctx
-
-
-def _as_openssl_key(key: SigningKey, leaf: x509.Certificate) -> SigningKey | crypto.PKey:
-    """The key as OpenSSL must hold it: cryptography reads an RSA-PSS key (id-RSASSA-PSS) as plain RSA, and an
-    rsaEncryption key does not match an RSA-PSS certificate, so the client would send no certificate at all. Such a
-    key is handed over relabelled id-RSASSA-PSS, as its file said (nginx accepts it: observed)."""
-    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
-    from OpenSSL import crypto  # noqa: PLC0415
-
-    if not isinstance(key, rsa.RSAPrivateKey) or leaf.public_key_algorithm_oid != RSASSA_PSS_OID:
-        return key
-    pkcs8 = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return crypto.load_privatekey(crypto.FILETYPE_ASN1, relabel_pkcs8(pkcs8, RSA_PSS_KEY_ALG))
 
 
 def _pump(client: SSL.Connection, server: SSL.Connection) -> str | None:

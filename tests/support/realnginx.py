@@ -145,16 +145,24 @@ class RunningNginx:
 
 @contextmanager
 def serve(
-    scenarios: list[Scenario], sample: Path, workdir: Path, *, server_time: datetime | None = None
+    scenarios: list[Scenario],
+    sample: Path,
+    workdir: Path,
+    *,
+    server_time: datetime | None = None,
+    rewrite: Callable[[str], str] | None = None,
 ) -> Iterator[RunningNginx]:
     """Run one nginx serving ``scenarios`` (all of one server clock) until the block exits.
 
     nginx's main configuration sits in a copy of the sample PKI and includes each scenario's own server.conf,
-    rewritten only in its listen line (see server_block).
+    rewritten only in its listen line (see server_block), and by ``rewrite`` when given (the live probe's tests
+    strip the page that shows $ssl_client_verify).
     """
     binary = nginx_binary()
     assert binary, "nginx is not installed"
     work = workdir / (f"nginx-{server_time:%Y%m%d}" if server_time else "nginx")
+    if work.exists():
+        work = workdir / f"{work.name}-{len(list(workdir.iterdir()))}"
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     (work / "logs").mkdir(exist_ok=True)
     root = stage(sample, work / "sample_pki", (sc.name for sc in scenarios))
@@ -162,6 +170,8 @@ def serve(
     logs = {sc.name: work / "logs" / f"{sc.name}.log" for sc in scenarios}
     for sc in scenarios:
         block = server_block(sc, sample, listen=f"127.0.0.1:{ports[sc.name]}", error_log=logs[sc.name])
+        if rewrite is not None:
+            block = rewrite(block)
         (root / "scenarios" / sc.name / SERVER_CONF).write_text(block)
     conf = root / "nginx.conf"
     conf.write_text(_main_conf(work, (f"scenarios/{sc.name}/{SERVER_CONF}" for sc in scenarios)))
@@ -182,6 +192,34 @@ def serve(
     try:
         _wait_listening(list(ports.values()), proc)
         yield RunningNginx(ports, logs)
+    finally:
+        _stop_group(proc)
+
+
+@contextmanager
+def serve_blocks(blocks: list[str], sample: Path, workdir: Path, scenarios: Iterable[str]) -> Iterator[int]:
+    """Run one nginx serving the server ``blocks`` (paths relative to the sample PKI, each with the sample's
+    ``listen 8443 ssl;`` line; the files of ``scenarios`` staged) together on one ephemeral port of 127.0.0.1."""
+    binary = nginx_binary()
+    assert binary, "nginx is not installed"
+    work = workdir / "nginx-blocks"
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    root = stage(sample, work / "sample_pki", scenarios)
+    (port,) = _free_ports(1)
+    names = []
+    for i, block in enumerate(blocks):
+        assert block.count(SERVER_LISTEN + "\n") == 1, "each block has the sample's listen line"
+        (root / f"block{i}.conf").write_text(block.replace(SERVER_LISTEN, f"    listen 127.0.0.1:{port} ssl;"))
+        names.append(f"block{i}.conf")
+    conf = root / "nginx.conf"
+    conf.write_text(_main_conf(work, names))
+    proc = subprocess.Popen(
+        [binary, "-p", str(work), "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_listening([port], proc)
+        yield port
     finally:
         _stop_group(proc)
 

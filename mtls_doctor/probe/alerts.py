@@ -1,0 +1,66 @@
+"""What a TLS alert from a server means, by NUMBER (its text changed across OpenSSL generations: ``sslv3 alert``,
+``ssl/tls alert``, ``tls alert``), and its likely causes, ranked, from the servers that send it: nginx finishes
+the handshake and answers HTTP 400 instead, Apache httpd, HAProxy, Envoy and OpenSSL's own servers reject with an
+alert (knowledge/other-servers.md, probe-and-wizard.md §B3; [V] marks observed there on Debian 12)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mtls_doctor.openssl.alerts import ALERTS
+
+CAUSES: Final[dict[int, tuple[str, ...]]] = {
+    40: (
+        "TLS 1.2: the server requires a client certificate and none was sent (TLS 1.2 has no certificate_required; "
+        "Apache, HAProxy, s_server send 40)",
+        "no cipher suite, signature algorithm or group in common",
+    ),
+    42: (
+        "the generic rejection of the client certificate: OpenSSL servers send it for a certificate not yet valid (9)"
+        " and for bad signatures on the chain; Go servers for every failure but unknown CA and expiry (EKU, key usage)",
+        "older Go servers: no certificate sent over TLS 1.2",
+    ),
+    43: ("the client certificate's purpose does not allow client authentication (26: EKU or keyUsage)",),
+    44: ("the client certificate or a CA of its chain is revoked (a CRL of the server lists it)",),
+    45: (
+        "the client certificate or a CA of its chain has expired (10) at the server's clock",
+        "HAProxy: the server's CRL has expired (12)",
+        "the server's clock is ahead; Go servers send 45 also for a certificate not yet valid",
+    ),
+    46: (
+        "Apache httpd: the server's CRL has expired (Apache remaps 45 to 46 on purpose)",
+        "Envoy: the client certificate's SAN does not match the listener's match_typed_subject_alt_names",
+        "OpenSSL servers: a verify error without a more specific alert",
+    ),
+    48: (
+        "the issuing CA of the client certificate is not in the server's trust store (20/21)",
+        "the client does not send the intermediate CA its certificate needs",
+        "Apache httpd, HAProxy: no CRL for a CA of the chain while CRL checking is on (3)",
+    ),
+    49: ("the server's access control refused the client after verifying it",),
+    51: ("a signature of the client's chain does not verify, or the CertificateVerify does not (wrong key)",),
+    70: ("no TLS version in common (the server speaks only versions this client refuses)",),
+    71: ("the server's security level refuses the client's key or the negotiated parameters",),
+    80: (
+        "Apache httpd: SSLVerifyDepth is below the chain length (Apache counts the root: intermediates + 1)",
+        "an error inside the server (its log says which)",
+    ),
+    112: ("the server knows no virtual host for the SNI name sent (--sni)",),
+    116: (
+        "TLS 1.3: the server requires a client certificate and the client's Certificate was empty: none configured, "
+        "its key type is not among the server's signature algorithms, or the client withheld it (Go, Java, "
+        "browsers send nothing when no advertised CA name issued its chain)",
+    ),
+}
+
+
+def alert_name(number: int) -> str:
+    """The RFC name of alert ``number``."""
+    return ALERTS.get(number, "unassigned")
+
+
+def meaning(number: int) -> str:
+    """One line: the alert, then its likely causes, most likely first."""
+    causes = CAUSES.get(number, ("the server's log says why; this alert is not a client-certificate verdict",))
+    ranked = "; ".join(f"({i}) {cause}" for i, cause in enumerate(causes, 1))
+    return f"TLS alert {number} {alert_name(number)}: likely causes, most likely first: {ranked}"
