@@ -15,6 +15,7 @@ ALERTS: Final[dict[int, str]] = {
     44: "certificate_revoked",
     45: "certificate_expired",
     46: "certificate_unknown",
+    47: "illegal_parameter",
     48: "unknown_ca",
     49: "access_denied",
     51: "decrypt_error",
