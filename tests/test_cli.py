@@ -47,8 +47,10 @@ def test_seed_case_leads_with_the_verdict_and_exits_1() -> None:
     )
     assert run.returncode == 1
     lines = [line for line in run.stdout.splitlines() if line.strip()]
-    assert lines[1].startswith("✗ nginx will answer 400 The SSL certificate error")
-    assert "(21:unable to verify the first certificate)" in lines[1]
+    # the verdict is the first line (issue 11), what it was judged with after it
+    assert lines[0].startswith("✗ nginx will answer 400 The SSL certificate error")
+    assert "(21:unable to verify the first certificate)" in lines[0]
+    assert lines[1].startswith("mtls-doctor ")
     assert "MTLS301 intermediate-not-sent" in run.stdout
     assert "\x1b[" not in run.stdout, "no ANSI codes when stdout is not a terminal"
 

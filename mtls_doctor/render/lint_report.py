@@ -9,7 +9,7 @@ from mtls_doctor import __version__
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.linting import LintReport, ServerLint
-from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
+from mtls_doctor.render.document import Blank, Block, Box, Document, Para, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
 from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import Origin
@@ -32,9 +32,10 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     """The console report: per server block, its failing rules with evidence (file:line) and fix."""
     doc = Document()
     nginx = report.model.nginx
+    # The verdict first (issue 11): what was found, in one line; then what it was judged against.
+    doc.add(lint_verdict(report))
     assumed = " (assumed: give --nginx-version or --nginx-v)" if report.version_assumed else ""
     doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
-    total = 0
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
@@ -43,7 +44,7 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
         doc.add(Blank(), para(Span(str(server.server), "bold")))
         for ranked in failing:
             f = ranked.finding
-            total += f.status is Status.FAIL
+
             body: list[Block] = [para(f.message or f.error or "")]
             for e in f.evidence:
                 where = ", ".join(str(o) for o in e.origins)
@@ -75,9 +76,23 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
             )
         ),
     )
-    if total == 0 and not counts["error"]:
-        doc.add(para(Span("✓ no mTLS problem found", "bold green")))
     return doc
+
+
+def lint_verdict(report: LintReport) -> Para:
+    """The first line of a lint report: the worst finding's severity and how many there are, or that none is."""
+    counts = report.counts
+    failing = [f for s in report.servers for f in s.findings if f.status is Status.FAIL]
+    if not failing and not counts["error"]:
+        return para(Span("✓ no mTLS problem found", "bold green"))
+    blocking = sum(1 for f in failing if f.rule.severity is Severity.BLOCKING)
+    servers = sum(1 for s in report.servers if any(f.status is Status.FAIL for f in s.findings))
+    text = f"{len(failing)} finding(s) in {servers} server block(s)"
+    if blocking:
+        return para(Span(f"✗ {text}, {blocking} blocking: clients will be refused or nginx will not start", "bold red"))
+    if counts["error"]:
+        return para(Span(f"! {text}; {counts['error']} rule(s) crashed", "bold yellow"))
+    return para(Span(f"! {text}, none blocking", "bold yellow"))
 
 
 def lint_json(report: LintReport, *, show_all: bool = False) -> str:
