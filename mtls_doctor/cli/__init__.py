@@ -52,7 +52,9 @@ class _Group(click.Group):
     def main(  # type: ignore[override]
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
-        traceback = "--traceback" in (sys.argv if args is None else args)
+        argv = list(sys.argv[1:] if args is None else args)
+        traceback = "--traceback" in argv
+        json_out = _json_requested(argv)
         try:
             with paused_gc():
                 rv = super().main(args, prog_name, standalone_mode=False, **extra)
@@ -61,8 +63,9 @@ class _Group(click.Group):
             sys.exit(ExitStatus.INTERRUPTED)
         except click.ClickException as exc:
             # One line, like every other error: click's own show() prints Usage/Try/Error on three.
-            message = " ".join(exc.format_message().split())
-            click.echo(f"mtls-doctor: {bounded(shown(message))} (see --help)", err=True)
+            message = bounded(shown(" ".join(exc.format_message().split())))
+            _error_json(json_out, "usage", message, ExitStatus.USAGE)
+            click.echo(f"mtls-doctor: {message} (see --help)", err=True)
             sys.exit(ExitStatus.USAGE)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
@@ -74,17 +77,31 @@ class _Group(click.Group):
             from mtls_doctor.errors import InputError  # noqa: PLC0415
 
             if isinstance(exc, InputError | RuleError):
+                _error_json(json_out, "input", bounded(shown(str(exc))), ExitStatus.USAGE)
                 click.echo(f"mtls-doctor: {bounded(shown(str(exc)))}", err=True)
                 sys.exit(ExitStatus.USAGE)
             if traceback:
                 raise
-            click.echo(
-                f"mtls-doctor: internal error: {type(exc).__name__}: {bounded(shown(str(exc)))} "
-                "(run again with --traceback and report it)",
-                err=True,
-            )
+            message = f"internal error: {type(exc).__name__}: {bounded(shown(str(exc)))}"
+            _error_json(json_out, "internal", message, ExitStatus.INTERNAL_ERROR)
+            click.echo(f"mtls-doctor: {message} (run again with --traceback and report it)", err=True)
             sys.exit(ExitStatus.INTERNAL_ERROR)
         sys.exit(rv if isinstance(rv, int) else ExitStatus.OK)
+
+
+def _json_requested(argv: list[str]) -> bool:
+    from mtls_doctor.cli.output import json_requested  # noqa: PLC0415
+
+    return json_requested(argv)
+
+
+def _error_json(wanted: bool, kind: str, message: str, status: ExitStatus) -> None:
+    """With --format json, the error as a JSON document on stdout too (the one line still goes to stderr)."""
+    if wanted:
+        from mtls_doctor.cli.output import error_document  # noqa: PLC0415
+
+        sys.stdout.write(error_document(kind, message, int(status)))
+        sys.stdout.flush()
 
 
 @click.group(cls=_Group, epilog=EPILOG, invoke_without_command=True)

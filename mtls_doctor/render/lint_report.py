@@ -15,7 +15,7 @@ from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import Origin
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
-_SARIF_LEVEL = {
+SARIF_LEVEL = {
     Severity.BLOCKING: "error",
     Severity.DEGRADED: "warning",
     Severity.ADVISORY: "note",
@@ -137,7 +137,7 @@ def lint_sarif(report: LintReport) -> str:
                 {
                     "ruleId": f.rule.id,
                     "ruleIndex": index[f.rule.id],
-                    "level": _SARIF_LEVEL[f.rule.severity],
+                    "level": SARIF_LEVEL[f.rule.severity],
                     "message": {"text": f.message or f.rule.title},
                     "locations": [_location(o) for o in _origins(f, server)],
                 }
@@ -151,7 +151,7 @@ def lint_sarif(report: LintReport) -> str:
                     "driver": {
                         "name": "mtls-doctor",
                         "version": __version__,
-                        "rules": [_descriptor(r) for r in rules],
+                        "rules": [sarif_descriptor(r) for r in rules],
                     }
                 },
                 "results": results,
@@ -161,14 +161,14 @@ def lint_sarif(report: LintReport) -> str:
     return json_text(json.dumps(sarif, indent=2, ensure_ascii=False)) + "\n"
 
 
-def _descriptor(rule: Any) -> dict[str, Any]:
+def sarif_descriptor(rule: Any) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.doc.what},
         "help": {"text": rule.doc.fix, "markdown": rule.doc.fix},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
         "properties": {"tags": list(rule.tags), "severity": rule.severity.value, "confidence": rule.confidence.value},
     }
 
