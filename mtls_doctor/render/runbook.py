@@ -37,6 +37,11 @@ def rule_markdown(rule: Rule) -> str:
         rule.doc.fix,
         "",
     ]
+    if rule.texts:
+        # what support staff search the runbook for: the lines people paste (`mtls-doctor explain "<line>"`)
+        lines += ["### Texts it explains", ""]
+        lines += [f"- `{example}`" for text in rule.texts for example in text.examples]
+        lines.append("")
     if rule.doc.references:
         lines += ["### References", "", *(f"- [{r.title}]({r.url})" for r in rule.doc.references), ""]
     return "\n".join(lines)
