@@ -32,6 +32,7 @@ COMMANDS = {
     "lint": "lint",
     "rules": "catalogue",
     "sample-pki": "samples",
+    "wizard": "wizard",
 }
 """Each command and the module of mtls_doctor.cli that defines it (in its COMMANDS), imported only when used."""
 
@@ -111,8 +112,12 @@ def _error_json(wanted: bool, kind: str, message: str, status: ExitStatus) -> No
 def main(ctx: click.Context, traceback: bool) -> int:
     """Find why mutual TLS fails (nginx 400 "The SSL certificate error", unknown ca, ...) and how to fix it."""
     if ctx.invoked_subcommand is None:
+        if interactive():  # on a terminal, no command: the wizard asks instead (issue 11)
+            from mtls_doctor.cli.wizard import wizard  # noqa: PLC0415
+
+            status: int = ctx.invoke(wizard)
+            return status
         click.echo(ctx.get_help())
-        if not interactive():
-            click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
+        click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
         return ExitStatus.USAGE
     return ExitStatus.OK

@@ -1,0 +1,262 @@
+"""The wizard, driven through prompt_toolkit pipe input (one input per question) to a verdict on every symptom path,
+at most five questions each; in a real terminal (tmux send-keys / capture-pane); never prompting without one; Ctrl-C
+exits 130; no password or key material in its transcript."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from mtls_doctor.wizard.asker import MAX_QUESTIONS, Asker
+from mtls_doctor.wizard.session import run
+from tests.conftest import REPO, SAMPLE
+
+SCENARIOS = SAMPLE / "scenarios"
+SEED = SCENARIOS / "seed-missing-intermediate"
+DOWN, ENTER, UP = "j", "\r", "k"
+QUIT = UP + ENTER  # the menu's last entry, from its first (the list wraps)
+
+
+def pick(index: int) -> str:
+    return DOWN * index + ENTER
+
+
+def _inputs(answers: list[str]) -> Iterator[Any]:
+    for answer in answers:
+        with create_pipe_input() as pipe:
+            pipe.send_text(answer)
+            yield pipe
+
+
+def drive(answers: list[str], cwd: Path = REPO) -> tuple[int, str, Asker]:
+    """Run a session whose questions get ``answers`` in order; its exit status, transcript and asker."""
+    asker = Asker(inputs=_inputs(answers), output=DummyOutput())
+    out = io.StringIO()
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        status = run(asker, out)
+    finally:
+        os.chdir(previous)
+    return status, out.getvalue(), asker
+
+
+def files(name: str) -> tuple[str, str]:
+    return f"{SCENARIOS / name / 'client.pem'}{ENTER}", f"{SCENARIOS / name / 'ca.pem'}{ENTER}"
+
+
+# (case, answers up to the verdict, exit status, words the transcript must hold). Symptom indexes: wizard/symptoms.py.
+PATHS = [
+    (
+        "nginx-400-no-certificate-java",
+        [pick(0), pick(2), *files("seed-missing-intermediate")],
+        1,
+        ["This is why nothing arrives", "MTLS407"],
+    ),
+    ("nginx-400-certificate-error-seed", [pick(1), *files("seed-missing-intermediate"), ENTER], 1,
+     ["✗ nginx will answer 400 The SSL certificate error", "MTLS301 intermediate-not-sent"]),
+    ("alert-certificate-required-curl", [pick(2), pick(0), *files("good-chain")], 0,
+     ["✓ nginx will accept this client", "whatever CA names the server advertises"]),
+    ("alert-unknown-ca-expired", [pick(3), *files("leaf-expired"), ENTER], 1, ["MTLS101"]),
+    ("browser-offers-nothing", [pick(4), pick(4), *files("seed-missing-intermediate")], 1,
+     ["This is why nothing arrives"]),
+    ("curl-58-client-files", [pick(5), *files("key-mismatch")], 1, ["the client cannot present", "MTLS001"]),
+    ("paste-alert-48", [pick(6), "SSL alert number 48" + ENTER, *files("seed-missing-intermediate")], 1,
+     ["What you pasted means: TLS alert 48 unknown_ca", "MTLS301"]),
+    ("paste-certificate-required", [pick(6), "tlsv13 alert certificate required" + ENTER, pick(1),
+     *files("good-chain")], 0, ["filters by the advertised CA names; your chain reaches one"]),
+    ("paste-key-mismatch", [pick(6), "curl: (58) unable to set private key file: 'c.key' type PEM" + ENTER,
+     *files("key-mismatch")], 1, ["MTLS001"]),
+    ("check-only-good", [pick(7), *files("good-chain"), ENTER], 0, ["✓ nginx will accept this client"]),
+    ("log-line", [pick(7), *files("seed-missing-intermediate"),
+     "client SSL certificate verify error: (21:unable to verify the first certificate)" + ENTER], 1,
+     ["The log line means: OpenSSL verify error 21"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answers", "status", "words"), [p[1:] for p in PATHS], ids=[p[0] for p in PATHS])
+def test_every_symptom_path_reaches_a_verdict_in_at_most_five_questions(
+    answers: list[str], status: int, words: list[str]
+) -> None:
+    code, transcript, asker = drive([*answers, QUIT])
+    assert len(asker.asked) <= MAX_QUESTIONS, asker.asked
+    assert len(asker.asked) == len(answers), "every answer was a question before the verdict"
+    assert code == status, transcript
+    for word in words:
+        assert word in transcript, transcript
+    # the verdict is the first line of the report
+    first = next(line for line in transcript.splitlines() if line.strip())
+    assert first[0] in "✓✗!", first
+
+
+def test_the_seed_case_is_reached_in_at_most_five_answers() -> None:
+    answers = [pick(1), *files("seed-missing-intermediate")]
+    code, transcript, asker = drive([*answers, ENTER, QUIT])
+    assert len(asker.asked) <= 4
+    assert code == 1
+    assert "MTLS301 intermediate-not-sent" in transcript
+    assert f"using the key next to the certificate: {SEED / 'client.key'}" in transcript
+
+
+def test_the_server_certificate_is_explained_without_questions() -> None:
+    code, transcript, asker = drive(
+        [pick(6), "tls: failed to verify certificate: x509: certificate signed by unknown authority" + ENTER]
+    )
+    assert code == 0
+    assert asker.asked == ["What do you see?", "Paste it (the error line, the log line or the page's title):"]
+    assert "not a client-certificate problem" in transcript
+    assert "mtls-doctor explain" in transcript
+
+
+def test_the_menu_explains_rechecks_saves_and_prints_the_command(tmp_path: Path) -> None:
+    menu = [
+        ENTER, ENTER,  # explain a finding: the first (MTLS301)
+        pick(3),  # print the equivalent command
+        pick(2), f"{tmp_path / 'report.md'}{ENTER}",  # save a report
+        pick(1),  # re-check: the same answers, no question asked again
+        QUIT,
+    ]  # fmt: skip
+    code, transcript, _ = drive([pick(1), *files("seed-missing-intermediate"), ENTER, *menu])
+    assert code == 1
+    assert "### Why it matters" in transcript  # the rule's documentation
+    assert f"mtls-doctor check --cert {SEED / 'client.pem'} --key {SEED / 'client.key'} --ca {SEED / 'ca.pem'}" in (
+        transcript
+    )
+    assert (tmp_path / "report.md").read_text().startswith("# mtls-doctor check: ✗ nginx will answer 400")
+    assert transcript.count("✗ nginx will answer 400") == 2  # checked, then re-checked
+
+
+def _encrypted_client(tmp_path: Path, password: str) -> Path:
+    """The good-chain client with its key encrypted, in a directory of its own (no key next to it)."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    key = serialization.load_pem_private_key((SCENARIOS / "good-chain" / "client.key").read_bytes(), None)
+    (tmp_path / "locked.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password.encode()),
+        )
+    )
+    shutil.copy(SCENARIOS / "good-chain" / "client.pem", tmp_path / "alice.pem")
+    shutil.copy(SCENARIOS / "good-chain" / "ca.pem", tmp_path / "ca.pem")
+    return tmp_path
+
+
+def test_a_password_is_asked_hidden_only_for_an_encrypted_key_and_never_shown(tmp_path: Path) -> None:
+    secret = "s3cret-wizard-password-0815"  # noqa: S105
+    d = _encrypted_client(tmp_path, secret)
+    answers = [pick(7), f"{d / 'alice.pem'}{ENTER}", f"{d / 'locked.key'}{ENTER}", f"{d / 'ca.pem'}{ENTER}"]
+    code, transcript, asker = drive([*answers, secret + ENTER, QUIT])
+    assert code == 0, transcript
+    assert len(asker.asked) == 5  # the log-line question gave way to the password
+    assert "✓ nginx will accept this client" in transcript
+    assert secret not in transcript
+    assert "PRIVATE KEY" not in transcript
+
+
+def test_when_no_question_is_left_for_the_password_it_says_what_to_run(tmp_path: Path) -> None:
+    d = _encrypted_client(tmp_path, "another-secret-4711")
+    answers = [pick(6), "SSL alert number 42" + ENTER, f"{d / 'alice.pem'}{ENTER}", f"{d / 'locked.key'}{ENTER}"]
+    _, transcript, asker = drive([*answers, f"{d / 'ca.pem'}{ENTER}", pick(1), QUIT])  # menu: print the command
+    assert len(asker.asked) == MAX_QUESTIONS
+    assert "run the equivalent command with --password-file FILE" in transcript
+    assert f"--key {d / 'locked.key'}" in transcript
+
+
+def test_ctrl_c_at_a_question_interrupts(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        drive([pick(1), "\x03"])
+
+
+def mtls(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", *args],
+        input=stdin, capture_output=True, text=True, check=False, cwd=REPO, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("args", [["wizard"], []], ids=["wizard", "no-command"])
+def test_without_a_terminal_it_never_prompts_and_says_what_to_run(args: list[str]) -> None:
+    # piped answers are what questionary would read as answers: they must be ignored
+    run_ = mtls(*args, stdin="\r\r\r\r\r")
+    assert run_.returncode == 2
+    assert "?" not in run_.stdout.replace("[OPTIONS]", "").split("Usage")[0]
+    if args:
+        assert run_.stdout == ""
+        assert run_.stderr.count("\n") == 1
+        assert "needs a terminal" in run_.stderr
+        assert "mtls-doctor check --cert" in run_.stderr
+
+
+def _tmux() -> str:
+    found = shutil.which("tmux")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is not installed, and CI=true requires the real-terminal wizard test")
+        pytest.skip("tmux is not installed")
+    return found
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["seed-case", "ctrl-c"])
+def test_the_wizard_in_a_real_terminal(tmp_path: Path, interrupt: bool) -> None:
+    tmux = _tmux()
+    session = f"mtlsw{os.getpid()}{int(interrupt)}"
+    socket = ["-S", str(tmp_path / "tmux.sock")]
+    exe = Path(sys.executable).parent / "mtls-doctor"
+    command = f"cd {REPO} && {exe} wizard; echo EXIT=$?; sleep 30"
+    subprocess.run([tmux, *socket, "new-session", "-d", "-s", session, "-x", "200", "-y", "60", command], check=True)
+    t = [tmux, *socket]
+
+    def keys(*k: str) -> None:
+        subprocess.run([*t, "send-keys", "-t", session, *k], check=True)
+
+    def _wait_t(text: str) -> str:
+        return _wait_socket(t, session, text)
+
+    try:
+        _wait_t("What do you see?")
+        if interrupt:
+            keys("C-c")
+            screen = _wait_t("EXIT=")
+            assert "EXIT=130" in screen
+            return
+        keys("Down", "Enter")
+        _wait_t("certificate file")
+        keys("-l", str(SEED / "client.pem"))
+        keys("Enter")
+        _wait_t("The server:")
+        keys("-l", str(SEED / "ca.pem"))
+        keys("Enter")
+        _wait_t("error-log line")
+        keys("Enter")
+        screen = _wait_t("Next:")
+        assert "✗ nginx will answer 400 The SSL certificate error" in screen
+        assert "MTLS301" in screen
+        keys("Up", "Enter")
+        assert "EXIT=1" in _wait_t("EXIT=")
+    finally:
+        subprocess.run([*t, "kill-server"], check=False, capture_output=True)
+
+
+def _wait_socket(tmux: list[str], session: str, text: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        capture = [*tmux, "capture-pane", "-p", "-J", "-S", "-200", "-t", session]
+        screen = subprocess.run(capture, capture_output=True, text=True, check=False).stdout
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
