@@ -34,16 +34,11 @@ def mtls(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+SEED_FILES = {"--cert": "client.pem", "--key": "client.key", "--ca": "ca.pem"}
+
+
 def seed_args() -> list[str]:
-    return [
-        "check",
-        "--cert",
-        str(SEED / "client.pem"),
-        "--key",
-        str(SEED / "client.key"),
-        "--ca",
-        str(SEED / "ca.pem"),
-    ]
+    return ["check", *(arg for flag, name in SEED_FILES.items() for arg in (flag, str(SEED / name)))]
 
 
 def _fragments(console: str) -> list[str]:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.facts.model import PathFacts, RevocationFacts
 from mtls_doctor.render.console import report_document
-from mtls_doctor.render.lint_report import SARIF_LEVEL, SARIF_SCHEMA, sarif_descriptor
+from mtls_doctor.render.lint_report import SARIF_LEVEL, sarif_text
 from mtls_doctor.render.ticket import chain_svg, document_html, document_markdown, timeline_svg
-from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import CertSource
 
 TITLE = "mtls-doctor check"
@@ -103,20 +100,4 @@ def check_sarif(report: Report) -> str:
         if files:
             result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": files[0]}}}]
         results.append(result)
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "mtls-doctor",
-                        "version": __version__,
-                        "rules": [sarif_descriptor(r) for r in rules],
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    return sarif_text(rules, results)

@@ -142,6 +142,11 @@ def lint_sarif(report: LintReport) -> str:
                     "locations": [_location(o) for o in _origins(f, server)],
                 }
             )
+    return sarif_text(rules, results)
+
+
+def sarif_text(rules: list[Any], results: list[dict[str, Any]]) -> str:
+    """One SARIF 2.1.0 run of mtls-doctor: the rules as reportingDescriptors, then the results (lint and check)."""
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
