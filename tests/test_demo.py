@@ -53,7 +53,10 @@ def test_demo_with_a_real_nginx() -> None:
     run, seconds = demo()
     assert run.returncode == 0, run.stdout + run.stderr
     assert seconds < 10
-    assert run.stdout.startswith("Server: nginx (")
+    assert run.stdout.startswith(
+        "The seed case on 127.0.0.1: nginx answers 400 until the client sends its intermediate"
+    )
+    assert run.stdout.splitlines()[1].startswith("Server: nginx (")
     _story(run.stdout)
     assert _nobody_listens(_port(run.stdout)), "the demo's nginx is still running"
 
@@ -62,7 +65,7 @@ def test_demo_without_nginx_serves_with_the_twin_and_says_so() -> None:
     run, seconds = demo("--no-nginx")
     assert run.returncode == 0, run.stdout + run.stderr
     assert seconds < 10
-    assert run.stdout.startswith("Server: the server twin (asked for with --no-nginx)")
+    assert run.stdout.splitlines()[1].startswith("Server: the server twin (asked for with --no-nginx)")
     _story(run.stdout)
     assert _nobody_listens(_port(run.stdout))
 
@@ -85,7 +88,7 @@ def test_demo_keep_leaves_files_that_rerun_every_command_as_printed(tmp_path: Pa
     assert run.returncode == 0, run.stdout + run.stderr
     port = _port(run.stdout)
     assert _nobody_listens(port)
-    server_line = run.stdout.splitlines()[1].strip()
+    server_line = run.stdout.splitlines()[2].strip()
     assert server_line.startswith(nginx)
     server = subprocess.Popen(shlex.split(server_line), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -30,6 +30,8 @@ CHECK_ARGS = f"--cert {CLIENT}/client.pem --key {CLIENT}/client.key --ca {CLIENT
 
 def play(keep: Path | None, say: Callable[[str], None], *, use_nginx: bool = True) -> int:
     """Play the seed case; 0 when the fixed request is served, 1 otherwise. ``keep``: leave the files there."""
+    # The verdict first, as every command gives it; the run below shows it (and exits 1 if it does not hold).
+    say("The seed case on 127.0.0.1: nginx answers 400 until the client sends its intermediate CA.")
     with _workdir(keep) as root:
         _write_pki(root)
         port = free_port()
