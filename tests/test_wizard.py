@@ -209,45 +209,88 @@ def _tmux() -> str:
     return found
 
 
-@pytest.mark.parametrize("interrupt", [False, True], ids=["seed-case", "ctrl-c"])
-def test_the_wizard_in_a_real_terminal(tmp_path: Path, interrupt: bool) -> None:
-    tmux = _tmux()
-    session = f"mtlsw{os.getpid()}{int(interrupt)}"
-    socket = ["-S", str(tmp_path / "tmux.sock")]
-    exe = Path(sys.executable).parent / "mtls-doctor"
-    command = f"cd {REPO} && {exe} wizard; echo EXIT=$?; sleep 30"
-    subprocess.run([tmux, *socket, "new-session", "-d", "-s", session, "-x", "200", "-y", "60", command], check=True)
-    t = [tmux, *socket]
+class _Terminal:
+    """mtls-doctor in a real terminal: a tmux session of our own (its own socket), killed at the end."""
 
-    def keys(*k: str) -> None:
-        subprocess.run([*t, "send-keys", "-t", session, *k], check=True)
+    def __init__(self, tmp_path: Path, command: str) -> None:
+        self.tmux = [_tmux(), "-S", str(tmp_path / "tmux.sock")]
+        self.session = f"mtlsw{os.getpid()}"
+        line = f"cd {REPO} && {command}; echo EXIT=$?; sleep 30"
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.session, "-x", "200", "-y", "60", line], check=True)
 
-    def _wait_t(text: str) -> str:
-        return _wait_socket(t, session, text)
+    def keys(self, *k: str) -> None:
+        subprocess.run([*self.tmux, "send-keys", "-t", self.session, *k], check=True)
 
+    def type(self, text: str) -> None:
+        self.keys("-l", text)
+        self.keys("Enter")
+
+    def wait(self, text: str) -> str:
+        return _wait_socket(self.tmux, self.session, text)
+
+    def close(self) -> None:
+        subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
+
+
+EXE_WIZARD = f"{Path(sys.executable).parent / 'mtls-doctor'} wizard"
+EXE_ALONE = str(Path(sys.executable).parent / "mtls-doctor")
+
+
+@pytest.mark.parametrize("command", [EXE_WIZARD, EXE_ALONE], ids=["wizard", "no-command-on-a-terminal"])
+def test_the_seed_case_in_a_real_terminal(tmp_path: Path, command: str) -> None:
+    term = _Terminal(tmp_path, command)
     try:
-        _wait_t("What do you see?")
-        if interrupt:
-            keys("C-c")
-            screen = _wait_t("EXIT=")
-            assert "EXIT=130" in screen
-            return
-        keys("Down", "Enter")
-        _wait_t("certificate file")
-        keys("-l", str(SEED / "client.pem"))
-        keys("Enter")
-        _wait_t("The server:")
-        keys("-l", str(SEED / "ca.pem"))
-        keys("Enter")
-        _wait_t("error-log line")
-        keys("Enter")
-        screen = _wait_t("Next:")
+        term.wait("What do you see?")
+        term.keys("Down", "Enter")
+        term.wait("certificate file")
+        term.type(str(SEED / "client.pem"))
+        term.wait("The server:")
+        term.type(str(SEED / "ca.pem"))
+        term.wait("error-log line")
+        term.keys("Enter")
+        screen = term.wait("Next:")
         assert "✗ nginx will answer 400 The SSL certificate error" in screen
         assert "MTLS301" in screen
-        keys("Up", "Enter")
-        assert "EXIT=1" in _wait_t("EXIT=")
+        term.keys("Up", "Enter")
+        assert "EXIT=1" in term.wait("EXIT=")
     finally:
-        subprocess.run([*t, "kill-server"], check=False, capture_output=True)
+        term.close()
+
+
+def test_ctrl_c_in_a_real_terminal_exits_130(tmp_path: Path) -> None:
+    term = _Terminal(tmp_path, EXE_WIZARD)
+    try:
+        term.wait("What do you see?")
+        term.keys("C-c")
+        assert "EXIT=130" in term.wait("EXIT=")
+    finally:
+        term.close()
+
+
+def test_a_password_typed_in_a_real_terminal_never_shows(tmp_path: Path) -> None:
+    """The secret scan of the wizard's transcript: the screen holds no password and no key material."""
+    secret = "typed-in-tmux-secret-0815"  # noqa: S105
+    d = _encrypted_client(tmp_path, secret)
+    term = _Terminal(tmp_path, EXE_WIZARD)
+    try:
+        term.wait("What do you see?")
+        term.keys("Up", "Enter")  # the last symptom: just check
+        term.wait("certificate file")
+        term.type(str(d / "alice.pem"))
+        term.wait("private key file")
+        term.type(str(d / "locked.key"))
+        term.wait("The server:")
+        term.type(str(d / "ca.pem"))
+        term.wait("assword")
+        term.type(secret)
+        screen = term.wait("Next:")
+        assert "✓ nginx will accept this client" in screen
+        term.keys("Up", "Enter")
+        screen = term.wait("EXIT=")
+        assert secret not in screen
+        assert "PRIVATE KEY" not in screen
+    finally:
+        term.close()
 
 
 def _wait_socket(tmux: list[str], session: str, text: str, timeout: float = 30.0) -> str:
