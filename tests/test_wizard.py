@@ -52,8 +52,12 @@ def drive(answers: list[str], cwd: Path = REPO) -> tuple[int, str, Asker]:
     return status, out.getvalue(), asker
 
 
-def files(name: str) -> tuple[str, str]:
-    return f"{SCENARIOS / name / 'client.pem'}{ENTER}", f"{SCENARIOS / name / 'ca.pem'}{ENTER}"
+def files(name: str) -> tuple[str, ...]:
+    """The answers naming a scenario's client certificate and the server's CA file; a certificate file holding
+    only the leaf is asked its chain too (none, here)."""
+    cert = SCENARIOS / name / "client.pem"
+    chain = (ENTER,) if cert.read_text().count("BEGIN CERTIFICATE") == 1 else ()
+    return (f"{cert}{ENTER}", *chain, f"{SCENARIOS / name / 'ca.pem'}{ENTER}")
 
 
 # (case, answers up to the verdict, exit status, words the transcript must hold). Symptom indexes: wizard/symptoms.py.
@@ -103,7 +107,8 @@ def test_every_symptom_path_reaches_a_verdict_in_at_most_five_questions(
 def test_the_seed_case_is_reached_in_at_most_five_answers() -> None:
     answers = [pick(1), *files("seed-missing-intermediate")]
     code, transcript, asker = drive([*answers, ENTER, QUIT])
-    assert len(asker.asked) <= 4
+    assert len(asker.asked) <= MAX_QUESTIONS
+    assert "Extra certificates the client sends, a chain file (Enter if none):" in asker.asked
     assert code == 1
     assert "MTLS301 intermediate-not-sent" in transcript
     assert f"using the key next to the certificate: {SEED / 'client.key'}" in transcript
@@ -244,6 +249,8 @@ def test_the_seed_case_in_a_real_terminal(tmp_path: Path, command: str) -> None:
         term.keys("Down", "Enter")
         term.wait("certificate file")
         term.type(str(SEED / "client.pem"))
+        term.wait("chain file")
+        term.keys("Enter")
         term.wait("The server:")
         term.type(str(SEED / "ca.pem"))
         term.wait("error-log line")
@@ -303,3 +310,15 @@ def _wait_socket(tmux: list[str], session: str, text: str, timeout: float = 30.0
             return screen
         time.sleep(0.2)
     raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
+
+
+def test_the_chain_the_client_sends_fixes_the_seed_case() -> None:
+    """Answering the chain question with the intermediate is the seed's fix: the verdict turns to accept, and the
+    equivalent command carries --chain."""
+    issuing = SAMPLE / "certs" / "client-issuing.pem"
+    answers = [pick(1), f"{SEED / 'client.pem'}{ENTER}", f"{issuing}{ENTER}", f"{SEED / 'ca.pem'}{ENTER}", ENTER]
+    code, transcript, asker = drive([*answers, pick(2), QUIT])  # menu (nothing fails): print the command
+    assert len(asker.asked) == MAX_QUESTIONS
+    assert code == 0, transcript
+    assert "✓ nginx will accept this client" in transcript
+    assert f"--chain {issuing}" in transcript

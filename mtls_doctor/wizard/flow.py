@@ -2,8 +2,9 @@
 
 Skipped when the symptom or the files already answer them: "which client" only when no certificate arrived (it
 decides whether advertised CA names filter the certificate); the key when it sits next to the certificate
-(``client.pem`` → ``client.key``) or inside it (PKCS#12); the error-log line when a text was pasted already, or
-when the last question must stay free for a password.
+(``client.pem`` → ``client.key``) or inside it (PKCS#12); the chain unless the certificate file holds the leaf
+alone; the error-log line when a text was pasted already, or when the last question must stay free for a
+password.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Plan(Record):
     client: str | None = None
     cert: str | None = None
     key: str | None = None
+    chain: str | None = None
+    """Extra certificates the client sends after its certificate file (``check --chain``)."""
     server: str | None = None
     """An nginx configuration or a CA file (``server_is_nginx`` says which)."""
     server_is_nginx: bool = False
@@ -58,6 +61,11 @@ def gather(asker: Asker, catalogue: Catalogue) -> Plan:
             notes.append(f"using the key next to the certificate: {key}")
         else:
             key = asker.path("Its private key file (Enter if it is inside the certificate file):") or None
+    chain = None
+    # A certificate file holding only the leaf: the intermediate is the seed case's missing piece (knowledge
+    # seed-case.md). Asked only while a question stays free for the server (and for a password).
+    if cert and _certificates_in(cert) == 1 and asker.left > 1 + (1 if may_need_password(cert, key) else 0):
+        chain = asker.path("Extra certificates the client sends, a chain file (Enter if none):") or None
     # Every branch is judged against the server: without one, check's verdict is that nginx cannot start.
     if PROBE is None:  # the live probe plugs in here (wizard/probe.py) once it exists
         notes.append("judging offline: this version has no live probe of the server")
@@ -75,6 +83,7 @@ def gather(asker: Asker, catalogue: Catalogue) -> Plan:
         client=client,
         cert=cert,
         key=key,
+        chain=chain,
         server=server,
         server_is_nginx=is_nginx,
         log_line=log_line,
@@ -97,6 +106,11 @@ def may_need_password(cert: str | None, key: str | None) -> bool:
     if cert and cert.lower().endswith(_CONTAINERS):
         return True
     return _head(key) is not None and "ENCRYPTED" in (_head(key) or "")
+
+
+def _certificates_in(path: str) -> int:
+    """PEM certificates at the start of a file (0 for DER, PKCS#12 or an unreadable file)."""
+    return (_head(path) or "").count("-----BEGIN CERTIFICATE-----")
 
 
 def _is_pem(path: str) -> bool:

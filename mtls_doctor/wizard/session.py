@@ -71,7 +71,7 @@ def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say) -> Report 
 
     passwords = Passwords(prompt=password_prompt(asker, refused))
     now = datetime.now(UTC)
-    inputs = Inputs(cert=plan.cert, key=plan.key, ca=None if plan.server_is_nginx else plan.server)
+    inputs = Inputs(cert=plan.cert, key=plan.key, chain=plan.chain, ca=None if plan.server_is_nginx else plan.server)
     if not (plan.cert or plan.server):
         say("mtls-doctor: nothing to check: give the client's certificate or the server's configuration")
         return None
@@ -151,7 +151,7 @@ def _save(asker: Asker, plan: Plan, report: Report, say: _Say) -> None:
 def equivalent_command(plan: Plan) -> str:
     """The non-interactive command that runs the same check (never a password: --password-file names a file)."""
     words = ["mtls-doctor", "check"]
-    for flag, value in (("--cert", plan.cert), ("--key", plan.key)):
+    for flag, value in (("--cert", plan.cert), ("--key", plan.key), ("--chain", plan.chain)):
         if value:
             words += [flag, value]
     if plan.server:
