@@ -52,6 +52,7 @@ def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
       mtls-doctor explain 21
       mtls-doctor explain "client SSL certificate verify error: (26:unsuitable certificate purpose)"
       mtls-doctor explain "unknown ca"
+      mtls-doctor explain "alert 48"     (a bare number is a verify error; an alert number says "alert")
       mtls-doctor explain "Received fatal alert: certificate_required"
     """
     from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
