@@ -81,6 +81,14 @@ def test_the_markdown_report_renders_the_same_facts_as_the_console(scenario: str
         assert section in markdown.stdout
 
 
+def test_lint_markdown_renders_the_same_facts_as_the_console() -> None:
+    conf = REPO / "tests" / "lint_fixtures" / "MTLS307-fail.conf"
+    console = mtls("lint", str(conf), "--allow-outside")
+    markdown = mtls("lint", str(conf), "--allow-outside", "--format", "markdown")
+    text = _normal(markdown.stdout)
+    assert [f for f in _fragments(console.stdout) if _normal(f) not in text] == []
+
+
 def test_the_markdown_report_names_the_equivalent_commands() -> None:
     run = mtls(*seed_args(), "--format", "markdown", "--output", "/dev/stdout")
     block = run.stdout.split("## Equivalent commands", 1)[1]

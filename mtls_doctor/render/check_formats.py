@@ -90,7 +90,8 @@ def check_sarif(report: Report) -> str:
     for f in report.findings:
         if f.status is not Status.FAIL:
             continue
-        files = [o.source for e in f.evidence for o in e.origins if getattr(o, "source", None)]
+        # a file the evidence was read from (not a flag such as --depth, nor stdin)
+        files = [o.source for e in f.evidence for o in e.origins if o.source and not o.source.startswith(("-", "<"))]
         result: dict[str, Any] = {
             "ruleId": f.rule.id,
             "ruleIndex": index[f.rule.id],
