@@ -322,3 +322,29 @@ def test_the_chain_the_client_sends_fixes_the_seed_case() -> None:
     assert code == 0, transcript
     assert "✓ nginx will accept this client" in transcript
     assert f"--chain {issuing}" in transcript
+
+
+def test_an_nginx_configuration_with_several_verifying_blocks_asks_which(tmp_path: Path) -> None:
+    """The server answer may be nginx's configuration; with two blocks that verify clients the person picks one."""
+    for sub, name in (("certs", "localhost.pem"), ("keys", "localhost.key")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        shutil.copy(SAMPLE / sub / name, tmp_path / sub / name)
+    shutil.copy(SCENARIOS / "good-chain" / "ca.pem", tmp_path / "good-ca.pem")
+    shutil.copy(SAMPLE / "certs" / "other-root.pem", tmp_path / "other-ca.pem")
+    block = (
+        "server {{\n    listen {port} ssl;\n    server_name {name};\n    ssl_certificate certs/localhost.pem;\n"
+        "    ssl_certificate_key keys/localhost.key;\n    ssl_client_certificate {ca};\n    ssl_verify_client on;\n}}\n"
+    )
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        block.format(port=8443, name="api.example", ca="good-ca.pem")
+        + block.format(port=9443, name="admin.example", ca="other-ca.pem")
+    )
+    cert = SCENARIOS / "good-chain" / "client.pem"
+    for index, verdict in ((0, "✓ nginx will accept this client"), (1, "✗ nginx will answer 400")):
+        # the log-line question comes with the others; the block is asked when the pipeline meets the choice
+        code, transcript, asker = drive([pick(7), f"{cert}{ENTER}", f"{conf}{ENTER}", ENTER, pick(index), QUIT])
+        assert "Which server block will the client reach?" in asker.asked
+        assert len(asker.asked) <= MAX_QUESTIONS
+        assert verdict in transcript, transcript
+        assert code == (0 if index == 0 else 1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
@@ -14,9 +15,12 @@ from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.errors import InputError
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.untrusted import shown
-from mtls_doctor.wizard.asker import Asker, password_prompt
+from mtls_doctor.wizard.asker import Asker, OutOfQuestionsError, password_prompt
 from mtls_doctor.wizard.flow import Plan, gather
 from mtls_doctor.wizard.symptoms import FILTERS_BY_CA_NAMES, Branch, classify
+
+if TYPE_CHECKING:
+    from mtls_doctor.linting import ServerLint
 
 _NAMES_RULES = frozenset({"MTLS407", "MTLS702"})
 
@@ -79,7 +83,9 @@ def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say) -> Report 
         if plan.server_is_nginx and plan.server:
             from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
-            report = check_nginx(inputs, plan.server, now=now, passwords=passwords, catalogue=catalogue)
+            report = check_nginx(
+                inputs, plan.server, now=now, passwords=passwords, catalogue=catalogue, ask=_block_chooser(asker)
+            )
         else:
             from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
 
@@ -92,6 +98,23 @@ def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say) -> Report 
         say(f"(wizard: {note})")
     _symptom_notes(plan, report, catalogue, say)
     return report
+
+
+def _block_chooser(asker: Asker) -> Callable[[list[ServerLint]], ServerLint]:
+    """Several server blocks verify clients: the person picks one (a counted question; when none is left, check's
+    one line lists them and the equivalent command takes --server NAME)."""
+
+    def choose(candidates: list[ServerLint]) -> ServerLint:
+        names = ", ".join(str(c.server) for c in candidates)
+        try:
+            chosen: ServerLint = asker.select(
+                "Which server block will the client reach?", [(str(c.server), c) for c in candidates]
+            )
+        except OutOfQuestionsError:
+            raise InputError("the configuration", f"several server blocks verify clients: {names}") from None
+        return chosen
+
+    return choose
 
 
 def _symptom_notes(plan: Plan, report: Report, catalogue: Catalogue, say: _Say) -> None:
