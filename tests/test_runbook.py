@@ -40,6 +40,29 @@ def test_every_fix_has_a_command_that_fixes(rule: object) -> None:
     assert not all(_INSPECTION.match(c) for c in commands), f"only inspection commands: {commands}"
 
 
+# A check that needs the fix applied (the reloaded server's CertificateRequest, its log) can only come last.
+_LIVE_CHECK = re.compile(r"^openssl\s+s_client\s+-connect\b|^grep\b.*\.log$")
+
+
+def _blocks(fix: str) -> list[list[str]]:
+    """The fix's command blocks (indented runs), continuation lines joined."""
+    blocks: list[list[str]] = [[]]
+    for line in re.sub(r"\\\n\s*", " ", fix).splitlines():
+        if line.startswith("    ") and line.strip():
+            blocks[-1].append(line.strip())
+        elif line.strip() and blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+@pytest.mark.parametrize("rule", catalogue().rules, ids=lambda r: r.id)
+def test_every_fix_ends_in_commands_that_fix(rule: object) -> None:
+    """The last commands of a fix change something (re-issue, rebuild, reload), unless they watch the fixed server."""
+    last = _blocks(getattr(rule, "doc").fix)[-1]  # noqa: B009
+    if all(_INSPECTION.match(c) for c in last):
+        assert all(_LIVE_CHECK.match(c) or c.startswith("|") for c in last), f"ends in inspection only: {last}"
+
+
 def test_the_inspection_pattern_tells_showing_from_fixing() -> None:
     for showing in ("openssl x509 -in c.pem -noout -purpose", "openssl verify -CAfile a b", "grep x log"):
         assert _INSPECTION.match(showing)
