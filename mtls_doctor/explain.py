@@ -1,64 +1,26 @@
 """`mtls-doctor explain THING`: from what a person has in front of them to the rules that explain it.
 
-THING may be a rule id or name, a verify error number or X509_V_ERR name, an nginx error-log line, nginx's 400 page
-text, a TLS alert name, or curl's error message.
+THING may be a rule id or name (a retired one names its successors), a verify error number or X509_V_ERR name, or
+any text people paste: an nginx, Apache or HAProxy log line, an HTTP page, a TLS alert in any spelling or by number,
+a curl exit code or error line, a Go, Java, Python, Node, .NET, browser or Envoy message. Texts are classified by the
+catalogue's match table (``[[explains_text]]`` of the rules, and rules/texts/ for texts no rule owns), on the part
+that carries the meaning (engine/texts.py).
 """
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 from mtls_doctor.engine.catalogue import Catalogue
 from mtls_doctor.engine.schema import Rule
+from mtls_doctor.engine.texts import TextMatch, classify
+from mtls_doctor.engine.vocabulary import Stage
 from mtls_doctor.openssl.alerts import ALERTS, codes_for_alert
 from mtls_doctor.openssl.verify_codes import VERIFY_CODES
 
-_LOG_CODE = re.compile(r"\((\d+):[^)]*\)")
-# Fixed texts people paste, and the rules (by id) that account for them. Sources: nginx 1.22.1 and curl 7.88.1 as
-# observed (knowledge/nginx-behaviour.md §1, §7).
-_TEXTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("no required ssl certificate", "nginx: the client sent no certificate (HTTP 400, internally 496)", ("MTLS902",)),
-    ("client sent no required ssl certificate", "nginx: the client sent no certificate", ("MTLS902",)),
-    (
-        "the ssl certificate error",
-        "nginx: the client certificate failed verification (HTTP 400, internally 495)",
-        ("MTLS901",),
-    ),
-    (
-        "unable to set private key file",
-        "curl (58): the key does not belong to the FIRST certificate of --cert",
-        ("MTLS001", "MTLS002"),
-    ),
-    ("key values mismatch", "OpenSSL: the key does not belong to the certificate", ("MTLS001", "MTLS002")),
-    ("could not load pem client certificate", "curl (58): the --cert file is not PEM (or is unreadable)", ("MTLS003",)),
-    ("no start line", "OpenSSL: no PEM BEGIN line where PEM was expected (a DER file?)", ("MTLS003",)),
-    ("ee key too small", "OpenSSL client: the client key is below its security level", ("MTLS206",)),
-    ("ca key too small", "OpenSSL client: a CA key in the chain is below its security level", ("MTLS308",)),
-    (
-        "ca md too weak",
-        "OpenSSL client: a certificate is signed with a forbidden digest (SHA-1)",
-        ("MTLS207", "MTLS309"),
-    ),
-    ("no ssl_client_certificate for ssl_verify_client", "nginx refuses to start", ("MTLS601",)),
-    ("ssl_ctx_load_verify_locations", "nginx refuses to start: ssl_client_certificate unreadable", ("MTLS708",)),
-    ("x509_lookup_load_file", "nginx refuses to start: ssl_crl unreadable", ("MTLS710",)),
-    ("misdirected request", "nginx 421: SNI named another server block than the Host header", ()),
-    # ssl_ocsp (ngx_ssl_ocsp_get_status): after the chain verified, the OCSP check failed (HTTP 400, internally 495)
-    (
-        "certificate status request failed",
-        "nginx ssl_ocsp: no answer from an OCSP responder (none to ask, or it failed)",
-        ("MTLS507",),
-    ),
-    ("no ocsp responder url in certificate", "nginx ssl_ocsp: a certificate names no OCSP responder", ("MTLS507",)),
-    ("certificate revoked", "nginx ssl_ocsp: the OCSP responder says the certificate is revoked", ()),
-    ("certificate status unknown", "nginx ssl_ocsp: the OCSP responder does not know the certificate", ()),
-    ('"ssl_ocsp" is incompatible', "nginx refuses to start: ssl_ocsp with optional_no_ca", ("MTLS607",)),
-)
-
 
 class Explanation(NamedTuple):
-    """What THING is, and the rules that account for it (most specific first)."""
+    """What THING is, and the rules that account for it (root causes first)."""
 
     summary: str
     rules: tuple[Rule, ...]
@@ -78,49 +40,55 @@ def explain(thing: str, catalogue: Catalogue) -> Explanation | None:
             f"{old.id} {old.name} ({old.title}) was retired in {old.retired_in}: {now} detects it now. {old.why}",
             successors,
         )
-    code = _code(text)
+    code = _bare_code(text)
     if code is not None:
         name, message = VERIFY_CODES[code]
         return Explanation(f"OpenSSL verify error {code} {name}: {message}", _predicting(catalogue, {code}))
-    alert = _alert(text)
-    if alert is not None:
-        codes = set(codes_for_alert(alert))
-        summary = f"TLS alert {alert} {ALERTS[alert]}"
-        if codes:
-            summary += f": an OpenSSL server sends it for verify errors {', '.join(map(str, sorted(codes)))}"
-        rules = _predicting(catalogue, codes)
-        if alert in (40, 116):
-            rules = _with_explainers(catalogue, ("MTLS902",))
-            summary += " (no client certificate: 40 in TLS 1.2, certificate_required 116 in TLS 1.3)"
-        return Explanation(summary, rules)
-    lowered = text.lower()
-    for needle, summary, ids in _TEXTS:
-        if needle in lowered:
-            return Explanation(summary, _with_explainers(catalogue, ids))
-    return None
+    found = classify(text, catalogue.texts)
+    if found is None:
+        return None
+    return Explanation(_summary(found), _rules(found, catalogue))
 
 
-def _code(text: str) -> int | None:
-    match = _LOG_CODE.search(text)
-    if match and int(match.group(1)) in VERIFY_CODES:
-        return int(match.group(1))
+def _bare_code(text: str) -> int | None:
+    """A verify error given alone: ``21``, ``X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE`` or its short name."""
     if text.isdigit() and int(text) in VERIFY_CODES:
         return int(text)
     upper = text.upper()
     return next((c for c, (name, _) in VERIFY_CODES.items() if upper in (name, name.removeprefix("X509_V_ERR_"))), None)
 
 
-def _alert(text: str) -> int | None:
-    normal = re.sub(r"^(tlsv1(3)? )?(alert )?", "", text.lower().strip()).replace(" ", "_")
-    return next((code for code, name in ALERTS.items() if name == normal), None)
+def _summary(found: TextMatch) -> str:
+    parts = []
+    if found.alert is not None:
+        parts.append(f"TLS alert {found.alert} {ALERTS.get(found.alert, '(not a certificate alert)')}")
+    for code in found.verify:
+        name, message = VERIFY_CODES[code]
+        parts.append(f"OpenSSL verify error {code} {name} ({message})")
+    head = "; ".join(parts)
+    if found.text is None:
+        return head
+    if found.matched is not None and found.matched is not found.text:
+        head = f"{head}: {found.matched.means}" if head else found.matched.means
+        return f"{head} {found.text.means}"
+    return f"{head}: {found.text.means}" if head else found.text.means
+
+
+def _rules(found: TextMatch, catalogue: Catalogue) -> tuple[Rule, ...]:
+    """The owner and related rules of the text, the rules predicting its verify errors (those of its alert too), and,
+    when the text carries no error number, the causes listing its owner in ``explains``; causes before symptoms."""
+    entry = found.text
+    codes = set(found.verify)
+    if found.alert is not None:
+        codes |= set(codes_for_alert(found.alert))
+    named = [] if entry is None else [entry.owner, *entry.related] if entry.owner else list(entry.related)
+    chosen = [r for r in (catalogue.get(i) for i in named if i) if r is not None]
+    chosen += _predicting(catalogue, codes)
+    if entry is not None and entry.owner and not codes:
+        chosen += [r for r in catalogue.rules if entry.owner in r.explains]
+    unique = tuple(dict.fromkeys(chosen))
+    return tuple(sorted(unique, key=lambda r: r.stage is Stage.HANDSHAKE))
 
 
 def _predicting(catalogue: Catalogue, codes: set[int]) -> tuple[Rule, ...]:
     return tuple(r for r in catalogue.rules if codes & set(r.predicts))
-
-
-def _with_explainers(catalogue: Catalogue, ids: tuple[str, ...]) -> tuple[Rule, ...]:
-    """The rules named, then every rule that lists one of them in its explains."""
-    named = tuple(r for r in (catalogue.get(i) for i in ids) if r is not None)
-    causes = tuple(r for r in catalogue.rules if set(r.explains) & set(ids) and r not in named)
-    return causes + named

@@ -47,8 +47,10 @@ def test_seed_case_leads_with_the_verdict_and_exits_1() -> None:
     )
     assert run.returncode == 1
     lines = [line for line in run.stdout.splitlines() if line.strip()]
-    assert lines[1].startswith("✗ nginx will answer 400 The SSL certificate error")
-    assert "(21:unable to verify the first certificate)" in lines[1]
+    # the verdict is the first line (issue 11), what it was judged with after it
+    assert lines[0].startswith("✗ nginx will answer 400 The SSL certificate error")
+    assert "(21:unable to verify the first certificate)" in lines[0]
+    assert lines[1].startswith("mtls-doctor ")
     assert "MTLS301 intermediate-not-sent" in run.stdout
     assert "\x1b[" not in run.stdout, "no ANSI codes when stdout is not a terminal"
 
@@ -226,4 +228,5 @@ def test_every_command_is_reachable_by_its_name_and_only_its_module_is_imported(
         "print(sorted(m for m in sys.modules if m.startswith('mtls_doctor.cli.')))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
-    assert run.stdout.strip() == "['mtls_doctor.cli.lint', 'mtls_doctor.cli.options']"
+    # options and output are the helpers every command shares (flags; where a report goes)
+    assert run.stdout.strip() == "['mtls_doctor.cli.lint', 'mtls_doctor.cli.options', 'mtls_doctor.cli.output']"

@@ -46,7 +46,7 @@ def contents(wheel: Path) -> dict[str, bytes]:
 
 def test_the_wheel_ships_every_rule_file(contents: dict[str, bytes]) -> None:
     shipped = {name.removeprefix("mtls_doctor/_rules/"): data for name, data in contents.items() if "/_rules/" in name}
-    in_checkout = {p.name: p.read_bytes() for p in RULES.iterdir() if p.is_file()}
+    in_checkout = {str(p.relative_to(RULES)): p.read_bytes() for p in RULES.rglob("*") if p.is_file()}
     assert shipped == in_checkout
 
 

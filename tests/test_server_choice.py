@@ -88,7 +88,8 @@ def test_the_block_is_the_one_nginx_would_use(config: Path, extra: tuple[str, ..
 def test_several_verifying_blocks_without_a_terminal_fail_with_the_list(config: Path) -> None:
     run = check(config)
     assert run.returncode == 2
-    assert run.stdout == ""
+    # --format json: the error as a JSON document on stdout too (issue 11), the same line on stderr
+    assert json.loads(run.stdout)["error"]["kind"] == "input"
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
     line = lines[0]

@@ -33,6 +33,7 @@ COMMANDS = {
     "probe": "probe",
     "rules": "catalogue",
     "sample-pki": "samples",
+    "wizard": "wizard",
 }
 """Each command and the module of mtls_doctor.cli that defines it (in its COMMANDS), imported only when used."""
 
@@ -53,7 +54,9 @@ class _Group(click.Group):
     def main(  # type: ignore[override]
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
-        traceback = "--traceback" in (sys.argv if args is None else args)
+        argv = list(sys.argv[1:] if args is None else args)
+        traceback = "--traceback" in argv
+        json_out = _json_requested(argv)
         try:
             with paused_gc():
                 rv = super().main(args, prog_name, standalone_mode=False, **extra)
@@ -62,8 +65,9 @@ class _Group(click.Group):
             sys.exit(ExitStatus.INTERRUPTED)
         except click.ClickException as exc:
             # One line, like every other error: click's own show() prints Usage/Try/Error on three.
-            message = " ".join(exc.format_message().split())
-            click.echo(f"mtls-doctor: {bounded(shown(message))} (see --help)", err=True)
+            message = bounded(shown(" ".join(exc.format_message().split())))
+            _error_json(json_out, "usage", message, ExitStatus.USAGE)
+            click.echo(f"mtls-doctor: {message} (see --help)", err=True)
             sys.exit(ExitStatus.USAGE)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
@@ -75,17 +79,31 @@ class _Group(click.Group):
             from mtls_doctor.errors import InputError  # noqa: PLC0415
 
             if isinstance(exc, InputError | RuleError):
+                _error_json(json_out, "input", bounded(shown(str(exc))), ExitStatus.USAGE)
                 click.echo(f"mtls-doctor: {bounded(shown(str(exc)))}", err=True)
                 sys.exit(ExitStatus.USAGE)
             if traceback:
                 raise
-            click.echo(
-                f"mtls-doctor: internal error: {type(exc).__name__}: {bounded(shown(str(exc)))} "
-                "(run again with --traceback and report it)",
-                err=True,
-            )
+            message = f"internal error: {type(exc).__name__}: {bounded(shown(str(exc)))}"
+            _error_json(json_out, "internal", message, ExitStatus.INTERNAL_ERROR)
+            click.echo(f"mtls-doctor: {message} (run again with --traceback and report it)", err=True)
             sys.exit(ExitStatus.INTERNAL_ERROR)
         sys.exit(rv if isinstance(rv, int) else ExitStatus.OK)
+
+
+def _json_requested(argv: list[str]) -> bool:
+    from mtls_doctor.cli.output import json_requested  # noqa: PLC0415
+
+    return json_requested(argv)
+
+
+def _error_json(wanted: bool, kind: str, message: str, status: ExitStatus) -> None:
+    """With --format json, the error as a JSON document on stdout too (the one line still goes to stderr)."""
+    if wanted:
+        from mtls_doctor.cli.output import error_document  # noqa: PLC0415
+
+        sys.stdout.write(error_document(kind, message, int(status)))
+        sys.stdout.flush()
 
 
 @click.group(cls=_Group, epilog=EPILOG, invoke_without_command=True)
@@ -95,8 +113,12 @@ class _Group(click.Group):
 def main(ctx: click.Context, traceback: bool) -> int:
     """Find why mutual TLS fails (nginx 400 "The SSL certificate error", unknown ca, ...) and how to fix it."""
     if ctx.invoked_subcommand is None:
+        if interactive():  # on a terminal, no command: the wizard asks instead (issue 11)
+            from mtls_doctor.cli.wizard import wizard  # noqa: PLC0415
+
+            status: int = ctx.invoke(wizard)
+            return status
         click.echo(ctx.get_help())
-        if not interactive():
-            click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
+        click.echo("\nmtls-doctor: no command given (and no terminal to ask on)", err=True)
         return ExitStatus.USAGE
     return ExitStatus.OK

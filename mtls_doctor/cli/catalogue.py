@@ -44,7 +44,7 @@ def rules(fmt: str, rules_dirs: tuple[str, ...]) -> int:
 @click.argument("thing", nargs=-1, required=True)
 @rules_option
 def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
-    """Explain a rule id, a verify error (21, X509_V_ERR_...), an nginx log line, a TLS alert or a curl error.
+    """Explain a rule id, a verify error (21, X509_V_ERR_...) or a pasted error line (any client or server).
 
     \b
     Examples:
@@ -52,6 +52,8 @@ def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
       mtls-doctor explain 21
       mtls-doctor explain "client SSL certificate verify error: (26:unsuitable certificate purpose)"
       mtls-doctor explain "unknown ca"
+      mtls-doctor explain "alert 48"     (a bare number is a verify error; an alert number says "alert")
+      mtls-doctor explain "Received fatal alert: certificate_required"
     """
     from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
     from mtls_doctor.explain import explain as lookup  # noqa: PLC0415
@@ -62,7 +64,8 @@ def explain(thing: tuple[str, ...], rules_dirs: tuple[str, ...]) -> int:
     found = lookup(text, catalogue)
     if found is None:
         click.echo(
-            f"mtls-doctor: nothing known about {quoted(text)} (try a rule id, a verify error number, a log line)",
+            f"mtls-doctor: nothing known about {quoted(text)} "
+            "(try a rule id, a verify error number, an error or log line)",
             err=True,
         )
         return 2

@@ -17,6 +17,7 @@ from mtls_doctor.cli.options import (
     read_nginx_version,
     rules_option,
 )
+from mtls_doctor.cli.output import command_argv, emit, output_option, print_or_write
 from mtls_doctor.cli.probe import live_options
 from mtls_doctor.inputs import DEBIAN_DEFAULT_SECLEVEL, NGINX_DEFAULT_VERIFY_DEPTH, Inputs
 from mtls_doctor.vocabulary import ClientModel, OcspMode, VerifyClient
@@ -97,7 +98,15 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 )
 @click.option("--server-ca", metavar="FILE", help="With --connect: the CA the SERVER's certificate is checked against.")
 @live_options
-@click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["console", "json", "markdown", "html", "sarif"]),
+    default="console",
+    show_default=True,
+    help="markdown: a report for a ticket; html: one self-contained page; sarif: for code scanning.",
+)
+@output_option
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
 @rules_option
 def check(
@@ -128,6 +137,7 @@ def check(
     connect: str | None,
     server_ca: str | None,
     fmt: str,
+    output: str | None,
     show_all: bool,
     rules_dirs: tuple[str, ...],
     **live: Any,
@@ -218,21 +228,31 @@ def check(
             catalogue=load_catalogue(rules_paths),
             with_config=with_nginx if nginx_conf else None,
         )
-        show(report, request, inputs, fmt=fmt, show_all=show_all)
-        return int(report.exit_status)
-    if nginx_conf:
+        if fmt in ("console", "json") and output is None:
+            show(report, request, inputs, fmt=fmt, show_all=show_all)
+            return int(report.exit_status)
+    elif nginx_conf:
         report = with_nginx(inputs, None)
     else:
         report = diagnose(inputs, now=now, passwords=passwords, rules_dirs=rules_paths)
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 
-        sys.stdout.write(report_json(report, show_all=show_all))
+        emit(report_json(report, show_all=show_all), output)
+    elif fmt in ("markdown", "html", "sarif"):
+        from mtls_doctor.render import check_formats  # noqa: PLC0415
+
+        argv = command_argv("check")
+        if fmt == "markdown":
+            emit(check_formats.check_markdown(report, argv, show_all=show_all), output)
+        elif fmt == "html":
+            emit(check_formats.check_html(report, argv, show_all=show_all), output)
+        else:
+            emit(check_formats.check_sarif(report), output)
     else:
         from mtls_doctor.render.console import report_document  # noqa: PLC0415
-        from mtls_doctor.render.document import print_document  # noqa: PLC0415
 
-        print_document(report_document(report, show_all=show_all))
+        print_or_write(report_document(report, show_all=show_all), output)
     return int(report.exit_status)
 
 

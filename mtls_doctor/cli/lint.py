@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from mtls_doctor.cli.options import nginx_version_options, read_nginx_version, rules_option
+from mtls_doctor.cli.output import command_argv, emit, output_option, print_or_write
 
 FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
 
@@ -22,7 +23,14 @@ FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
     help="Read the certificate/CA/CRL files the config names (default: only for a config file read from disk).",
 )
 @click.option("--allow-outside", is_flag=True, help="Also read files outside the configuration's directory.")
-@click.option("--format", "fmt", type=click.Choice(["console", "json", "sarif"]), default="console", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["console", "json", "sarif", "markdown", "html"]),
+    default="console",
+    show_default=True,
+)
+@output_option
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
@@ -42,6 +50,7 @@ def lint(
     read_files: bool | None,
     allow_outside: bool,
     fmt: str,
+    output: str | None,
     fail_on: str,
     show_all: bool,
     rules_dirs: tuple[str, ...],
@@ -74,16 +83,21 @@ def lint(
     if fmt == "json":
         from mtls_doctor.render.lint_report import lint_json  # noqa: PLC0415
 
-        sys.stdout.write(lint_json(report, show_all=show_all))
+        emit(lint_json(report, show_all=show_all), output)
     elif fmt == "sarif":
         from mtls_doctor.render.lint_report import lint_sarif  # noqa: PLC0415
 
-        sys.stdout.write(lint_sarif(report))
+        emit(lint_sarif(report), output)
+    elif fmt in ("markdown", "html"):
+        from mtls_doctor.render.lint_report import lint_text  # noqa: PLC0415
+        from mtls_doctor.render.ticket import document_html, document_markdown  # noqa: PLC0415
+
+        render = document_markdown if fmt == "markdown" else document_html
+        emit(render(lint_text(report, show_all=show_all), title="mtls-doctor lint", argv=command_argv("lint")), output)
     else:
-        from mtls_doctor.render.document import print_document  # noqa: PLC0415
         from mtls_doctor.render.lint_report import lint_text  # noqa: PLC0415
 
-        print_document(lint_text(report, show_all=show_all))
+        print_or_write(lint_text(report, show_all=show_all), output)
     return int(report.exit_status(None if fail_on == "never" else Severity(fail_on)))
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -57,79 +54,20 @@ def sample_pki(directory: str, list_only: bool) -> int:
 
 
 @click.command()
-def demo() -> int:
-    """Reproduce the seed case (a client certificate from an intermediate CA, nginx answering 400) and its fix."""
-    import tempfile  # noqa: PLC0415
+@click.option("--keep", metavar="DIR", help="Leave the files in DIR (new or empty): every command shown re-runs there.")
+@click.option("--no-nginx", is_flag=True, help="Serve with the server twin even when nginx is installed.")
+def demo(keep: str | None, no_nginx: bool) -> int:
+    """Play the seed case on 127.0.0.1: the failing request, the diagnosis, the fix, the passing request.
 
-    from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
-    from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
-    from mtls_doctor.record import replace  # noqa: PLC0415
-    from mtls_doctor.render.console import report_document  # noqa: PLC0415
-    from mtls_doctor.render.document import Document, Pre, Span, para, print_document  # noqa: PLC0415
-    from mtls_doctor.samplepki.inputs import check_command, scenario_inputs  # noqa: PLC0415
-    from mtls_doctor.samplepki.manifest import default_manifest_path, load_manifest  # noqa: PLC0415
-    from mtls_doctor.samplepki.write import render, write  # noqa: PLC0415
+    A real nginx serves it when one is installed, else the server twin on a socket (said so). Under 10 seconds;
+    nothing is left running.
+    """
+    from mtls_doctor.demo.play import play  # noqa: PLC0415
 
-    manifest_path = default_manifest_path()
-    manifest = load_manifest(manifest_path)
-    now = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="mtls-doctor-demo-") as tmp:
-        # Work from inside the sample PKI so that paths (and the fix commands built from them) read
-        # scenarios/<name>/client.pem, as they would after `mtls-doctor sample-pki DIR && cd DIR`.
-        write(Path(tmp), render(manifest, manifest_path.read_bytes()))
-        previous = Path.cwd()
-        os.chdir(tmp)
-        root = Path()
-        steps = (
-            (
-                "seed-missing-intermediate",
-                "The seed case: alice's certificate was issued by an intermediate CA. nginx has ssl_verify_client on, "
-                "the default ssl_verify_depth 1, and trusts only the root (ssl_client_certificate). The client sends "
-                'its certificate alone, and every request gets 400 "The SSL certificate error".',
-            ),
-            (
-                "seed-missing-intermediate-depth-2",
-                "The popular advice, ssl_verify_depth 2, changes nothing: the intermediate is still nowhere.",
-            ),
-            (
-                "good-chain",
-                "The fix, as the first step printed it: the client sends its intermediate after its certificate "
-                "(scenarios/good-chain/client.pem is exactly scenarios/seed-missing-intermediate/client.pem followed "
-                "by certs/client-issuing.pem).",
-            ),
-            (
-                "leaf-eku-serverauth",
-                "The seed case's other root cause: a certificate made with a server profile (EKU serverAuth only).",
-            ),
-        )
-        worst = 0
-        for name, story in steps:
-            # The sample PKI keeps its CA certificates in certs/, as an openssl-ca directory keeps them apart from
-            # the client's files: --issuers lets the fix name the intermediate's file.
-            inputs = replace(scenario_inputs(root, manifest.scenarios[name]), issuers=(str(root / "certs"),))
-            intro = Document(
-                [
-                    para(Span(f"━━ {name} ━━", "bold")),
-                    para(story),
-                    Pre(f"$ {check_command(inputs, relative_to=root)}", "dim"),
-                ]
-            )
-            print_document(intro)
-            report = diagnose(inputs, now=now, passwords=Passwords())
-            print_document(report_document(report))
-            print_document(Document([para("")]))
-            worst = max(worst, int(report.exit_status) if name == "good-chain" else 0)
-        os.chdir(previous)
-    print_document(
-        Document(
-            [
-                para("Run it on your own files: mtls-doctor check --cert client.pem --key client.key --ca ca.pem"),
-                para("or write every scenario to experiment with: mtls-doctor sample-pki DIR"),
-            ]
-        )
-    )
-    sys.stdout.flush()
-    return worst
+    def say(line: str) -> None:
+        click.echo(shown(line))
+
+    return play(Path(keep) if keep else None, say, use_nginx=not no_nginx)
 
 
 COMMANDS = [sample_pki, demo]

@@ -15,7 +15,16 @@ from typing import Any
 
 from mtls_doctor import __version__
 from mtls_doctor.engine.paths import PathError, check_path
-from mtls_doctor.engine.schema import RetiredRule, Rule, RuleError, Scope, parse_retired, parse_rule
+from mtls_doctor.engine.schema import (
+    RetiredRule,
+    Rule,
+    RuleError,
+    Scope,
+    SymptomText,
+    parse_retired,
+    parse_rule,
+    parse_texts,
+)
 from mtls_doctor.facts.model import Facts
 from mtls_doctor.openssl.verify_codes import VERIFY_CODES
 from mtls_doctor.record import Record, replace
@@ -32,6 +41,9 @@ class Catalogue(Record):
     """The live rules: the only ones that ever run."""
     retired: tuple[RetiredRule, ...] = ()
     """Rules that no longer run; their ids and names stay taken."""
+    texts: tuple[SymptomText, ...] = ()
+    """What people paste, and what it means: every rule's ``[[explains_text]]``, then the texts no rule owns
+    (``texts/*.toml`` beside the rule files). ``explain`` classifies a pasted text against these."""
 
     def retired_rule(self, rule_id: str) -> RetiredRule | None:
         """The retired rule with this id or name."""
@@ -71,12 +83,14 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
 
     ``examples``: also build each rule's examples (the test suite needs them; a diagnosis does not).
     """
-    files = _rule_files(default_rules_dir())
+    directories = [default_rules_dir()]
     for extra in dirs:
         if not extra.is_dir():
             raise RuleError(f"{extra}: not a directory of rule files")
-        files += _rule_files(extra)
-    key = _cache_key(files, examples=examples)
+        directories.append(extra)
+    files = [f for d in directories for f in _rule_files(d)]
+    text_files = [f for d in directories if (d / "texts").is_dir() for f in _rule_files(d / "texts")]
+    key = _cache_key(files + text_files, examples=examples)
     cached = _read_cache(key)
     if cached is not None:
         return cached
@@ -90,10 +104,19 @@ def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Cata
             raise RuleError(f"{path}: not valid TOML ({exc})") from None
     live = [(source, raw) for source, raw in raws if raw.get("status") != "retired"]
     retired = tuple(parse_retired(raw, source) for source, raw in raws if raw.get("status") == "retired")
-    catalogue = _catalogue((parse_rule(raw, source) for source, raw in live), retired)
+    unowned: list[SymptomText] = []
+    for path in text_files:
+        try:
+            raw_texts = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RuleError(f"{path}: not valid TOML ({exc})") from None
+        if set(raw_texts) - {"explains_text"}:
+            raise RuleError(f"{path}: a file of texts holds only [[explains_text]] entries")
+        unowned += parse_texts(raw_texts.get("explains_text", []), str(path), owner=None)
+    catalogue = _catalogue((parse_rule(raw, source) for source, raw in live), retired, unowned)
     check_catalogue(catalogue)
     if not examples:
-        catalogue = _catalogue((replace(r, examples=()) for r in catalogue.rules), retired)
+        catalogue = _catalogue((replace(r, examples=()) for r in catalogue.rules), retired, unowned)
     _write_cache(key, catalogue)
     return catalogue
 
@@ -106,14 +129,21 @@ def _rule_files(directory: Path) -> list[Path]:
     return [directory / name for name in names]
 
 
-def _catalogue(rules: Iterable[Rule], retired: Iterable[RetiredRule] = ()) -> Catalogue:
-    return Catalogue(rules=tuple(sorted(rules, key=lambda r: r.id)), retired=tuple(sorted(retired, key=lambda r: r.id)))
+def _catalogue(
+    rules: Iterable[Rule], retired: Iterable[RetiredRule] = (), unowned: Iterable[SymptomText] = ()
+) -> Catalogue:
+    ordered = tuple(sorted(rules, key=lambda r: r.id))
+    return Catalogue(
+        rules=ordered,
+        retired=tuple(sorted(retired, key=lambda r: r.id)),
+        texts=(*(t for r in ordered for t in r.texts), *unowned),
+    )
 
 
 # The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
 # than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
 # edit is validated again on the next run. A cache that cannot be read or written is simply not used.
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 def cache_dir() -> Path:
@@ -203,6 +233,38 @@ def check_catalogue(catalogue: Catalogue) -> None:
             if target not in ids:
                 raise RuleError(f"{old.source}: replaced_by names {target}, which is not a live rule")
     _no_cycles(ids)
+    check_texts(catalogue, ids)
+
+
+def check_texts(catalogue: Catalogue, ids: dict[str, Rule]) -> None:
+    """Every symptom text names real alerts, verify errors and rules, no alert has two texts, and each example is
+    matched by its own entry, no other winning (the match table cannot drift from what it claims)."""
+    from mtls_doctor.engine.texts import classify  # noqa: PLC0415 - only when the catalogue is checked
+    from mtls_doctor.openssl.alerts import ALERTS  # noqa: PLC0415
+
+    alerts: dict[int, SymptomText] = {}
+    for text in catalogue.texts:
+        where = f"{text.source}: explains_text {text.match[0]!r}"
+        if text.alert is not None:
+            if text.alert not in ALERTS:
+                raise RuleError(f"{where}: unknown TLS alert {text.alert}")
+            if text.alert in alerts:
+                raise RuleError(f"{where}: alert {text.alert} already has its text in {alerts[text.alert].source}")
+            alerts[text.alert] = text
+        for code in text.verify:
+            if code not in VERIFY_CODES:
+                raise RuleError(f"{where}: unknown OpenSSL verify error {code}")
+        for target in text.related:
+            if target not in ids:
+                raise RuleError(f"{where}: related names {target}, which is not a live rule")
+    for text in catalogue.texts:
+        for example in text.examples:
+            found = classify(example, catalogue.texts)
+            if found is None or found.matched is not text:
+                other = "nothing" if found is None or found.matched is None else repr(found.matched.match[0])
+                raise RuleError(
+                    f"{text.source}: explains_text {text.match[0]!r}: its example {example!r} is explained by {other}"
+                )
 
 
 def _no_cycles(ids: dict[str, Rule]) -> None:

@@ -80,6 +80,52 @@ class Example(Record):
     """With ``live``: the client the probe emulates (``--client``)."""
 
 
+class TextKind(enum.Enum):
+    """How much of the meaning a matched piece of text carries: when several texts match what a person pasted, the
+    heaviest kind wins (then the leftmost match). Order of the members = precedence."""
+
+    ORIGIN = "origin"
+    """Who wrote the line decides what it means (nginx's ``client SSL certificate verify error``, curl's exit 60,
+    s_client's ``Verify return code``, Python's ``[SSL: CERTIFICATE_VERIFY_FAILED]``): the same verify reason is
+    about the client's certificate in a server log and about the server's in a client's."""
+    REASON = "reason"
+    """A library's reason string: an alert in any of its spellings, OpenSSL's ``ca md too weak``."""
+    NUMBER = "number"
+    """A number in a fixed form: ``SSL alert number 48``."""
+    WRAPPER = "wrapper"
+    """A tool's message around many reasons (curl's ``could not load PEM client certificate``): used only when
+    nothing more specific is in the text."""
+
+    @property
+    def precedence(self) -> int:
+        """0 for the heaviest kind."""
+        return list(TextKind).index(self)
+
+
+class SymptomText(Record):
+    """A text people paste (an error line, a log line, an HTTP page, a status code) and what it means."""
+
+    owner: str | None
+    """The rule that lists it (``[[explains_text]]``); None for texts no rule owns (rules/texts/)."""
+    kind: TextKind
+    match: tuple[str, ...]
+    """Case-insensitive regular expressions; a named group ``alert`` takes the alert number from the text (the
+    text of that alert then explains it), ``verify`` a verify error number or its OpenSSL text."""
+    means: str
+    """What it really means, one paragraph."""
+    alert: int | None
+    """The TLS alert this text is (at most one text per alert): its verify errors' rules explain it too."""
+    verify: tuple[int, ...]
+    """Verify errors the text stands for: the rules that predict them explain it too."""
+    related: tuple[str, ...]
+    """Other rules that produce it."""
+    rows: tuple[str, ...]
+    """Where it was observed: rows of the symptom catalogue (knowledge/probe-and-wizard.md §B)."""
+    examples: tuple[str, ...]
+    """Texts that must be explained by this entry (checked when the catalogue loads)."""
+    source: str
+
+
 class Rule(Record):
     """One rule of the catalogue."""
 
@@ -102,6 +148,8 @@ class Rule(Record):
     doc: Doc
     examples: tuple[Example, ...]
     source: str
+    texts: tuple[SymptomText, ...] = ()
+    """``[[explains_text]]``: the texts people paste that this rule explains."""
 
     def placeholders(self) -> list[str]:
         """The fact paths in the message and remedy templates."""
@@ -141,7 +189,7 @@ def template_paths(text: str, *, fallbacks: bool = True) -> list[str]:
 
 _TOP_KEYS = {
     "schema", "id", "name", "title", "scope", "stage", "severity", "confidence", "since", "tags", "explains",
-    "predicts", "message", "remedy", "applies", "violated", "doc", "examples", "status",
+    "predicts", "message", "remedy", "applies", "violated", "doc", "examples", "status", "explains_text",
 }  # fmt: skip
 _RETIRED_KEYS = {"schema", "id", "name", "title", "status", "retired_in", "replaced_by", "why"}
 
@@ -223,7 +271,70 @@ def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Ru
         doc=_doc(raw["doc"], fail),
         examples=tuple(_example(e, fail) for e in raw.get("examples", ())) if examples else (),
         source=source,
+        texts=parse_texts(raw.get("explains_text", []), source, owner=raw["id"]),
     )
+
+
+_TEXT_KEYS = {"kind", "match", "means", "alert", "verify", "related", "rows", "examples"}
+_TEXT_GROUPS = {"alert", "verify"}
+
+
+def parse_texts(raw: Any, source: str, *, owner: str | None) -> tuple[SymptomText, ...]:
+    """``[[explains_text]]`` entries of a rule (or of a file of rules/texts/, ``owner=None``). Each regular expression
+    must compile and name no group but ``alert`` and ``verify``; every entry needs at least one example."""
+    if not isinstance(raw, list):
+        raise RuleError(f"{source}: explains_text is a list of tables ([[explains_text]])")
+    texts = []
+    for number, entry in enumerate(raw, 1):
+
+        def fail(problem: str, number: int = number) -> RuleError:
+            return RuleError(f"{source}: explains_text #{number}: {problem}")
+
+        if not isinstance(entry, dict):
+            raise fail("every entry is a table")
+        unknown = set(entry) - _TEXT_KEYS
+        if unknown:
+            raise fail(f"unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("kind", "match", "means", "examples"):
+            if not entry.get(key):
+                raise fail(f"needs '{key}'")
+        try:
+            kind = TextKind(entry["kind"])
+        except ValueError:
+            raise fail(f"kind is one of {', '.join(k.value for k in TextKind)}") from None
+        patterns = entry["match"]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise fail("match is a list of regular expressions")
+        for pattern in patterns:
+            try:
+                groups = set(re.compile(pattern, re.IGNORECASE).groupindex)
+            except re.error as exc:
+                raise fail(f"match {pattern!r} is not a regular expression ({exc})") from None
+            if groups - _TEXT_GROUPS:
+                raise fail(f"match {pattern!r} names groups other than 'alert' and 'verify'")
+        for key in ("verify", "related", "rows", "examples"):
+            value = entry.get(key, [])
+            wanted = int if key == "verify" else str
+            if not isinstance(value, list) or not all(isinstance(v, wanted) for v in value):
+                raise fail(f"{key} is a list of {'numbers' if wanted is int else 'strings'}")
+        alert = entry.get("alert")
+        if alert is not None and not isinstance(alert, int):
+            raise fail("alert is a number")
+        texts.append(
+            SymptomText(
+                owner=owner,
+                kind=kind,
+                match=tuple(patterns),
+                means=" ".join(str(entry["means"]).split()),
+                alert=alert,
+                verify=tuple(entry.get("verify", ())),
+                related=tuple(entry.get("related", ())),
+                rows=tuple(entry.get("rows", ())),
+                examples=tuple(entry["examples"]),
+                source=source,
+            )
+        )
+    return tuple(texts)
 
 
 def _group(raw: Any, fail: Any, where: str) -> Group:

@@ -82,15 +82,18 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     clock = f"server clock {_when(facts.clock.at)}"
     if facts.clock.skewed:
         clock += f" (local clock {_when(facts.clock.local_now)})"
-    doc.add(para(Span(f"mtls-doctor {__version__} · {clock}", "dim")))
-    if report.block is not None:
-        doc.add(para(Span(f"judged against {report.block.server} ({report.block.facts.nginx.version})", "dim")))
-    doc.add(*(para(Span(f"assumes {assumption}", "yellow")) for assumption in report.assumptions))
+    # The verdict is the first line a person reads; what it rests on follows in one line each (issue 11).
     sentence, style = verdict_sentence(facts.verdict)
     if facts.probe is not None:
         sentence, style = observed_sentence(facts.probe, facts.verdict.log_line, sentence, style)
     icon = {"bold green": "✓", "bold yellow": "!"}.get(style, "✗")
-    doc.add(para(Span(f"{icon} {sentence}", style)), Blank())
+    doc.add(para(Span(f"{icon} {sentence}", style)))
+    if report.assumptions:
+        doc.add(para(Span(f"assumes {'; '.join(report.assumptions)}", "yellow")))
+    context = f"mtls-doctor {__version__} · {clock}"
+    if report.block is not None:
+        context += f" · judged against {report.block.server} ({report.block.facts.nginx.version})"
+    doc.add(para(Span(context, "dim")), Blank())
 
     for error in report.internal_errors:
         doc.add(para(Span(f"! {error}", "bold red")))

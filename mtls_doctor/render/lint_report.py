@@ -9,13 +9,13 @@ from mtls_doctor import __version__
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.linting import LintReport, ServerLint
-from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
+from mtls_doctor.render.document import Blank, Block, Box, Document, Para, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
 from mtls_doctor.untrusted import json_text
 from mtls_doctor.vocabulary import Origin
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
-_SARIF_LEVEL = {
+SARIF_LEVEL = {
     Severity.BLOCKING: "error",
     Severity.DEGRADED: "warning",
     Severity.ADVISORY: "note",
@@ -32,9 +32,10 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     """The console report: per server block, its failing rules with evidence (file:line) and fix."""
     doc = Document()
     nginx = report.model.nginx
+    # The verdict first (issue 11): what was found, in one line; then what it was judged against.
+    doc.add(lint_verdict(report))
     assumed = " (assumed: give --nginx-version or --nginx-v)" if report.version_assumed else ""
     doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
-    total = 0
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
@@ -44,7 +45,7 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
         doc.add(*(para(Span(f"! {error}", "bold red")) for error in server.internal_errors))
         for ranked in failing:
             f = ranked.finding
-            total += f.status is Status.FAIL
+
             body: list[Block] = [para(f.message or f.error or "")]
             for e in f.evidence:
                 where = ", ".join(str(o) for o in e.origins)
@@ -76,9 +77,23 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
             )
         ),
     )
-    if total == 0 and not counts["error"]:
-        doc.add(para(Span("✓ no mTLS problem found", "bold green")))
     return doc
+
+
+def lint_verdict(report: LintReport) -> Para:
+    """The first line of a lint report: the worst finding's severity and how many there are, or that none is."""
+    counts = report.counts
+    failing = [f for s in report.servers for f in s.findings if f.status is Status.FAIL]
+    if not failing and not counts["error"]:
+        return para(Span("✓ no mTLS problem found", "bold green"))
+    blocking = sum(1 for f in failing if f.rule.severity is Severity.BLOCKING)
+    servers = sum(1 for s in report.servers if any(f.status is Status.FAIL for f in s.findings))
+    text = f"{len(failing)} finding(s) in {servers} server block(s)"
+    if blocking:
+        return para(Span(f"✗ {text}, {blocking} blocking: clients will be refused or nginx will not start", "bold red"))
+    if counts["error"]:
+        return para(Span(f"! {text}; {counts['error']} rule(s) crashed", "bold yellow"))
+    return para(Span(f"! {text}, none blocking", "bold yellow"))
 
 
 def lint_json(report: LintReport, *, show_all: bool = False) -> str:
@@ -124,11 +139,16 @@ def lint_sarif(report: LintReport) -> str:
                 {
                     "ruleId": f.rule.id,
                     "ruleIndex": index[f.rule.id],
-                    "level": _SARIF_LEVEL[f.rule.severity],
+                    "level": SARIF_LEVEL[f.rule.severity],
                     "message": {"text": f.message or f.rule.title},
                     "locations": [_location(o) for o in _origins(f, server)],
                 }
             )
+    return sarif_text(rules, results)
+
+
+def sarif_text(rules: list[Any], results: list[dict[str, Any]]) -> str:
+    """One SARIF 2.1.0 run of mtls-doctor: the rules as reportingDescriptors, then the results (lint and check)."""
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -138,7 +158,7 @@ def lint_sarif(report: LintReport) -> str:
                     "driver": {
                         "name": "mtls-doctor",
                         "version": __version__,
-                        "rules": [_descriptor(r) for r in rules],
+                        "rules": [sarif_descriptor(r) for r in rules],
                     }
                 },
                 "results": results,
@@ -148,14 +168,14 @@ def lint_sarif(report: LintReport) -> str:
     return json_text(json.dumps(sarif, indent=2, ensure_ascii=False)) + "\n"
 
 
-def _descriptor(rule: Any) -> dict[str, Any]:
+def sarif_descriptor(rule: Any) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.doc.what},
         "help": {"text": rule.doc.fix, "markdown": rule.doc.fix},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
         "properties": {"tags": list(rule.tags), "severity": rule.severity.value, "confidence": rule.confidence.value},
     }
 

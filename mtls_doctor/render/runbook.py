@@ -37,6 +37,11 @@ def rule_markdown(rule: Rule) -> str:
         rule.doc.fix,
         "",
     ]
+    if rule.texts:
+        # what support staff search the runbook for: the lines people paste (`mtls-doctor explain "<line>"`)
+        lines += ["### Texts it explains", ""]
+        lines += [f"- `{example}`" for text in rule.texts for example in text.examples]
+        lines.append("")
     if rule.doc.references:
         lines += ["### References", "", *(f"- [{r.title}]({r.url})" for r in rule.doc.references), ""]
     return "\n".join(lines)
@@ -49,6 +54,11 @@ def runbook_markdown(catalogue: Catalogue) -> str:
         "# mtls-doctor runbook",
         "",
         "Every check mtls-doctor runs, with what people see and how to fix it.",
+        "",
+        "The fix commands here are the general case, so their names are placeholders for yours: `client.pem` /",
+        "`client.key` (the client's certificate file and key), `issuing-ca.pem` / `issuing-ca.key` (the CA that",
+        "issues client certificates), `root.pem`, `/etc/nginx/client-ca.pem` (the server's ssl_client_certificate),",
+        "`server.example` (the server's name). `mtls-doctor check` prints the same fixes with your own files.",
         "",
         "| rule | severity | problem |",
         "| --- | --- | --- |",

@@ -93,6 +93,12 @@ def run_twin(server: TwinServer, client: TwinClient) -> TwinFacts:
     )
 
 
+def server_context(server: TwinServer, errors: list[VerifyError]) -> SSL.Context:
+    """The server's pyOpenSSL context, configured as nginx configures OpenSSL; each verify error raised during a
+    handshake is appended to ``errors`` (``mtls-doctor demo`` serves it on a socket when no nginx is installed)."""
+    return _server_context(server, errors)
+
+
 def _server_context(server: TwinServer, errors: list[VerifyError]) -> SSL.Context:
     from OpenSSL import SSL, crypto  # noqa: PLC0415
 

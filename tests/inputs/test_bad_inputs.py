@@ -872,7 +872,7 @@ def test_a_server_file_nginx_cannot_load_is_its_refusal_to_start(
     assert "Traceback" not in output, output
     assert result.returncode == 1, output
     assert not result.stderr.strip(), result.stderr
-    first = result.stdout.splitlines()[1]
+    first = result.stdout.splitlines()[0]
     assert first.startswith("✗ nginx will refuse to start"), first
     assert run.names in result.stdout, output
     assert run.says.lower() in result.stdout.lower(), output
