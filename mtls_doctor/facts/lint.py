@@ -23,8 +23,9 @@ from mtls_doctor.nginx import (
     TlsProtocol,
     UpstreamPass,
 )
+from mtls_doctor.nginx.tree import Directive
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import VerifyClient
+from mtls_doctor.vocabulary import Origin, VerifyClient
 
 TLS13_DEFAULT_SINCE = (1, 23, 4)
 """nginx 1.23.4: "TLSv1.3 is now enabled by default" (CHANGES; the model's default_ssl_protocols agrees)."""
@@ -88,6 +89,36 @@ class LintFacts(Record):
     uses_ssl_directive: bool
     """The obsolete ``ssl on|off;`` is written (nginx 1.22 warns for both; 1.25.1 removed the directive)."""
     upstreams: UpstreamFacts
+
+
+class NotHere(Record):
+    """A file the configuration names that cannot be read on this machine."""
+
+    name: str
+    """The path, resolved as nginx resolves it."""
+    problem: str
+    """nginx's words (``open() "..." failed (2: No such file or directory)``), or why it was not read."""
+    directive: Directive
+    """The first directive that names it (an ``include``, ``ssl_client_certificate``...)."""
+
+    @property
+    def origin(self) -> Origin:
+        """Where the directive is."""
+        return self.directive.origin
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.directive.name} at {self.directive.origin})"
+
+
+class ConfigFacts(Record):
+    """What the rules of scope ``config`` read: the configuration as a whole, once per lint."""
+
+    not_here: tuple[NotHere, ...]
+    """Files nginx would read that cannot be read here: includes that are missing, unreadable, outside a paste's
+    root or absent from a dump (skipped: the rest is linted), and certificate, key, CA and CRL files that do not
+    exist here. nginx -t on this machine would stop on the missing ones."""
+    includes_skipped: tuple[NotHere, ...]
+    """Those of ``not_here`` that are includes."""
 
 
 class BlockContext:

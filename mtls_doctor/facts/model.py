@@ -221,9 +221,9 @@ class ServerFacts(Record):
     trusted_file: CertFile | Unknown | None
     """``ssl_trusted_certificate``: trusted, never advertised."""
     crl_files: tuple[CrlFile, ...] | Unknown
-    ca_file_problem: FileProblem | None
-    trusted_file_problem: FileProblem | None
-    crl_file_problem: FileProblem | None
+    ca_file_problem: FileProblem | Unknown | None
+    trusted_file_problem: FileProblem | Unknown | None
+    crl_file_problem: FileProblem | Unknown | None
     ca_file_required: bool
     """``ssl_verify_client on|optional`` needs ``ssl_client_certificate`` (nginx before 1.27.2)."""
     crl_check: bool

@@ -70,7 +70,13 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     if not isinstance(ca_file, Unknown):
         non_ca = tuple(c for c in ca_file.certs if not c.is_ca and not c.self_signed) if ca_file else ()
     problems = {role: _problem(f) for role, f in (("ca", ca), ("trusted", trusted))}
-    crl_problem = next((p for p in map(_problem, crl_files) if p), None) if isinstance(crl_files, tuple) else None
+    crl_problem = next((p for p in map(_problem, crl_files) if p), None) if isinstance(crl_files, tuple) else UNKNOWN
+    # a file that was not read may be unusable: unknown, never "no problem" (with the reason the file got)
+    for field, key in (("ca_file_problem", "server.ca_file"), ("trusted_file_problem", "server.trusted_file")):
+        if key in reasons:
+            reasons.setdefault(f"server.{field}", reasons[key])
+    if "server.crl_files" in reasons:
+        reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
     unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
     for field in ("intermediates_without_root", "deepest_ca_intermediates", "non_ca_in_ca_file"):
         if trust_unknown and unknown_why:
@@ -180,8 +186,10 @@ def _cert_file(loaded: ServerFile | Unknown | None) -> CertFile | Unknown | None
     return loaded.cert_file() if loaded.problem is None else None
 
 
-def _problem(loaded: ServerFile | Unknown | None) -> FileProblem | None:
-    if not isinstance(loaded, ServerFile) or loaded.problem is None:
+def _problem(loaded: ServerFile | Unknown | None) -> FileProblem | Unknown | None:
+    if isinstance(loaded, Unknown):
+        return UNKNOWN
+    if loaded is None or loaded.problem is None:
         return None
     return FileProblem(path=loaded.path, origin=loaded.origin, message=loaded.problem)
 
@@ -206,9 +214,9 @@ def _config_error(
     settings: ServerSettings,
     *,
     ca: ServerFile | Unknown | None,
-    ca_problem: FileProblem | None,
-    trusted_problem: FileProblem | None,
-    crl_problem: FileProblem | None,
+    ca_problem: FileProblem | Unknown | None,
+    trusted_problem: FileProblem | Unknown | None,
+    crl_problem: FileProblem | Unknown | None,
     required: bool,
 ) -> str | None:
     """nginx's own emerg message when it refuses to start with these settings, in the order
@@ -220,7 +228,7 @@ def _config_error(
     if ca is None and required:
         return missing_ca_file_error()
     for problem in (ca_problem, trusted_problem, crl_problem):
-        if problem is not None:
+        if isinstance(problem, FileProblem):
             return problem.message
     return ocsp_error(settings.verify_client, settings.ocsp)
 

@@ -8,7 +8,7 @@ from typing import Any
 from mtls_doctor import __version__
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.vocabulary import Severity, Status
-from mtls_doctor.linting import LintReport, ServerLint
+from mtls_doctor.linting import LintReport
 from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
 from mtls_doctor.untrusted import json_text
@@ -34,7 +34,14 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     nginx = report.model.nginx
     assumed = " (assumed: give --nginx-version or --nginx-v)" if report.version_assumed else ""
     doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
+    doc.add(*(para(Span(f"note: {n}", "dim")) for n in report.notes))
     total = 0
+    config_failing = [f for f in report.config_findings if _shown(f, show_all=show_all)]
+    if config_failing:
+        doc.add(Blank(), para(Span(f"configuration {report.config.source}", "bold")))
+        for f in config_failing:
+            total += f.status is Status.FAIL
+            doc.add(_box(f))
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
@@ -42,24 +49,8 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
             continue
         doc.add(Blank(), para(Span(str(server.server), "bold")))
         for ranked in failing:
-            f = ranked.finding
-            total += f.status is Status.FAIL
-            body: list[Block] = [para(f.message or f.error or "")]
-            for e in f.evidence:
-                where = ", ".join(str(o) for o in e.origins)
-                if where:
-                    body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
-            if f.remedy:
-                body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
-            body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
-            doc.add(
-                Box(
-                    title=f"{f.rule.id} {f.rule.name}",
-                    subtitle=f"{f.rule.severity.value} · {f.status.value}",
-                    body=tuple(body),
-                    style=_STYLE[f.rule.severity],
-                )
-            )
+            total += ranked.finding.status is Status.FAIL
+            doc.add(_box(ranked.finding))
         if show_all and unevaluated:
             doc.add(*(para(Span(f"  ? {f.rule.id} not evaluated: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
     counts = report.counts
@@ -78,6 +69,23 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     if total == 0 and not counts["error"]:
         doc.add(para(Span("✓ no mTLS problem found", "bold green")))
     return doc
+
+
+def _box(f: Finding) -> Box:
+    body: list[Block] = [para(f.message or f.error or "")]
+    for e in f.evidence:
+        where = ", ".join(str(o) for o in e.origins)
+        if where:
+            body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
+    if f.remedy:
+        body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+    body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
+    return Box(
+        title=f"{f.rule.id} {f.rule.name}",
+        subtitle=f"{f.rule.severity.value} · {f.status.value}",
+        body=tuple(body),
+        style=_STYLE[f.rule.severity],
+    )
 
 
 def lint_json(report: LintReport, *, show_all: bool = False) -> str:
@@ -103,6 +111,8 @@ def lint_json(report: LintReport, *, show_all: bool = False) -> str:
         "tool": {"name": "mtls-doctor", "version": __version__},
         "config": report.config.source,
         "nginx": {"version": str(report.model.nginx), "assumed": report.version_assumed},
+        "notes": list(report.notes),
+        "config_findings": [finding_document(f) for f in report.config_findings if _shown(f, show_all=show_all)],
         "servers": servers,
         "counts": report.counts,
     }
@@ -114,19 +124,20 @@ def lint_sarif(report: LintReport) -> str:
     rules = sorted({f.rule.id: f.rule for f in report.findings}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     results = []
-    for server in report.servers:
-        for f in server.findings:
-            if f.status is not Status.FAIL:
-                continue
-            results.append(
-                {
-                    "ruleId": f.rule.id,
-                    "ruleIndex": index[f.rule.id],
-                    "level": _SARIF_LEVEL[f.rule.severity],
-                    "message": {"text": f.message or f.rule.title},
-                    "locations": [_location(o) for o in _origins(f, server)],
-                }
-            )
+    placed = [(f, report.servers[0].server.origin if report.servers else None) for f in report.config_findings]
+    placed += [(f, server.server.origin) for server in report.servers for f in server.findings]
+    for f, block in placed:
+        if f.status is not Status.FAIL:
+            continue
+        results.append(
+            {
+                "ruleId": f.rule.id,
+                "ruleIndex": index[f.rule.id],
+                "level": _SARIF_LEVEL[f.rule.severity],
+                "message": {"text": f.message or f.rule.title},
+                "locations": [_location(o) for o in _origins(f, block)],
+            }
+        )
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -139,6 +150,12 @@ def lint_sarif(report: LintReport) -> str:
                         "rules": [_descriptor(r) for r in rules],
                     }
                 },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [{"level": "note", "message": {"text": n}} for n in report.notes],
+                    }
+                ],
                 "results": results,
             }
         ],
@@ -158,11 +175,11 @@ def _descriptor(rule: Any) -> dict[str, Any]:
     }
 
 
-def _origins(f: Finding, server: ServerLint) -> list[Origin]:
+def _origins(f: Finding, block: Origin | None) -> list[Origin]:
     """The config lines a finding points at (evidence with a line), else the server block itself."""
     found = [o for e in f.evidence for o in e.origins if o.line is not None]
     unique = list(dict.fromkeys(found))
-    return unique[:5] or [server.server.origin]
+    return unique[:5] or ([block] if block else [])
 
 
 def _location(o: Origin) -> dict[str, Any]:
