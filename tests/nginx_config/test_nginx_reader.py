@@ -115,7 +115,8 @@ def test_a_dump_pasted_with_nginx_v_and_warnings_before_it() -> None:
     )
     config = read_config("-", text=paste)
     assert config.form is ConfigForm.DUMP
-    assert config.nginx_v is not None and config.nginx_v.startswith("nginx version: nginx/1.24.0")
+    assert config.nginx_v is not None
+    assert config.nginx_v.startswith("nginx version: nginx/1.24.0")
     assert len(config.nginx_messages) == 4
     assert effective_settings(config, nginx=config.nginx_v).nginx.version == (1, 24, 0)
     assert effective_settings(config).servers[0].directive.line == 3
@@ -129,7 +130,8 @@ def test_text_that_is_not_a_dump_preamble_is_not_a_dump() -> None:
 def test_server_level_directives_are_read_as_a_server_body() -> None:
     config = read_config("-", text="listen 443 ssl;\nssl_verify_client on;\nlocation / {\n    return 200;\n}\n")
     assert config.form is ConfigForm.SERVER_SNIPPET
-    assert config.notes and "body of one server block" in config.notes[0]
+    assert config.notes
+    assert "body of one server block" in config.notes[0]
     [server] = effective_settings(config).servers
     assert server.listens[0].port == 443
     assert server.locations[0].directive.line == 3
@@ -187,7 +189,8 @@ def test_a_prefix_other_than_the_main_files_directory(write_tree: WriteTree) -> 
     assert tls.ssl_client_certificate.value.path == root / "ca" / "clients.pem"
     # the default prefix is the file's own directory: the include is not there, listed and skipped
     [unread] = read_config(root / "sites-enabled" / "api").unread_includes
-    assert unread.reason.startswith('open() "') and "sites-enabled/snippets/mtls.conf" in unread.reason
+    assert unread.reason.startswith('open() "')
+    assert "sites-enabled/snippets/mtls.conf" in unread.reason
     assert unread.directive.line == 3
 
 
