@@ -16,6 +16,7 @@ from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
 from mtls_doctor.engine.schema import Rule, Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.errors import ConfigError
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.block import FileAccess, block_settings
 from mtls_doctor.facts.lint import (
@@ -23,6 +24,7 @@ from mtls_doctor.facts.lint import (
     ConfigFacts,
     LintFacts,
     NotHere,
+    ParseError,
     nginx_facts,
     parse_error,
     server_facts,
@@ -31,6 +33,7 @@ from mtls_doctor.facts.model import Facts
 from mtls_doctor.facts.server import facts_without_client, server_model
 from mtls_doctor.inputs import ServerSettings
 from mtls_doctor.nginx import (
+    ConfigForm,
     Context,
     Directive,
     EffectiveConfig,
@@ -43,6 +46,7 @@ from mtls_doctor.nginx import (
 from mtls_doctor.nginx.build import DEFAULT_BUILD
 from mtls_doctor.openssl.generations import generation_of
 from mtls_doctor.record import Record, replace
+from mtls_doctor.vocabulary import Origin
 
 STOCK_FILES = frozenset(
     {"mime.types", "fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params", "koi-utf", "koi-win", "win-utf"}
@@ -82,6 +86,8 @@ class LintReport(Record):
     """The rules of scope ``config``: about the configuration as a whole, once."""
     notes: tuple[str, ...] = ()
     """How the configuration was read and what could not be (one line each, for every output)."""
+    parse_error: ConfigError | None = None
+    """The configuration could not be parsed: its finding is in ``config_findings``, and nothing else ran."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -121,22 +127,31 @@ def lint_config(
     allow_outside: bool = False,
     catalogue: Catalogue | None = None,
     rules_dirs: Sequence[Path] = (),
+    parse_errors_as_findings: bool = False,
 ) -> LintReport:
     """Read and lint a configuration. ConfigError (exit 2) for one that cannot be read.
+
+    ``parse_errors_as_findings``: a configuration nginx would not parse (a ConfigError at a line) gives a report
+    whose one finding says so (MTLS730) and whose ``parse_error`` is the error, for JSON and SARIF, instead of raising.
 
     ``nginx``: a version ("1.24.0") or pasted ``nginx -V`` output; None assumes Debian 12's nginx 1.22.1.
     ``read_files``: read the certificate/CA/CRL files the config names; by default only for a config read from disk.
     """
     catalogue = catalogue or load_catalogue(rules_dirs)
     pasted = text is not None or str(source) == "-"
-    config = read_config(
-        source,
-        text=text,
-        prefix=prefix,
-        # pasted text whose files are read: relative names can only mean the current directory (said in a note)
-        fallback_prefix=Path.cwd() if pasted and read_files else None,
-        allow_outside_prefix=allow_outside,
-    )
+    try:
+        config = read_config(
+            source,
+            text=text,
+            prefix=prefix,
+            # pasted text whose files are read: relative names can only mean the current directory (said in a note)
+            fallback_prefix=Path.cwd() if pasted and read_files else None,
+            allow_outside_prefix=allow_outside,
+        )
+    except ConfigError as error:
+        if not parse_errors_as_findings or error.line is None:
+            raise
+        return _parse_failure(error, catalogue)
     if nginx is None:
         nginx = config.nginx_v  # an nginx -V transcript pasted before the dump
     model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
@@ -197,6 +212,35 @@ def lint_model(
         config_facts=config_facts,
         config_findings=config_findings,
         notes=_notes(model.config, files, servers),
+    )
+
+
+def _parse_failure(error: ConfigError, catalogue: Catalogue) -> LintReport:
+    """The report of a configuration that does not parse: the one finding of MTLS730, no server block."""
+    facts = ConfigFacts(
+        not_here=(),
+        includes_skipped=(),
+        parse_error=ParseError(origin=Origin(source=error.source, line=error.line), problem=error.problem),
+    )
+    empty = NginxConfig(
+        source=error.source,
+        form=ConfigForm.FULL,
+        prefix=None,
+        on_disk=False,
+        files=(),
+        directives=(),
+        skipped_includes=(),
+        unread_includes=(),
+        unknown_directives=(),
+    )
+    return LintReport(
+        config=empty,
+        model=effective_settings(empty, nginx=DEFAULT_BUILD),
+        servers=(),
+        version_assumed=True,
+        config_facts=facts,
+        config_findings=tuple(evaluate(rule, facts, {}) for rule in catalogue.of_scope(Scope.CONFIG)),
+        parse_error=error,
     )
 
 

@@ -70,6 +70,7 @@ def lint(
         read_files=read_files,
         allow_outside=allow_outside,
         rules_dirs=[Path(d) for d in rules_dirs],
+        parse_errors_as_findings=fmt != "console",
     )
     if fmt == "json":
         from mtls_doctor.render.lint_report import lint_json  # noqa: PLC0415
@@ -84,6 +85,8 @@ def lint(
         from mtls_doctor.render.lint_report import lint_text  # noqa: PLC0415
 
         print_document(lint_text(report, show_all=show_all))
+    if report.parse_error is not None:
+        raise report.parse_error  # the one line on stderr and exit 2, after the document that holds it as a finding
     return int(report.exit_status(None if fail_on == "never" else Severity(fail_on)))
 
 

@@ -110,6 +110,16 @@ class NotHere(Record):
         return f"{self.name} ({self.directive.name} at {self.directive.origin})"
 
 
+class ParseError(Record):
+    """Why nginx would not read the configuration at all, at the line nginx reports."""
+
+    origin: Origin
+    problem: str
+
+    def __str__(self) -> str:
+        return self.problem
+
+
 class ConfigFacts(Record):
     """What the rules of scope ``config`` read: the configuration as a whole, once per lint."""
 
@@ -119,6 +129,8 @@ class ConfigFacts(Record):
     exist here. nginx -t on this machine would stop on the missing ones."""
     includes_skipped: tuple[NotHere, ...]
     """Those of ``not_here`` that are includes."""
+    parse_error: ParseError | None = None
+    """The configuration cannot be parsed (nothing else was linted)."""
 
 
 class BlockContext:
