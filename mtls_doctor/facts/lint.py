@@ -107,7 +107,9 @@ class NotHere(Record):
         return self.directive.origin
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.directive.name} at {self.directive.origin})"
+        # nginx's open() words already name the file
+        problem = self.problem if self.problem.startswith("open() ") else f"{self.name}: {self.problem}"
+        return f"{problem} ({self.directive.name} at {self.directive.origin})"
 
 
 class ParseError(Record):
