@@ -17,6 +17,7 @@ start exactly when a start-up rule fails, with the words the facts predict.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -309,3 +310,43 @@ def test_nginx_starts_exactly_when_no_startup_rule_fails(path: Path, tmp_path: P
         return
     predicted = {s.trust.server.config_error for s in report.servers}
     assert emerg.group(1) in predicted, f"nginx: {emerg.group(1)}\nfacts: {predicted}"
+
+
+# -- where findings point -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_sarif_result_is_located_in_a_config_file(form: str) -> None:
+    """The primary location is what the user edits (a config line); what a named file holds is related evidence."""
+    from mtls_doctor.render.lint_report import lint_sarif  # noqa: PLC0415
+
+    related = 0
+    for path in fixture_files():
+        report = lint(path.name, form)
+        config_files = {f.name for f in report.config.files} | {report.config.source}
+        for result in json.loads(lint_sarif(report))["runs"][0]["results"]:
+            primary = result["locations"][0]["physicalLocation"]
+            assert primary["artifactLocation"]["uri"] in config_files, (path.name, result["ruleId"], primary)
+            assert "region" in primary, (path.name, result["ruleId"])
+            for location in result.get("relatedLocations", []):
+                assert location["physicalLocation"]["artifactLocation"]["uri"] not in config_files
+                related += 1
+    assert related, "no finding carried evidence from inside a named file"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_explicit_directive_is_reported_at_its_own_line(form: str) -> None:
+    """proxy_ssl_verify off written at line 15 is reported there, not as "the default" at the proxy_pass; the fix
+    of an upstream {} group sets proxy_ssl_name, so that verification checks a name the certificate holds."""
+    name = "MTLS720-fail-explicit-off-upstream-group.conf"
+    found = finding(block(lint(name, form), name), "MTLS720")
+    [evidence] = [e for e in found.evidence if e.fact == "upstreams.unverified"]
+    assert [o.line for o in evidence.origins] == [15]
+    assert found.message
+    assert "proxy_ssl_verify off at " in found.message
+    assert "the default" not in found.message
+    assert found.remedy
+    assert "proxy_ssl_name " in found.remedy
+    default = finding(block(lint("MTLS720-fail.conf", form), "MTLS720-fail.conf"), "MTLS720")
+    assert default.message
+    assert "proxy_ssl_verify off, the default" in default.message

@@ -48,13 +48,34 @@ class NginxFacts(Record):
     ssl_directive_removed: bool
 
 
+class UnverifiedUpstream(Record):
+    """A TLS upstream whose certificate is not checked, placed where that was decided: the ``*_ssl_verify off``
+    directive when one is written, else the ``*_pass`` (nginx's default is off)."""
+
+    upstream: UpstreamPass
+
+    @property
+    def origin(self) -> Origin:
+        """The ``*_ssl_verify off`` line, or the pass for the default."""
+        return self.upstream.ssl.verify.origin or self.upstream.origin
+
+    def __str__(self) -> str:
+        verify = f"{self.upstream.module.value}_ssl_verify off"
+        setting = self.upstream.ssl.verify
+        how = f"{verify} at {setting.origin}" if setting.origin else f"{verify}, the default"
+        return f"{self.upstream} ({how})"
+
+
 class UpstreamFacts(Record):
     """nginx as a TLS client of its upstreams (``proxy_ssl_*``, ``grpc_ssl_*``, ``uwsgi_ssl_*``), for this server."""
 
     tls: tuple[UpstreamPass, ...]
     """Every ``*_pass`` to a TLS upstream (https://, grpcs://, suwsgi://)."""
-    unverified: tuple[UpstreamPass, ...]
+    unverified: tuple[UnverifiedUpstream, ...]
     """TLS upstreams whose certificate is not checked (``proxy_ssl_verify`` is off by default)."""
+    ssl_name_fix: str
+    """The ``proxy_ssl_name`` line MTLS720's fix needs: a real one when an unverified pass names an ``upstream {}``
+    group (verification would check the group's name), else a comment."""
     certificate_without_key: tuple[UpstreamPass, ...]
     key_without_certificate: tuple[UpstreamPass, ...]
     verify_without_trusted: tuple[UpstreamPass, ...]
@@ -218,10 +239,11 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
     for location in server.locations:
         passes.extend(location.upstreams)
     tls = [p for p in passes if p.tls]
-
+    unverified = [p for p in tls if not p.ssl.verify.value]
     return UpstreamFacts(
         tls=tuple(tls),
-        unverified=tuple(p for p in tls if not p.ssl.verify.value),
+        unverified=tuple(UnverifiedUpstream(upstream=p) for p in unverified),
+        ssl_name_fix=_ssl_name_fix(unverified),
         certificate_without_key=tuple(
             p for p in tls if p.ssl.certificate.value is not None and p.ssl.certificate_key.value is None
         ),
@@ -242,6 +264,27 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
             p for p in tls if not p.ssl.server_name.value and _is_dns_name(p.ssl.name.value or _host(p.target))
         ),
     )
+
+
+def _ssl_name_fix(unverified: list[UpstreamPass]) -> str:
+    """With verification on, nginx checks ``*_ssl_name`` or else the host of the URL, which for an ``upstream {}``
+    group is the group's name, in no certificate (MTLS723): the fix must name the certificate's host."""
+    groups = [p for p in unverified if p.ssl.name.value is None and _is_group(_host(p.target))]
+    if not groups:
+        return "# the name checked is the URL's host; proxy_ssl_name sets another"
+    group = groups[0]
+    return (
+        f"{group.module.value}_ssl_name backend.internal.example;   # the name in the upstream's certificate: "
+        f'"{_host(group.target)}" is an upstream {{}} group, which nginx would check otherwise'
+    )
+
+
+def _is_group(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return "." not in host and "$" not in host
+    return False
 
 
 def _host(target: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 from mtls_doctor import __version__
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.vocabulary import Severity, Status
-from mtls_doctor.linting import LintReport
+from mtls_doctor.inputs import FileRef
+from mtls_doctor.linting import LintReport, ServerLint
 from mtls_doctor.render.document import Blank, Block, Box, Document, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
 from mtls_doctor.untrusted import json_text
@@ -124,20 +125,24 @@ def lint_sarif(report: LintReport) -> str:
     rules = sorted({f.rule.id: f.rule for f in report.findings}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     results = []
-    placed = [(f, report.servers[0].server.origin if report.servers else None) for f in report.config_findings]
-    placed += [(f, server.server.origin) for server in report.servers for f in server.findings]
-    for f, block in placed:
+    config_files = {f.name for f in report.config.files} | {report.config.source}
+    placed: list[tuple[Finding, ServerLint | None]] = [(f, None) for f in report.config_findings]
+    placed += [(f, server) for server in report.servers for f in server.findings]
+    fallback = report.servers[0].server.origin if report.servers else None
+    for f, server in placed:
         if f.status is not Status.FAIL:
             continue
-        results.append(
-            {
-                "ruleId": f.rule.id,
-                "ruleIndex": index[f.rule.id],
-                "level": _SARIF_LEVEL[f.rule.severity],
-                "message": {"text": f.message or f.rule.title},
-                "locations": [_location(o) for o in _origins(f, block)],
-            }
-        )
+        primary, related = _places(f, server, config_files, fallback)
+        result: dict[str, Any] = {
+            "ruleId": f.rule.id,
+            "ruleIndex": index[f.rule.id],
+            "level": _SARIF_LEVEL[f.rule.severity],
+            "message": {"text": f.message or f.rule.title},
+            "locations": [_location(o) for o in primary],
+        }
+        if related:
+            result["relatedLocations"] = [{"id": i, **_location(o)} for i, o in enumerate(related)]
+        results.append(result)
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -175,11 +180,27 @@ def _descriptor(rule: Any) -> dict[str, Any]:
     }
 
 
-def _origins(f: Finding, block: Origin | None) -> list[Origin]:
-    """The config lines a finding points at (evidence with a line), else the server block itself."""
-    found = [o for e in f.evidence for o in e.origins if o.line is not None]
-    unique = list(dict.fromkeys(found))
-    return unique[:5] or ([block] if block else [])
+def _places(
+    f: Finding, server: ServerLint | None, config_files: set[str], fallback: Origin | None
+) -> tuple[list[Origin], list[Origin]]:
+    """Where a finding is (config lines: what the user edits) and its related evidence (inside the files they
+    name: a CA or CRL file's certificate). A file's evidence places the finding at the directive naming the file;
+    with no config line in the evidence, the finding is at the server block (or the first one, for the config)."""
+    found = list(dict.fromkeys(o for e in f.evidence for o in e.origins))
+    primary = [o for o in found if o.source in config_files and o.line is not None]
+    related = [o for o in found if o.source not in config_files]
+    named = _named_files(server) if server else {}
+    primary += [named[o.source] for o in related if o.source in named]
+    block = server.server.origin if server else fallback
+    return list(dict.fromkeys(primary))[:5] or ([block] if block else []), related[:5]
+
+
+def _named_files(server: ServerLint) -> dict[str, Origin]:
+    """The CA, trusted and CRL files of a server block, by path: the directive that names each."""
+    settings = server.settings
+    refs = [settings.ca_file, settings.trusted_file]
+    refs += list(settings.crl_files) if isinstance(settings.crl_files, tuple) else []
+    return {r.path: r.origin for r in refs if isinstance(r, FileRef)}
 
 
 def _location(o: Origin) -> dict[str, Any]:
