@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ from mtls_doctor.openssl.generations import generation_of
 from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import Origin
 
+_MISPLACED = re.compile(r'"([a-z0-9_]+)" directive is not allowed here')
 STOCK_FILES = frozenset(
     {"mime.types", "fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params", "koi-utf", "koi-win", "win-utf"}
 )
@@ -220,7 +222,11 @@ def _parse_failure(error: ConfigError, catalogue: Catalogue) -> LintReport:
     facts = ConfigFacts(
         not_here=(),
         includes_skipped=(),
-        parse_error=ParseError(origin=Origin(source=error.source, line=error.line), problem=error.problem),
+        parse_error=ParseError(
+            origin=Origin(source=error.source, line=error.line),
+            problem=error.problem,
+            misplaced=misplaced.group(1) if (misplaced := _MISPLACED.match(error.problem)) else None,
+        ),
     )
     empty = NginxConfig(
         source=error.source,

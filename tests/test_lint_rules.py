@@ -46,7 +46,19 @@ _VERSION = re.compile(r"^#\s*nginx-version:\s*(\S+)\s*$", re.MULTILINE)
 _SERVER = re.compile(r"^#\s*lint-server:\s*(\S+)\s*$", re.MULTILINE)
 
 STARTUP_RULES = frozenset(
-    {"MTLS601", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722", "MTLS607", "MTLS729", "MTLS730"}
+    {
+        "MTLS601",
+        "MTLS708",
+        "MTLS709",
+        "MTLS710",
+        "MTLS717",
+        "MTLS721",
+        "MTLS722",
+        "MTLS607",
+        "MTLS729",
+        "MTLS730",
+        "MTLS732",
+    }
 )
 """Lint rules whose failure means nginx refuses to start."""
 _STARTUP_EMERG = (

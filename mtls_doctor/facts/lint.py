@@ -18,6 +18,9 @@ from mtls_doctor.facts.startup import (
 )
 from mtls_doctor.nginx import (
     EffectiveConfig,
+    Listen,
+    Location,
+    LocationModifier,
     LogLevel,
     ServerBlock,
     TlsProtocol,
@@ -110,6 +113,13 @@ class LintFacts(Record):
     uses_ssl_directive: bool
     """The obsolete ``ssl on|off;`` is written (nginx 1.22 warns for both; 1.25.1 removed the directive)."""
     upstreams: UpstreamFacts
+    plain_listens: tuple[Listen, ...]
+    """Listens without ``ssl`` of a block that verifies clients: plain HTTP there reaches the same locations and
+    nginx asks no certificate (the verification applies to TLS connections only; observed with nginx 1.22.1 and
+    curl: 200 on the plain port, 400 "No required SSL certificate was sent" on the TLS one)."""
+    unchecked_locations: tuple[Location, ...]
+    """Under ``optional``/``optional_no_ca``, when some location acts on ``$ssl_client_verify`` and the server
+    level does not: the locations that do not (requests there are served whatever the verification said)."""
 
 
 class NotHere(Record):
@@ -138,6 +148,8 @@ class ParseError(Record):
 
     origin: Origin
     problem: str
+    misplaced: str | None = None
+    """The directive nginx names in '"X" directive is not allowed here', if that is the error."""
 
     def __str__(self) -> str:
         return self.problem
@@ -204,7 +216,26 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) 
         tls13_enabled=TlsProtocol.TLSV1_3 in protocols,
         uses_ssl_directive=ssl_directive is not None,
         upstreams=_upstreams(server),
+        plain_listens=_plain_listens(server),
+        unchecked_locations=_unchecked_locations(server),
     )
+
+
+def _plain_listens(server: ServerBlock) -> tuple[Listen, ...]:
+    if not server.verifies_clients or server.tls.ssl.value:  # ssl on makes every listen TLS
+        return ()
+    return tuple(listen for listen in server.listens if not listen.ssl and listen.directive is not None)
+
+
+def _unchecked_locations(server: ServerBlock) -> tuple[Location, ...]:
+    if server.tls.ssl_verify_client.value not in (VerifyClient.OPTIONAL, VerifyClient.OPTIONAL_NO_CA):
+        return ()
+    if any(v.variable == "ssl_client_verify" for v in server.variables):
+        return ()  # the server level acts on it, for every location
+    served = [loc for loc in server.locations if loc.modifier is not LocationModifier.NAMED]
+    if not any(loc.checks_ssl_client_verify for loc in served):
+        return ()  # nothing checks anywhere: MTLS703's finding
+    return tuple(loc for loc in served if not loc.checks_ssl_client_verify)
 
 
 def parse_error(server: ServerBlock, nginx: NginxFacts) -> str | None:
@@ -229,7 +260,14 @@ def _port_default_without_auth(server: ServerBlock, context: BlockContext) -> Se
         return None
     for port in sorted(server.ports):
         fallback = context.port_fallback(port)
-        if fallback is not None and fallback is not server and not fallback.verifies_clients and fallback.is_tls:
+        if (
+            fallback is not None
+            and fallback is not server
+            and not fallback.verifies_clients
+            and fallback.is_tls
+            # a default that refuses every handshake serves nobody: the correct pattern, not a way around
+            and not fallback.tls.ssl_reject_handshake.value
+        ):
             return fallback
     return None
 

@@ -1,0 +1,103 @@
+"""The ways around client authentication that lint reports, served by the real nginx and asked with the real curl.
+
+Each fixture pair of MTLS731 (a plain listen), MTLS733 (optional checked in some locations) and MTLS715's
+``ssl_reject_handshake`` default is served as written, its ``listen`` ports moved to free ports on 127.0.0.1 and its
+``proxy_pass`` replaced by an answer of nginx's own (the request reaching the location is what counts). The request
+that settles the question is made without a client certificate.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mtls_doctor.engine.vocabulary import Status
+from tests.conftest import REPO, require_nginx
+from tests.support.realnginx import _free_ports, _stop_group, _wait_listening
+from tests.test_lint_rules import FIXTURES, block, finding, lint
+
+pytestmark = pytest.mark.nginx
+
+_LISTEN = re.compile(r"^(\s*listen\s+)(\d+)", re.MULTILINE)
+_PASS = re.compile(r"proxy_pass http://127\.0\.0\.1:8080;")
+
+
+@contextmanager
+def served(name: str, work: Path) -> Iterator[list[int]]:
+    """nginx serving fixture ``name``; the free ports its listens got, in the order written."""
+    binary = require_nginx()
+    text = (FIXTURES / name).read_text()
+    written = _LISTEN.findall(text)
+    ports = _free_ports(len(written))
+    mapping = dict(zip((p for _, p in written), ports, strict=False))
+    text = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{mapping[m.group(2)]}", text)
+    text = _PASS.sub('return 200 "served\\n";', text)
+    conf_dir = work / "a" / "b"
+    conf_dir.mkdir(parents=True)
+    (work / "sample_pki").symlink_to(REPO / "sample_pki")
+    (conf_dir / name).write_text(text)
+    main = conf_dir / "nginx.conf"
+    main.write_text(
+        f"daemon off;\nmaster_process off;\npid {work}/nginx.pid;\nerror_log {work}/error.log info;\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n    include {name};\n}}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", f"{work}/", "-c", str(main)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_listening(sorted(set(mapping.values())), proc)
+        yield [mapping[p] for _, p in written]
+    finally:
+        _stop_group(proc)
+
+
+def curl(url: str, *extra: str) -> tuple[int, str]:
+    """(curl's exit status, the body) of a request without a client certificate."""
+    run = subprocess.run(
+        ["curl", "-sk", "--max-time", "5", *extra, url], capture_output=True, text=True, timeout=20, check=False
+    )
+    return run.returncode, run.stdout
+
+
+def status(name: str, rule: str) -> Status:
+    return finding(block(lint(name, "file"), name), rule).status
+
+
+def test_a_plain_listen_serves_the_verified_server_without_a_certificate(tmp_path: Path) -> None:
+    with served("MTLS731-fail.conf", tmp_path / "fail") as (tls, plain):
+        assert "No required SSL certificate was sent" in curl(f"https://127.0.0.1:{tls}/")[1]
+        assert curl(f"http://127.0.0.1:{plain}/") == (0, "served\n")
+    assert status("MTLS731-fail.conf", "MTLS731") is Status.FAIL
+    with served("MTLS731-pass.conf", tmp_path / "pass") as (tls, other):
+        for port in (tls, other):
+            assert "No required SSL certificate was sent" in curl(f"https://127.0.0.1:{port}/")[1]
+    assert status("MTLS731-pass.conf", "MTLS731") is Status.PASS
+
+
+def test_optional_checked_in_one_location_leaves_the_other_open(tmp_path: Path) -> None:
+    with served("MTLS733-fail.conf", tmp_path / "fail") as (port,):
+        assert "403 Forbidden" in curl(f"https://127.0.0.1:{port}/admin")[1]
+        assert curl(f"https://127.0.0.1:{port}/api") == (0, "served\n")
+    assert status("MTLS733-fail.conf", "MTLS733") is Status.FAIL
+    with served("MTLS733-pass.conf", tmp_path / "pass") as (port,):
+        for path in ("/admin", "/api"):
+            assert "403 Forbidden" in curl(f"https://127.0.0.1:{port}{path}")[1]
+    assert status("MTLS733-pass.conf", "MTLS733") is Status.PASS
+
+
+def test_a_default_server_that_rejects_handshakes_serves_nobody(tmp_path: Path) -> None:
+    with served("MTLS715-pass-reject-handshake-default.conf", tmp_path) as (port, _):
+        # an unknown name (or none) meets the default, which refuses the handshake: curl exit 35, nothing served
+        assert curl(f"https://127.0.0.1:{port}/")[0] == 35
+        resolve = f"api.example.com:{port}:127.0.0.1"
+        answer = curl(f"https://api.example.com:{port}/", "--resolve", resolve)[1]
+        assert "No required SSL certificate was sent" in answer
+    assert status("MTLS715-pass-reject-handshake-default.conf", "MTLS715") is Status.PASS
