@@ -17,6 +17,7 @@ from mtls_doctor.facts.startup import (
     verify_needs_ca_file,
 )
 from mtls_doctor.nginx import (
+    Context,
     EffectiveConfig,
     Listen,
     Location,
@@ -24,6 +25,7 @@ from mtls_doctor.nginx import (
     LogLevel,
     ServerBlock,
     TlsProtocol,
+    UpstreamModule,
     UpstreamPass,
 )
 from mtls_doctor.nginx.tree import Directive
@@ -67,6 +69,48 @@ class UnverifiedUpstream(Record):
         setting = self.upstream.ssl.verify
         how = f"{verify} at {setting.origin}" if setting.origin else f"{verify}, the default"
         return f"{self.upstream} ({how})"
+
+
+class HeaderLoss(Record):
+    """A location that sets proxy_set_header of its own, so the identity headers of an outer level are not sent."""
+
+    location: Location
+    own: Directive
+    """The location's (or an enclosing location's) first ``proxy_set_header``: why nothing is inherited."""
+    lost: tuple[str, ...]
+    """The identity header names of the outer level, as written there."""
+    outer: Directive
+    """The first of the outer level's identity headers."""
+
+    @property
+    def origin(self) -> Origin:
+        """Where the user edits: the location's own proxy_set_header."""
+        return self.own.origin
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location} (its proxy_set_header at {self.own.origin} replaces those of {self.outer.origin}: "
+            f"{', '.join(self.lost)} not sent)"
+        )
+
+
+class Bypass(Record):
+    """Another server block that proxies to an upstream this one reaches only for verified clients."""
+
+    upstream: UpstreamPass
+    server: ServerBlock
+    forgeable: tuple[str, ...]
+    """Identity headers this server sends that the other does not set: a client's own pass through unchanged."""
+
+    @property
+    def origin(self) -> Origin:
+        """The other block's pass: where the way around is."""
+        return self.upstream.origin
+
+    def __str__(self) -> str:
+        how = "asks no certificate" if not self.server.verifies_clients else "does not require one"
+        forge = f", and passes a client's own {', '.join(self.forgeable)} unchanged" if self.forgeable else ""
+        return f"{self.upstream} in {self.server} ({how}{forge})"
 
 
 class UpstreamFacts(Record):
@@ -120,6 +164,15 @@ class LintFacts(Record):
     unchecked_locations: tuple[Location, ...]
     """Under ``optional``/``optional_no_ca``, when some location acts on ``$ssl_client_verify`` and the server
     level does not: the locations that do not (requests there are served whatever the verification said)."""
+    identity_headers_lost: tuple[HeaderLoss, ...]
+    """Locations that proxy and set ``proxy_set_header`` of their own while the server (or http) level sets
+    identity headers (values reading ``$ssl_client_*``): nginx inherits proxy_set_header only into a level that
+    sets none, so those headers are not sent from there."""
+    same_upstream_without_auth: tuple[Bypass, ...]
+    """Passes of other http server blocks that ask no certificate to an upstream this verifying block proxies to:
+    all of them when this block sends no identity header (the application cannot tell the ways in apart), else
+    those that do not overwrite every identity header it sends (a client forges them: nginx passes a request's
+    headers on unless proxy_set_header names them; an empty value sends none, observed with nginx 1.22.1)."""
 
 
 class NotHere(Record):
@@ -175,6 +228,25 @@ class BlockContext:
     def __init__(self, model: EffectiveConfig) -> None:
         self.model = model
         self._fallbacks: dict[int, ServerBlock | None] = {}
+        self._unauthenticated: list[tuple[ServerBlock, Location | None, UpstreamPass]] | None = None
+        http = next((d for d in model.config.directives if d.name == "http"), None)
+        self.http_headers: list[Directive] = list(http.children("proxy_set_header")) if http else []
+        """proxy_set_header at the http level, inherited by a server that sets none."""
+        self.map_outputs = frozenset(v.via.lstrip("$") for v in model.http_variables if v.via)
+        """``map`` outputs computed from client-certificate variables at the http level."""
+
+    def unauthenticated_passes(self) -> list[tuple[ServerBlock, Location | None, UpstreamPass]]:
+        """Every proxy pass of an http server block that asks no certificate, with its location (computed once)."""
+        if self._unauthenticated is None:
+            self._unauthenticated = [
+                (server, location, p)
+                for server in self.model.servers
+                if server.context is Context.HTTP and not server.verifies_clients
+                for location, passes in [(None, server.upstreams), *((loc, loc.upstreams) for loc in server.locations)]
+                for p in passes
+                if p.module is UpstreamModule.PROXY
+            ]
+        return self._unauthenticated
 
     def port_fallback(self, port: int) -> ServerBlock | None:
         """``model.route("", port)``, once per port."""
@@ -218,7 +290,110 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) 
         upstreams=_upstreams(server),
         plain_listens=_plain_listens(server),
         unchecked_locations=_unchecked_locations(server),
+        identity_headers_lost=_headers_lost(server, context),
+        same_upstream_without_auth=_bypasses(server, context),
     )
+
+
+_IDENTITY_VALUE = re.compile(r"\$\{?(ssl_client_\w+)")
+
+
+def _headers(directives: list[Directive]) -> dict[str, Directive]:
+    """proxy_set_header name (lower case) -> its directive."""
+    return {d.args[0].lower(): d for d in directives if d.args}
+
+
+def _identity(headers: dict[str, Directive], maps: frozenset[str]) -> dict[str, Directive]:
+    """The headers whose value carries the client's certificate identity: a ``$ssl_client_*`` variable, or a
+    ``map`` output computed from one."""
+    found = {}
+    for name, d in headers.items():
+        value = " ".join(d.args[1:])
+        if _IDENTITY_VALUE.search(value) or any(f"${m}" in value or f"${{{m}}}" in value for m in maps):
+            found[name] = d
+    return found
+
+
+def _level_headers(server: ServerBlock, context: BlockContext) -> list[Directive]:
+    """The proxy_set_header that the server level has in effect (its own, else the http level's)."""
+    own = list(server.directive.children("proxy_set_header"))
+    return own or context.http_headers
+
+
+def _location_headers(location: Location | None) -> list[Directive]:
+    """The proxy_set_header a location has in effect from its own level or an enclosing location's; [] when it
+    inherits the server's (nginx merges the list into a level only when that level sets none)."""
+    level = location
+    while level is not None:
+        own = list(level.directive.children("proxy_set_header"))
+        if own:
+            return own
+        level = level.parent
+    return []
+
+
+def _effective_at(location: Location | None, server: ServerBlock, context: BlockContext) -> list[Directive]:
+    return _location_headers(location) or _level_headers(server, context)
+
+
+def _maps(server: ServerBlock, context: BlockContext) -> frozenset[str]:
+    return context.map_outputs | frozenset(v.via.lstrip("$") for v in server.variables if v.via)
+
+
+def _sent_identity(server: ServerBlock, context: BlockContext) -> dict[str, Directive]:
+    return _identity(_headers(_level_headers(server, context)), _maps(server, context))
+
+
+def _headers_lost(server: ServerBlock, context: BlockContext) -> tuple[HeaderLoss, ...]:
+    if not server.verifies_clients:
+        return ()
+    outer = _sent_identity(server, context)
+    if not outer:
+        return ()
+    losses = []
+    for location in server.locations:
+        if not any(p.module is UpstreamModule.PROXY for p in location.upstreams):
+            continue
+        effective = _location_headers(location)
+        if not effective:
+            continue
+        names = set(_headers(effective))
+        lost = tuple(outer[n].args[0] for n in outer if n not in names)
+        if lost:
+            losses.append(HeaderLoss(location=location, own=effective[0], lost=lost, outer=next(iter(outer.values()))))
+    return tuple(losses)
+
+
+def _pass_key(p: UpstreamPass) -> str:
+    """Where a pass goes, without scheme and URI: ``host[:port]`` or the upstream group's name."""
+    return p.target.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def _bypasses(server: ServerBlock, context: BlockContext) -> tuple[Bypass, ...]:
+    if not server.verifies_clients or server.context is not Context.HTTP:
+        return ()
+    mine = {_pass_key(p) for p in _all_passes(server) if "$" not in p.target}
+    if not mine:
+        return ()
+    sent = _sent_identity(server, context)
+    found = []
+    for other, location, upstream in context.unauthenticated_passes():
+        if other is server or _pass_key(upstream) not in mine:
+            continue
+        overwritten = set(_headers(_effective_at(location, other, context)))
+        forgeable = tuple(d.args[0] for name, d in sent.items() if name not in overwritten)
+        # With identity headers the application can tell the ways in apart, unless the other way lets a client
+        # send them itself; without any, it cannot.
+        if forgeable or not sent:
+            found.append(Bypass(upstream=upstream, server=other, forgeable=forgeable))
+    return tuple(found)
+
+
+def _all_passes(server: ServerBlock) -> list[UpstreamPass]:
+    passes = list(server.upstreams)
+    for location in server.locations:
+        passes.extend(location.upstreams)
+    return passes
 
 
 def _plain_listens(server: ServerBlock) -> tuple[Listen, ...]:

@@ -25,18 +25,33 @@ pytestmark = pytest.mark.nginx
 
 _LISTEN = re.compile(r"^(\s*listen\s+)(\d+)", re.MULTILINE)
 _PASS = re.compile(r"proxy_pass http://127\.0\.0\.1:8080;")
+_UPSTREAM = re.compile(r"127\.0\.0\.1:(808[01])\b")
 
 
 @contextmanager
-def served(name: str, work: Path) -> Iterator[list[int]]:
-    """nginx serving fixture ``name``; the free ports its listens got, in the order written."""
+def served(name: str, work: Path, *, backend: bool = False) -> Iterator[list[int]]:
+    """nginx serving fixture ``name``; the free ports its listens got, in the order written.
+
+    ``backend``: the fixture's upstreams (127.0.0.1:8080, :8081) become servers of the same nginx on free ports
+    that answer with the identity header they received; else each pass to :8080 answers "served" itself.
+    """
     binary = require_nginx()
     text = (FIXTURES / name).read_text()
     written = _LISTEN.findall(text)
-    ports = _free_ports(len(written))
+    ports = _free_ports(len(written) + 2)
     mapping = dict(zip((p for _, p in written), ports, strict=False))
     text = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{mapping[m.group(2)]}", text)
-    text = _PASS.sub('return 200 "served\\n";', text)
+    echo = ""
+    if backend:
+        upstreams = {"8080": ports[-2], "8081": ports[-1]}
+        text = _UPSTREAM.sub(lambda m: f"127.0.0.1:{upstreams[m.group(1)]}", text)
+        echo = "".join(
+            f'    server {{ listen 127.0.0.1:{port}; return 200 "{old} verify=[$http_x_ssl_client_verify]\\n"; }}\n'
+            for old, port in upstreams.items()
+        )
+        mapping.update(upstreams)
+    else:
+        text = _PASS.sub('return 200 "served\\n";', text)
     conf_dir = work / "a" / "b"
     conf_dir.mkdir(parents=True)
     (work / "sample_pki").symlink_to(REPO / "sample_pki")
@@ -44,7 +59,7 @@ def served(name: str, work: Path) -> Iterator[list[int]]:
     main = conf_dir / "nginx.conf"
     main.write_text(
         f"daemon off;\nmaster_process off;\npid {work}/nginx.pid;\nerror_log {work}/error.log info;\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n    include {name};\n}}\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n    include {name};\n{echo}}}\n"
     )
     proc = subprocess.Popen(
         [binary, "-p", f"{work}/", "-c", str(main)],
@@ -101,3 +116,27 @@ def test_a_default_server_that_rejects_handshakes_serves_nobody(tmp_path: Path) 
         answer = curl(f"https://api.example.com:{port}/", "--resolve", resolve)[1]
         assert "No required SSL certificate was sent" in answer
     assert status("MTLS715-pass-reject-handshake-default.conf", "MTLS715") is Status.PASS
+
+
+def test_a_location_with_its_own_proxy_set_header_drops_the_identity_headers(tmp_path: Path) -> None:
+    with served("MTLS734-fail.conf", tmp_path / "fail", backend=True) as (port,):
+        assert curl(f"https://127.0.0.1:{port}/")[1] == "8080 verify=[NONE]\n"
+        assert curl(f"https://127.0.0.1:{port}/upload")[1] == "8080 verify=[]\n"
+    assert status("MTLS734-fail.conf", "MTLS734") is Status.FAIL
+    with served("MTLS734-pass.conf", tmp_path / "pass", backend=True) as (port,):
+        assert curl(f"https://127.0.0.1:{port}/upload")[1] == "8080 verify=[NONE]\n"
+    assert status("MTLS734-pass.conf", "MTLS734") is Status.PASS
+
+
+def test_another_server_to_the_same_upstream_lets_a_client_forge_the_identity(tmp_path: Path) -> None:
+    forged = ("-H", "X-SSL-Client-Verify: SUCCESS")
+    with served("MTLS735-fail.conf", tmp_path / "fail", backend=True) as (api, www):
+        assert "No required SSL certificate was sent" in curl(f"https://127.0.0.1:{api}/", *forged)[1]
+        assert curl(f"https://127.0.0.1:{www}/", *forged)[1] == "8080 verify=[SUCCESS]\n"
+    assert status("MTLS735-fail.conf", "MTLS735") is Status.FAIL
+    with served("MTLS735-pass.conf", tmp_path / "pass", backend=True) as (_, www):
+        assert curl(f"https://127.0.0.1:{www}/", *forged)[1] == "8081 verify=[SUCCESS]\n"  # another application
+    assert status("MTLS735-pass.conf", "MTLS735") is Status.PASS
+    with served("MTLS735-pass-headers-overwritten.conf", tmp_path / "overwritten", backend=True) as (_, www):
+        assert curl(f"https://127.0.0.1:{www}/", *forged)[1] == "8080 verify=[]\n"
+    assert status("MTLS735-pass-headers-overwritten.conf", "MTLS735") is Status.PASS
