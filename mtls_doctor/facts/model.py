@@ -93,6 +93,8 @@ class Cert(Record):
     public_ca_issued: bool
     """The issuer is a public Web PKI CA (Let's Encrypt, DigiCert, ...), by its organisation name."""
     ocsp_urls: tuple[str, ...] = ()
+    public_ca_named: bool = False
+    """Its subject names an organisation that runs a public (Web PKI) CA: a public root or intermediate itself."""
     """The OCSP responder URLs of its authorityInfoAccess extension, in order (nginx asks the first)."""
 
     def __str__(self) -> str:
@@ -244,6 +246,15 @@ class ServerFacts(Record):
     deepest_ca_intermediates: int | Unknown
     """The most non-root CAs on a chain from a CA of the trust store up to its root: what ssl_verify_depth must
     admit for a client issued by the deepest one."""
+    expired_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store (ssl_client_certificate, ssl_trusted_certificate, ssl_crl) past their
+    notAfter at the server's clock: every client whose chain goes through one is rejected with 10 (nginx checks the
+    anchor's validity too, knowledge §8)."""
+    not_yet_valid_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store before their notBefore at the server's clock: 9 for every client under."""
+    public_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store that belong to a public (Web PKI) CA: every certificate it issues with
+    clientAuth verifies, whoever holds it."""
     config_error: str | None
     """The error nginx would print when refusing to start with these settings; None when it starts."""
     verify_result_checked: bool | Unknown

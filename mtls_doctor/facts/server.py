@@ -77,8 +77,16 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             reasons.setdefault(f"server.{field}", reasons[key])
     if "server.crl_files" in reasons:
         reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
+    cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
     unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
-    for field in ("intermediates_without_root", "deepest_ca_intermediates", "non_ca_in_ca_file"):
+    for field in (
+        "intermediates_without_root",
+        "deepest_ca_intermediates",
+        "non_ca_in_ca_file",
+        "expired_cas",
+        "not_yet_valid_cas",
+        "public_cas",
+    ):
         if trust_unknown and unknown_why:
             reasons.setdefault(f"server.{field}", unknown_why)
     for field in ("crl_files", "crl_file_certs"):
@@ -115,6 +123,9 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         if isinstance(crl_files, Unknown)
         else tuple(n.facts for f in crl_files if f.problem is None for n in f.nodes),
         intermediates_without_root=UNKNOWN if trust_unknown else _without_root(store, at),
+        expired_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at > c.not_after),
+        not_yet_valid_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at < c.not_before),
+        public_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if c.public_ca_named or c.public_ca_issued),
         deepest_ca_intermediates=UNKNOWN if trust_unknown else _deepest(store, at),
         config_error=_config_error(
             settings,

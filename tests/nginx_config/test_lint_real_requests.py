@@ -1,5 +1,5 @@
-"""The ways around client authentication that lint reports, served by the real nginx and asked with the real curl.
-
+"""What lint says about ways around client authentication and about the trust store, served by the real nginx and
+asked with the real curl.
 Each fixture pair of MTLS731 (a plain listen), MTLS733 (optional checked in some locations) and MTLS715's
 ``ssl_reject_handshake`` default is served as written, its ``listen`` ports moved to free ports on 127.0.0.1 and its
 ``proxy_pass`` replaced by an answer of nginx's own (the request reaching the location is what counts). The request
@@ -140,3 +140,32 @@ def test_another_server_to_the_same_upstream_lets_a_client_forge_the_identity(tm
     with served("MTLS735-pass-headers-overwritten.conf", tmp_path / "overwritten", backend=True) as (_, www):
         assert curl(f"https://127.0.0.1:{www}/", *forged)[1] == "8080 verify=[]\n"
     assert status("MTLS735-pass-headers-overwritten.conf", "MTLS735") is Status.PASS
+
+
+# -- what the named files say: the trust store as nginx judges every client under it ----------------------------
+
+_SAMPLE = REPO / "sample_pki"
+
+
+@pytest.mark.parametrize(
+    ("name", "client", "chain", "code"),
+    [
+        ("MTLS736-fail.conf", "leaf-under-expired-root", (), "10:certificate has expired"),
+        ("MTLS737-fail.conf", "leaf-under-future-root", (), "9:certificate is not yet valid"),
+        ("MTLS739-fail.conf", "alice", ("client-issuing",), "8:CRL signature failure"),
+    ],
+)
+def test_a_trust_store_fault_rejects_a_client_under_it(
+    name: str, client: str, chain: tuple[str, ...], code: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "client.pem"
+    bundle.write_bytes(b"".join((_SAMPLE / "certs" / f"{c}.pem").read_bytes() for c in (client, *chain)))
+    key = _SAMPLE / "keys" / f"{client}.key"
+    rule = name.split("-", maxsplit=1)[0]
+    with served(name, tmp_path / "nginx") as (port,):
+        answer = curl(f"https://127.0.0.1:{port}/", "--cert", str(bundle), "--key", str(key))[1]
+        log = (tmp_path / "nginx" / "error.log").read_text()
+    assert "400 The SSL certificate error" in answer
+    assert f"client SSL certificate verify error: ({code})" in log
+    assert status(name, rule) is Status.FAIL
+    assert status(name.replace("-fail", "-pass"), rule) is Status.PASS
