@@ -29,6 +29,7 @@ from mtls_doctor.nginx import (
     UpstreamPass,
 )
 from mtls_doctor.nginx.tree import Directive
+from mtls_doctor.openssl.generations import OpenSSLGeneration, generation_of
 from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import Origin, VerifyClient
 
@@ -127,7 +128,10 @@ class UpstreamFacts(Record):
     key_without_certificate: tuple[UpstreamPass, ...]
     verify_without_trusted: tuple[UpstreamPass, ...]
     name_not_checkable: tuple[UpstreamPass, ...]
-    """Verified upstreams whose name to check defaults to an IP address or an ``upstream {}`` group name."""
+    """Verified upstreams of an http server whose name to check defaults to an IP address or an ``upstream {}``
+    group name."""
+    stream_name_not_checkable: tuple[UpstreamPass, ...]
+    """The same in a ``stream {}`` server: the check fails on every connection, which nginx closes."""
     without_sni: tuple[UpstreamPass, ...]
     """TLS upstreams named by host name that get no SNI (``proxy_ssl_server_name`` is off by default)."""
 
@@ -153,6 +157,12 @@ class LintFacts(Record):
     port_default_without_auth: ServerBlock | None
     """Another block on the same port, which nginx picks for unknown or absent SNI, and which asks no certificate."""
     legacy_protocols: tuple[str, ...]
+    protocols_written: bool
+    """``ssl_protocols`` is written (in the block or above it); False: nginx's default list applies."""
+    no_negotiable_protocol: bool
+    """The block speaks TLS and its ssl_protocols hold nothing OpenSSL 3 negotiates at its security level: only
+    SSLv2/SSLv3/TLSv1/TLSv1.1 with @SECLEVEL above 0 (observed, nginx 1.22.1 / OpenSSL 3.0: curl exit 35 and
+    alert internal_error even from a client at SECLEVEL=0). OpenSSL 1.x negotiates TLS 1.0/1.1."""
     tls13_enabled: bool
     uses_ssl_directive: bool
     """The obsolete ``ssl on|off;`` is written (nginx 1.22 warns for both; 1.25.1 removed the directive)."""
@@ -285,6 +295,11 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) 
         verify_reason_hidden=server.error_log_level < LogLevel.INFO,
         port_default_without_auth=_port_default_without_auth(server, context),
         legacy_protocols=tuple(p.value for p in protocols if p.value in ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")),
+        protocols_written=tls.ssl_protocols.directive is not None,
+        no_negotiable_protocol=server.is_tls
+        and not (TlsProtocol.TLSV1_2 in protocols or TlsProtocol.TLSV1_3 in protocols)
+        and tls.security_level.level > 0
+        and generation_of(nginx.ssl_library) in (None, OpenSSLGeneration.V3, OpenSSLGeneration.V4),
         tls13_enabled=TlsProtocol.TLSV1_3 in protocols,
         uses_ssl_directive=ssl_directive is not None,
         upstreams=_upstreams(server),
@@ -453,6 +468,14 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
         passes.extend(location.upstreams)
     tls = [p for p in passes if p.tls]
     unverified = [p for p in tls if not p.ssl.verify.value]
+    unnamed = [
+        p
+        for p in tls
+        if p.ssl.verify.value
+        and p.ssl.name.value is None
+        and "$" not in _host(p.target)  # known only per request: nothing to say before
+        and not _is_dns_name(_host(p.target))
+    ]
     return UpstreamFacts(
         tls=tuple(tls),
         unverified=tuple(UnverifiedUpstream(upstream=p) for p in unverified),
@@ -464,14 +487,8 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
             p for p in tls if p.ssl.certificate_key.value is not None and p.ssl.certificate.value is None
         ),
         verify_without_trusted=tuple(p for p in tls if p.ssl.verify.value and p.ssl.trusted_certificate.value is None),
-        name_not_checkable=tuple(
-            p
-            for p in tls
-            if p.ssl.verify.value
-            and p.ssl.name.value is None
-            and "$" not in _host(p.target)  # known only per request: nothing to say before
-            and not _is_dns_name(_host(p.target))
-        ),
+        name_not_checkable=tuple(p for p in unnamed if server.context is Context.HTTP),
+        stream_name_not_checkable=tuple(p for p in unnamed if server.context is Context.STREAM),
         # SNI carries proxy_ssl_name when set, else the host of the URL (ngx_http_upstream_ssl_name).
         without_sni=tuple(
             p for p in tls if not p.ssl.server_name.value and _is_dns_name(p.ssl.name.value or _host(p.target))

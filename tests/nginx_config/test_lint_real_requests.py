@@ -1,5 +1,6 @@
 """What lint says about ways around client authentication and about the trust store, served by the real nginx and
 asked with the real curl.
+
 Each fixture pair of MTLS731 (a plain listen), MTLS733 (optional checked in some locations) and MTLS715's
 ``ssl_reject_handshake`` default is served as written, its ``listen`` ports moved to free ports on 127.0.0.1 and its
 ``proxy_pass`` replaced by an answer of nginx's own (the request reaching the location is what counts). The request
