@@ -32,7 +32,7 @@ from mtls_doctor.errors import ConfigError
 from mtls_doctor.linting import LintReport, ServerLint, lint_config
 from mtls_doctor.nginx import ConfigForm, read_config
 from mtls_doctor.vocabulary import Unknown
-from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx
+from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx, require_stream_module
 
 FIXTURES = REPO / "tests" / "lint_fixtures"
 NOW = LOCAL_NOW
@@ -298,10 +298,14 @@ def nginx_t(path: Path, work: Path) -> subprocess.CompletedProcess[str]:
     (work / "sample_pki").symlink_to(REPO / "sample_pki")
     # error_log targets are opened by nginx -t; their level, not their file, is what the rules look at
     text = _EXAMPLE_UPSTREAM.sub(r"\1localhost", _ERROR_LOG.sub(r"\1stderr", path.read_text()))
-    (conf_dir / path.name).write_text(text)
     (conf_dir / "snippets").symlink_to(FIXTURES / "snippets")
     main = conf_dir / "nginx.conf"
-    main.write_text(f"events {{}}\nhttp {{\n    access_log off;\n    include {path.name};\n}}\n")
+    if read_config(path).form is ConfigForm.FULL:  # a whole nginx.conf (a stream {} one): nginx -t on it
+        module = require_stream_module() if re.search(r"^stream\s*\{", text, re.MULTILINE) else None
+        main.write_text((f"load_module {module};\n" if module else "") + text)
+    else:
+        (conf_dir / path.name).write_text(text)
+        main.write_text(f"events {{}}\nhttp {{\n    access_log off;\n    include {path.name};\n}}\n")
     argv = [binary, "-t", "-p", f"{work}/", "-c", str(main), "-e", "stderr", "-g", f"pid {work}/nginx.pid;"]
     return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
 

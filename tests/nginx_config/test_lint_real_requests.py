@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mtls_doctor.engine.vocabulary import Status
-from tests.conftest import REPO, require_nginx
+from tests.conftest import REPO, require_nginx, require_stream_module
 from tests.support.realnginx import _free_ports, _stop_group, _wait_listening
 from tests.test_lint_rules import FIXTURES, block, finding, lint
 
@@ -170,3 +170,45 @@ def test_a_trust_store_fault_rejects_a_client_under_it(
     assert f"client SSL certificate verify error: ({code})" in log
     assert status(name, rule) is Status.FAIL
     assert status(name.replace("-fail", "-pass"), rule) is Status.PASS
+
+
+@pytest.mark.parametrize(("name", "served_ok"), [("MTLS742-fail.conf", False), ("MTLS742-pass.conf", True)])
+def test_a_stream_upstream_name_check_closes_every_connection(name: str, served_ok: bool, tmp_path: Path) -> None:
+    binary = require_nginx()
+    module = require_stream_module()
+    front, back = _free_ports(2)
+    text = (FIXTURES / name).read_text().replace("listen 9443;", f"listen 127.0.0.1:{front};")
+    text = text.replace("127.0.0.1:8443", f"127.0.0.1:{back}")
+    conf_dir = tmp_path / "a" / "b"
+    conf_dir.mkdir(parents=True)
+    (tmp_path / "sample_pki").symlink_to(REPO / "sample_pki")
+    main = conf_dir / "nginx.conf"
+    main.write_text(
+        f"load_module {module};\ndaemon off;\nmaster_process off;\npid {tmp_path}/nginx.pid;\n"
+        f"error_log {tmp_path}/error.log info;\n{text}\n"
+        f"http {{\n    access_log off;\n    server {{\n        listen 127.0.0.1:{back} ssl;\n"
+        "        ssl_certificate ../../sample_pki/certs/localhost.pem;\n"
+        "        ssl_certificate_key ../../sample_pki/keys/localhost.key;\n"
+        '        return 200 "backend\\n";\n    }\n}\n'
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", f"{tmp_path}/", "-c", str(main)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_listening([front, back], proc)
+        code, body = curl(f"http://127.0.0.1:{front}/")
+    finally:
+        _stop_group(proc)
+    log = (tmp_path / "error.log").read_text()
+    if served_ok:
+        assert (code, body) == (0, "backend\n")
+    else:
+        # the stream server closes the connection: curl's "Empty reply from server" (52) or, when the close is a
+        # reset, "Recv failure" (56; observed); no HTTP answer either way
+        assert code in (52, 56)
+        assert not body
+        assert 'upstream SSL certificate does not match "127.0.0.1"' in log
+    assert status(name, "MTLS742") is (Status.PASS if served_ok else Status.FAIL)
