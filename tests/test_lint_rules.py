@@ -290,6 +290,14 @@ def _nginx_cases() -> list[object]:
     return cases
 
 
+def _form(path: Path) -> ConfigForm | None:
+    """How the reader takes a fixture; None for one nginx would not parse (MTLS730's)."""
+    try:
+        return read_config(path).form
+    except ConfigError:
+        return None
+
+
 def nginx_t(path: Path, work: Path) -> subprocess.CompletedProcess[str]:
     """``nginx -t`` on a fixture, included in http{} of a main file, from a copy whose ../../sample_pki resolves."""
     binary = require_nginx()
@@ -300,7 +308,7 @@ def nginx_t(path: Path, work: Path) -> subprocess.CompletedProcess[str]:
     text = _EXAMPLE_UPSTREAM.sub(r"\1localhost", _ERROR_LOG.sub(r"\1stderr", path.read_text()))
     (conf_dir / "snippets").symlink_to(FIXTURES / "snippets")
     main = conf_dir / "nginx.conf"
-    if read_config(path).form is ConfigForm.FULL:  # a whole nginx.conf (a stream {} one): nginx -t on it
+    if _form(path) is ConfigForm.FULL:  # a whole nginx.conf (a stream {} one): nginx -t on it
         module = require_stream_module() if re.search(r"^stream\s*\{", text, re.MULTILINE) else None
         main.write_text((f"load_module {module};\n" if module else "") + text)
     else:

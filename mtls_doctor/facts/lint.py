@@ -114,6 +114,21 @@ class Bypass(Record):
         return f"{self.upstream} in {self.server} ({how}{forge})"
 
 
+class PlacedNote(Record):
+    """A directive that does something other than its author meant, and why."""
+
+    directive: Directive
+    why: str
+
+    @property
+    def origin(self) -> Origin:
+        """The directive's line."""
+        return self.directive.origin
+
+    def __str__(self) -> str:
+        return f"{self.directive.name} at {self.directive.origin} ({self.why})"
+
+
 class UpstreamFacts(Record):
     """nginx as a TLS client of its upstreams (``proxy_ssl_*``, ``grpc_ssl_*``, ``uwsgi_ssl_*``), for this server."""
 
@@ -178,6 +193,12 @@ class LintFacts(Record):
     """Locations that proxy and set ``proxy_set_header`` of their own while the server (or http) level sets
     identity headers (values reading ``$ssl_client_*``): nginx inherits proxy_set_header only into a level that
     sets none, so those headers are not sent from there."""
+    inert_upstream_tls: tuple[PlacedNote, ...]
+    """``proxy_ssl_*`` written in a location whose ``proxy_pass`` is plain ``http://``: nginx never opens TLS to
+    that upstream, so they do nothing there."""
+    deprecated_cert_variable: tuple[PlacedNote, ...]
+    """Where ``$ssl_client_cert`` is read: deprecated since nginx 1.13.5, a multi-line value (every line after the
+    first starts with a tab) that a header cannot carry; ``$ssl_client_escaped_cert`` is its replacement."""
     same_upstream_without_auth: tuple[Bypass, ...]
     """Passes of other http server blocks that ask no certificate to an upstream this verifying block proxies to:
     all of them when this block sends no identity header (the application cannot tell the ways in apart), else
@@ -306,6 +327,12 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext) 
         plain_listens=_plain_listens(server),
         unchecked_locations=_unchecked_locations(server),
         identity_headers_lost=_headers_lost(server, context),
+        inert_upstream_tls=_inert_upstream_tls(server),
+        deprecated_cert_variable=tuple(
+            PlacedNote(directive=v.directive, why="$ssl_client_cert: use $ssl_client_escaped_cert")
+            for v in (*server.variables, *(v for loc in server.locations for v in loc.variables))
+            if v.variable == "ssl_client_cert"
+        ),
         same_upstream_without_auth=_bypasses(server, context),
     )
 
@@ -377,6 +404,21 @@ def _headers_lost(server: ServerBlock, context: BlockContext) -> tuple[HeaderLos
         if lost:
             losses.append(HeaderLoss(location=location, own=effective[0], lost=lost, outer=next(iter(outer.values()))))
     return tuple(losses)
+
+
+def _inert_upstream_tls(server: ServerBlock) -> tuple[PlacedNote, ...]:
+    notes = []
+    for location in server.locations:
+        proxied = [p for p in location.upstreams if p.module is UpstreamModule.PROXY]
+        if not proxied or any(p.tls for p in proxied):
+            continue
+        plain = proxied[0]
+        notes += [
+            PlacedNote(directive=d, why=f"{plain} is plain HTTP: no TLS to the upstream")
+            for d in location.directive.block or ()
+            if d.name.startswith("proxy_ssl_")
+        ]
+    return tuple(notes)
 
 
 def _pass_key(p: UpstreamPass) -> str:
