@@ -212,3 +212,18 @@ def test_a_stream_upstream_name_check_closes_every_connection(name: str, served_
         assert not body
         assert 'upstream SSL certificate does not match "127.0.0.1"' in log
     assert status(name, "MTLS742") is (Status.PASS if served_ok else Status.FAIL)
+
+
+def test_the_deprecated_certificate_variable_makes_the_upstream_refuse_the_request(tmp_path: Path) -> None:
+    bundle = tmp_path / "alice-chain.pem"
+    bundle.write_bytes(
+        (_SAMPLE / "certs" / "alice.pem").read_bytes() + (_SAMPLE / "certs" / "client-issuing.pem").read_bytes()
+    )
+    client = ("--cert", str(bundle), "--key", str(_SAMPLE / "keys" / "alice.key"))
+    with served("MTLS744-fail.conf", tmp_path / "fail", backend=True) as (port,):
+        assert "400 Bad Request" in curl(f"https://127.0.0.1:{port}/", *client)[1]
+        assert "client sent invalid header line" in (tmp_path / "fail" / "error.log").read_text()
+    assert status("MTLS744-fail.conf", "MTLS744") is Status.FAIL
+    with served("MTLS744-pass.conf", tmp_path / "pass", backend=True) as (port,):
+        assert curl(f"https://127.0.0.1:{port}/", *client)[1] == "8080 verify=[]\n"
+    assert status("MTLS744-pass.conf", "MTLS744") is Status.PASS
