@@ -224,3 +224,19 @@ def test_a_parse_error_is_a_finding_in_json_and_sarif_and_one_line_on_stderr() -
             assert result["ruleId"] == "MTLS730"
             location = result["locations"][0]["physicalLocation"]
             assert (location["artifactLocation"]["uri"], location["region"]["startLine"]) == ("<stdin>", 4)
+
+
+def test_check_nginx_reads_a_ca_file_outside_the_configuration_directory(tmp_path: Path) -> None:
+    """The seed's layout: /etc/nginx/sites-enabled/x naming /root/client_rootca.crt. nginx reads absolute paths
+    anywhere, so a configuration read from disk is judged with that file (here: the sample PKI, elsewhere)."""
+    good = SAMPLE / "scenarios" / "good-chain"
+    conf = tmp_path / "etc" / "nginx" / "site.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "server {\n    listen 443 ssl;\n    server_name localhost;\n"
+        f"    ssl_certificate {SERVER_CERT};\n    ssl_certificate_key {SERVER_KEY};\n"
+        f"    ssl_client_certificate {good / 'ca.pem'};\n    ssl_verify_client on;\n}}\n"
+    )
+    run = mtls("check", "--nginx", str(conf), "--cert", str(good / "client.pem"), "--key", str(good / "client.key"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "outside" not in run.stdout + run.stderr

@@ -37,12 +37,13 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
     doc.add(*(para(Span(f"note: {n}", "dim")) for n in report.notes))
     total = 0
+    config_files = {f.name for f in report.config.files} | {report.config.source}
     config_failing = [f for f in report.config_findings if _shown(f, show_all=show_all)]
     if config_failing:
         doc.add(Blank(), para(Span(f"configuration {report.config.source}", "bold")))
         for f in config_failing:
             total += f.status is Status.FAIL
-            doc.add(_box(f))
+            doc.add(_box(f, config_files))
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
@@ -51,7 +52,7 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
         doc.add(Blank(), para(Span(str(server.server), "bold")))
         for ranked in failing:
             total += ranked.finding.status is Status.FAIL
-            doc.add(_box(ranked.finding))
+            doc.add(_box(ranked.finding, config_files))
         if show_all and unevaluated:
             doc.add(*(para(Span(f"  ? {f.rule.id} not evaluated: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
     counts = report.counts
@@ -72,9 +73,11 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     return doc
 
 
-def _box(f: Finding) -> Box:
+def _box(f: Finding, config_files: set[str]) -> Box:
     body: list[Block] = [para(f.message or f.error or "")]
-    for e in f.evidence:
+    # the config lines first (what the user edits), then what the files they name hold
+    evidence = sorted(f.evidence, key=lambda e: not any(o.source in config_files for o in e.origins))
+    for e in evidence:
         where = ", ".join(str(o) for o in e.origins)
         if where:
             body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
