@@ -55,15 +55,18 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         if isinstance(settings.crl_files, Unknown)
         else tuple(loader.load(CertSource.CRL_FILE, f.path, f.origin) for f in settings.crl_files)
     )
-    files = [f for f in (ca, trusted) if isinstance(f, ServerFile)]
-    if not isinstance(crl_files, Unknown):
-        files += crl_files
-    usable = [f for f in files if f.problem is None]
-    store = tuple(n for f in usable for n in f.nodes)
-    advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
+    # What the files hold depends on their paths alone (the Loader reads each once): analysed once per set of files.
+    memo_key = (
+        _file_key(ca),
+        _file_key(trusted),
+        tuple(map(_file_key, crl_files)) if isinstance(crl_files, tuple) else None,
+        at,
+    )
+    trust = loader.memo.get(memo_key)
+    if trust is None:
+        trust = loader.memo[memo_key] = _trust_store(ca, trusted, crl_files, at)
+    store, advertised, crls, cas, without_root, deepest = trust
     crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
-    loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
-    crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
     trust_unknown = any(isinstance(f, Unknown) for f in (ca, trusted))
     ca_file = _cert_file(ca)
     non_ca: tuple[Cert, ...] | Unknown = UNKNOWN
@@ -77,7 +80,6 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             reasons.setdefault(f"server.{field}", reasons[key])
     if "server.crl_files" in reasons:
         reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
-    cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
     unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
     for field in (
         "intermediates_without_root",
@@ -122,11 +124,11 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         crl_file_certs=UNKNOWN
         if isinstance(crl_files, Unknown)
         else tuple(n.facts for f in crl_files if f.problem is None for n in f.nodes),
-        intermediates_without_root=UNKNOWN if trust_unknown else _without_root(store, at),
+        intermediates_without_root=UNKNOWN if trust_unknown else without_root,
         expired_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at > c.not_after),
         not_yet_valid_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at < c.not_before),
         public_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if c.public_ca_named or c.public_ca_issued),
-        deepest_ca_intermediates=UNKNOWN if trust_unknown else _deepest(store, at),
+        deepest_ca_intermediates=UNKNOWN if trust_unknown else deepest,
         config_error=_config_error(
             settings,
             ca=ca,
@@ -189,6 +191,33 @@ def _load(ref: FileRef | Unknown | None, role: CertSource, loader: Loader) -> Se
     if ref is None or isinstance(ref, Unknown):
         return ref
     return loader.load(role, ref.path, ref.origin)
+
+
+def _file_key(loaded: ServerFile | Unknown | None) -> tuple[str, str] | str | None:
+    if isinstance(loaded, ServerFile):
+        return (loaded.role.value, loaded.path)
+    return None if loaded is None else "unknown"
+
+
+def _trust_store(
+    ca: ServerFile | Unknown | None,
+    trusted: ServerFile | Unknown | None,
+    crl_files: tuple[ServerFile, ...] | Unknown,
+    at: datetime,
+) -> tuple[tuple[Node, ...], tuple[Node, ...], tuple[tuple[Crl, LoadedCrl], ...], list[Cert], tuple[Cert, ...], int]:
+    """What the files alone say: the store, the advertised CAs, the CRLs described against the store, its CAs, the
+    partial chains and the deepest chain (the CRL signatures and the chain walks are the costly part)."""
+    files = [f for f in (ca, trusted) if isinstance(f, ServerFile)]
+    if not isinstance(crl_files, Unknown):
+        files += crl_files
+    usable = [f for f in files if f.problem is None]
+    store = tuple(n for f in usable for n in f.nodes)
+    advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
+    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
+    crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
+    cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
+    return store, advertised, crls, cas, _without_root(store, at), _deepest(store, at)
 
 
 def _cert_file(loaded: ServerFile | Unknown | None) -> CertFile | Unknown | None:
