@@ -259,25 +259,27 @@ class BlockContext:
     def __init__(self, model: EffectiveConfig) -> None:
         self.model = model
         self._fallbacks: dict[int, ServerBlock | None] = {}
-        self._unauthenticated: list[tuple[ServerBlock, Location | None, UpstreamPass]] | None = None
+        self._unauthenticated: dict[str, list[tuple[ServerBlock, Location | None, UpstreamPass]]] | None = None
         http = next((d for d in model.config.directives if d.name == "http"), None)
         self.http_headers: list[Directive] = list(http.children("proxy_set_header")) if http else []
         """proxy_set_header at the http level, inherited by a server that sets none."""
         self.map_outputs = frozenset(v.via.lstrip("$") for v in model.http_variables if v.via)
         """``map`` outputs computed from client-certificate variables at the http level."""
 
-    def unauthenticated_passes(self) -> list[tuple[ServerBlock, Location | None, UpstreamPass]]:
-        """Every proxy pass of an http server block that asks no certificate, with its location (computed once)."""
+    def unauthenticated_passes(self, key: str) -> list[tuple[ServerBlock, Location | None, UpstreamPass]]:
+        """The proxy passes to ``key`` (``host[:port]`` or a group) of http server blocks that ask no certificate,
+        with their location; indexed once per run (a scan per block would make the lint quadratic)."""
         if self._unauthenticated is None:
-            self._unauthenticated = [
-                (server, location, p)
-                for server in self.model.servers
-                if server.context is Context.HTTP and not server.verifies_clients
-                for location, passes in [(None, server.upstreams), *((loc, loc.upstreams) for loc in server.locations)]
-                for p in passes
-                if p.module is UpstreamModule.PROXY
-            ]
-        return self._unauthenticated
+            index: dict[str, list[tuple[ServerBlock, Location | None, UpstreamPass]]] = {}
+            for server in self.model.servers:
+                if server.context is not Context.HTTP or server.verifies_clients:
+                    continue
+                for location, passes in [(None, server.upstreams), *((loc, loc.upstreams) for loc in server.locations)]:
+                    for p in passes:
+                        if p.module is UpstreamModule.PROXY:
+                            index.setdefault(_pass_key(p), []).append((server, location, p))
+            self._unauthenticated = index
+        return self._unauthenticated.get(key, [])
 
     def port_fallback(self, port: int) -> ServerBlock | None:
         """``model.route("", port)``, once per port."""
@@ -434,8 +436,8 @@ def _bypasses(server: ServerBlock, context: BlockContext) -> tuple[Bypass, ...]:
         return ()
     sent = _sent_identity(server, context)
     found = []
-    for other, location, upstream in context.unauthenticated_passes():
-        if other is server or _pass_key(upstream) not in mine:
+    for other, location, upstream in (entry for key in sorted(mine) for entry in context.unauthenticated_passes(key)):
+        if other is server:
             continue
         overwritten = set(_headers(_effective_at(location, other, context)))
         forgeable = tuple(d.args[0] for name, d in sent.items() if name not in overwritten)

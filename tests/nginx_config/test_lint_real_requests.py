@@ -62,6 +62,13 @@ def served(name: str, work: Path, *, backend: bool = False) -> Iterator[list[int
         f"daemon off;\nmaster_process off;\npid {work}/nginx.pid;\nerror_log {work}/error.log info;\n"
         f"events {{}}\nhttp {{\n    access_log off;\n    include {name};\n{echo}}}\n"
     )
+    with running(binary, main, work, sorted(set(mapping.values()))):
+        yield [mapping[p] for _, p in written]
+
+
+@contextmanager
+def running(binary: str, main: Path, work: Path, ports: list[int]) -> Iterator[None]:
+    """nginx on ``main`` (prefix ``work``) until the block exits, once it listens on ``ports``."""
     proc = subprocess.Popen(
         [binary, "-p", f"{work}/", "-c", str(main)],
         stdout=subprocess.PIPE,
@@ -69,8 +76,8 @@ def served(name: str, work: Path, *, backend: bool = False) -> Iterator[list[int
         start_new_session=True,
     )
     try:
-        _wait_listening(sorted(set(mapping.values())), proc)
-        yield [mapping[p] for _, p in written]
+        _wait_listening(ports, proc)
+        yield
     finally:
         _stop_group(proc)
 
@@ -191,17 +198,8 @@ def test_a_stream_upstream_name_check_closes_every_connection(name: str, served_
         "        ssl_certificate_key ../../sample_pki/keys/localhost.key;\n"
         '        return 200 "backend\\n";\n    }\n}\n'
     )
-    proc = subprocess.Popen(
-        [binary, "-p", f"{tmp_path}/", "-c", str(main)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_listening([front, back], proc)
+    with running(binary, main, tmp_path, [front, back]):
         code, body = curl(f"http://127.0.0.1:{front}/")
-    finally:
-        _stop_group(proc)
     log = (tmp_path / "error.log").read_text()
     if served_ok:
         assert (code, body) == (0, "backend\n")
