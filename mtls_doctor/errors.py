@@ -22,6 +22,8 @@ class InputError(Exception):
         self.source = source
         self.problem = problem
         self.line = line
+        self.reported = False
+        """A document holding this error was already written to stdout (no JSON error document then)."""
         where = shown(source)
         if line is not None:
             where = f"{where}:{line}"

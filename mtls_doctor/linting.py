@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import posixpath
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,18 +18,45 @@ from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
 from mtls_doctor.engine.schema import Rule, Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.errors import ConfigError
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.facts.block import FileAccess, block_settings
-from mtls_doctor.facts.lint import BlockContext, LintFacts, nginx_facts, parse_error, server_facts
+from mtls_doctor.facts.lint import (
+    BlockContext,
+    ConfigFacts,
+    LintFacts,
+    NotHere,
+    ParseError,
+    nginx_facts,
+    parse_error,
+    server_facts,
+)
 from mtls_doctor.facts.model import Facts
 from mtls_doctor.facts.observers import Observers
 from mtls_doctor.facts.server import facts_without_client, server_model
 from mtls_doctor.inputs import ServerSettings
-from mtls_doctor.nginx import EffectiveConfig, NginxConfig, ServerBlock, effective_settings, read_config
+from mtls_doctor.nginx import (
+    ConfigForm,
+    Context,
+    Directive,
+    EffectiveConfig,
+    NginxConfig,
+    ServerBlock,
+    UnreadInclude,
+    effective_settings,
+    read_config,
+)
 from mtls_doctor.nginx.build import DEFAULT_BUILD
 from mtls_doctor.openssl.generations import generation_of
-from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import Unknown
+from mtls_doctor.record import Record, replace
+from mtls_doctor.vocabulary import Origin, Unknown
+
+_MISPLACED = re.compile(r'"([a-z0-9_]+)" directive is not allowed here')
+STOCK_FILES = frozenset(
+    {"mime.types", "fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params", "koi-utf", "koi-win", "win-utf"}
+)
+"""The files nginx ships in its conf/ directory (nginx source, conf/): only ``types { }`` and ``*_param``
+directives, nothing a rule reads, so an include of one that is not here changes no verdict."""
 
 SEVERITY_RANK = {Severity.BLOCKING: 3, Severity.DEGRADED: 2, Severity.ADVISORY: 1, Severity.INFO: 0}
 
@@ -64,11 +93,18 @@ class LintReport(Record):
     model: EffectiveConfig
     servers: tuple[ServerLint, ...]
     version_assumed: bool
+    config_facts: ConfigFacts
+    config_findings: tuple[Finding, ...]
+    """The rules of scope ``config``: about the configuration as a whole, once."""
+    notes: tuple[str, ...] = ()
+    """How the configuration was read and what could not be (one line each, for every output)."""
+    parse_error: ConfigError | None = None
+    """The configuration could not be parsed: its finding is in ``config_findings``, and nothing else ran."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        """Every finding of every server block."""
-        return tuple(f for s in self.servers for f in s.findings)
+        """Every finding: the configuration's, then every server block's."""
+        return self.config_findings + tuple(f for s in self.servers for f in s.findings)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -103,25 +139,53 @@ def lint_config(
     allow_outside: bool = False,
     catalogue: Catalogue | None = None,
     rules_dirs: Sequence[Path] = (),
+    parse_errors_as_findings: bool = False,
 ) -> LintReport:
     """Read and lint a configuration. ConfigError (exit 2) for one that cannot be read.
+
+    ``parse_errors_as_findings``: a configuration nginx would not parse (a ConfigError at a line) gives a report
+    whose one finding says so (MTLS730) and whose ``parse_error`` is the error, for JSON and SARIF, instead of raising.
 
     ``nginx``: a version ("1.24.0") or pasted ``nginx -V`` output; None assumes Debian 12's nginx 1.22.1.
     ``read_files``: read the certificate/CA/CRL files the config names; by default only for a config read from disk.
     """
     catalogue = catalogue or load_catalogue(rules_dirs)
-    config = read_config(source, text=text, prefix=prefix, allow_outside_prefix=allow_outside)
+    pasted = text is not None or str(source) == "-"
+    try:
+        config = read_config(
+            source,
+            text=text,
+            prefix=prefix,
+            # pasted text whose files are read: relative names can only mean the current directory (said in a note)
+            fallback_prefix=Path.cwd() if pasted and read_files else None,
+            allow_outside_prefix=allow_outside,
+        )
+    except ConfigError as error:
+        if not parse_errors_as_findings or error.line is None:
+            raise
+        return _parse_failure(error, catalogue)
+    if nginx is None:
+        nginx = config.nginx_v  # an nginx -V transcript pasted before the dump
     model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
-    files = FileAccess(read_files=config.on_disk if read_files is None else read_files, allow_outside=allow_outside)
+    files = FileAccess(
+        read_files=config.on_disk if read_files is None else read_files,
+        allow_outside=allow_outside or not config.pasted,
+        missing_unknown=True,
+    )
     return lint_model(model, files, catalogue, version_assumed=nginx is None, now=now)
 
 
 def lint_model(
     model: EffectiveConfig, files: FileAccess, catalogue: Catalogue, *, version_assumed: bool, now: datetime
 ) -> LintReport:
-    """Lint every server block of an effective configuration; ``now`` is the clock CRLs are judged at."""
+    """Lint every server block of an effective configuration; ``now`` is the clock CRLs are judged at.
+
+    A server block that an unread include could change (one inside it, or at the level of ``http``/``stream``
+    above it; nginx's stock files excepted) has its findings ``not_evaluated``: what the file holds is not known.
+    """
     lint_rules = catalogue.of_scope(Scope.LINT)
     server_rules = catalogue.of_scope(Scope.SERVER)
+    unread = [u for u in model.config.unread_includes if posixpath.basename(u.name) not in STOCK_FILES]
     nginx = nginx_facts(model, assumed=version_assumed)
     context = BlockContext(model)
     generation = generation_of(model.nginx.ssl_library)
@@ -144,18 +208,121 @@ def lint_model(
             )
             if not isinstance(trust, Unknown):
                 reasons.update(trust.reasons)
-            servers.append(
-                lint_server(
-                    server,
-                    facts,
-                    settings=settings,
-                    trust=trust if isinstance(trust, Unknown) else facts_without_client(trust, at=now),
-                    reasons=reasons,
-                    rules=(lint_rules, server_rules),
-                    internal_errors=tuple(observe.errors),
-                )
+            if files.read_files and facts.creates_ssl_context:
+                for path in (*server.tls.ssl_certificate.value, *server.tls.ssl_certificate_key.value):
+                    files.cannot_open(path)
+            linted = lint_server(
+                server,
+                facts,
+                settings=settings,
+                trust=trust if isinstance(trust, Unknown) else facts_without_client(trust, at=now),
+                reasons=reasons,
+                rules=(lint_rules, server_rules),
+                internal_errors=tuple(observe.errors),
             )
-    return LintReport(config=model.config, model=model, servers=tuple(servers), version_assumed=version_assumed)
+            servers.append(_unread_parts(linted, unread) if unread else linted)
+    config_facts = _config_facts(model.config, files)
+    config_findings = tuple(evaluate(rule, config_facts, {}) for rule in catalogue.of_scope(Scope.CONFIG))
+    return LintReport(
+        config=model.config,
+        model=model,
+        servers=tuple(servers),
+        version_assumed=version_assumed,
+        config_facts=config_facts,
+        config_findings=config_findings,
+        notes=_notes(model.config, files, servers),
+    )
+
+
+def _parse_failure(error: ConfigError, catalogue: Catalogue) -> LintReport:
+    """The report of a configuration that does not parse: the one finding of MTLS730, no server block."""
+    facts = ConfigFacts(
+        not_here=(),
+        includes_skipped=(),
+        parse_error=ParseError(
+            origin=Origin(source=error.source, line=error.line),
+            problem=error.problem,
+            misplaced=misplaced.group(1) if (misplaced := _MISPLACED.match(error.problem)) else None,
+        ),
+    )
+    empty = NginxConfig(
+        source=error.source,
+        form=ConfigForm.FULL,
+        prefix=None,
+        on_disk=False,
+        files=(),
+        directives=(),
+        skipped_includes=(),
+        unread_includes=(),
+        unknown_directives=(),
+    )
+    return LintReport(
+        config=empty,
+        model=effective_settings(empty, nginx=DEFAULT_BUILD),
+        servers=(),
+        version_assumed=True,
+        config_facts=facts,
+        config_findings=tuple(evaluate(rule, facts, {}) for rule in catalogue.of_scope(Scope.CONFIG)),
+        parse_error=error,
+    )
+
+
+def _config_facts(config: NginxConfig, files: FileAccess) -> ConfigFacts:
+    includes = tuple(NotHere(name=u.name, problem=u.reason, directive=u.directive) for u in config.unread_includes)
+    named = tuple(
+        NotHere(name=name, problem=why, directive=path.directive) for name, (path, why) in files.missing.items()
+    )
+    return ConfigFacts(not_here=includes + named, includes_skipped=includes)
+
+
+def _unread_parts(linted: ServerLint, unread: Sequence[UnreadInclude]) -> ServerLint:
+    """``linted`` with its verdicts withdrawn (not_evaluated) when an include it depends on was not read."""
+    server = linted.server
+    level = ("http",) if server.context is Context.HTTP else ("stream",)
+    inside = {id(d) for d in _walk(server.directive)}
+    affecting = [u for u in unread if u.context == level or id(u.directive) in inside]
+    if not affecting:
+        return linted
+    why = tuple(
+        f"include {u.name} ({u.directive.origin}) was not read here: what it holds could change this" for u in affecting
+    )
+    findings = [
+        replace(f, status=Status.NOT_EVALUATED, message=None, remedy=None, evidence=(), unknown=why)
+        if f.status in (Status.PASS, Status.FAIL)
+        else f
+        for f in linted.findings
+    ]
+    return replace(linted, findings=tuple(ordered_findings(findings)), tree=rank(findings))
+
+
+def _walk(directive: Directive) -> Iterator[Directive]:
+    stack = [directive]
+    while stack:  # iterative: a config may nest locations 1,000 deep
+        d = stack.pop()
+        yield d
+        stack.extend(d.block or ())
+
+
+def _notes(config: NginxConfig, files: FileAccess, servers: Sequence[ServerLint]) -> tuple[str, ...]:
+    notes = list(config.notes)
+    notes += [f"nginx said: {m}" for m in config.nginx_messages]
+    skipped = sum(1 for s in servers for f in s.findings if f.status is Status.NOT_EVALUATED)
+    if skipped and "pasted" in files.not_read:
+        notes.append(
+            f"{skipped} rule(s) not evaluated: the files the configuration names were not read (pasted text); "
+            "where they are on this machine: mtls-doctor lint - --read-files --prefix DIR (DIR: nginx.conf's directory)"
+        )
+    elif skipped and (files.missing or config.unread_includes):
+        notes.append(
+            f"{skipped} rule(s) not evaluated: files the configuration names are not on this machine (MTLS729 lists "
+            "them); lint where nginx runs, or give --prefix DIR (DIR: nginx.conf's directory)"
+        )
+    if "outside" in files.not_read:
+        notes.append(
+            f"files outside the configuration's root were not read (e.g. {files.not_read['outside']}); "
+            "--allow-outside reads them"
+        )
+    return tuple(notes)
 
 
 @contextmanager

@@ -119,8 +119,11 @@ def check_nginx(
     """
     config = read_config(source, text=text, prefix=prefix, allow_outside_prefix=allow_outside)
     model = effective_settings(config, nginx=nginx if nginx is not None else DEFAULT_BUILD)
+    # nginx reads absolute paths anywhere: a config read from disk is judged with its files wherever they are
     files = FileAccess(
-        read_files=config.on_disk or read_files, allow_outside=allow_outside, loader=Loader(passwords=passwords)
+        read_files=config.on_disk or read_files,
+        allow_outside=allow_outside or not config.pasted,
+        loader=Loader(passwords=passwords),
     )
     at = inputs.at or now
     linted = lint_model(model, files, catalogue, version_assumed=nginx is None, now=at)

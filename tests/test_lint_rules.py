@@ -17,6 +17,7 @@ start exactly when a start-up rule fails, with the words the facts predict.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -27,10 +28,11 @@ from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.paths import resolve
 from mtls_doctor.engine.schema import Example, Rule, Scope
 from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.errors import ConfigError
 from mtls_doctor.linting import LintReport, ServerLint, lint_config
 from mtls_doctor.nginx import ConfigForm, read_config
 from mtls_doctor.vocabulary import Unknown
-from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx
+from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx, require_stream_module
 
 FIXTURES = REPO / "tests" / "lint_fixtures"
 NOW = LOCAL_NOW
@@ -43,7 +45,21 @@ NGINX_1_22 = "1.22"
 _VERSION = re.compile(r"^#\s*nginx-version:\s*(\S+)\s*$", re.MULTILINE)
 _SERVER = re.compile(r"^#\s*lint-server:\s*(\S+)\s*$", re.MULTILINE)
 
-STARTUP_RULES = frozenset({"MTLS601", "MTLS708", "MTLS709", "MTLS710", "MTLS717", "MTLS721", "MTLS722", "MTLS607"})
+STARTUP_RULES = frozenset(
+    {
+        "MTLS601",
+        "MTLS708",
+        "MTLS709",
+        "MTLS710",
+        "MTLS717",
+        "MTLS721",
+        "MTLS722",
+        "MTLS607",
+        "MTLS729",
+        "MTLS730",
+        "MTLS732",
+    }
+)
 """Lint rules whose failure means nginx refuses to start."""
 _STARTUP_EMERG = (
     "no ssl_client_certificate",
@@ -87,10 +103,18 @@ def nginx_dump(path: Path, text: str) -> str:
     conf_dir = path.parent.resolve()
     main = conf_dir / "nginx.conf"
     head = f"nginx: the configuration file {main} syntax is ok\nnginx: configuration file {main} test is successful\n"
-    if read_config(path).form is ConfigForm.FULL:
-        return f"{head}# configuration file {path.resolve()}:\n{text}\n"
+    try:
+        read = read_config(path)
+    except ConfigError:  # a fixture nginx would not parse: its dump is the text as nginx -T would print it
+        read = None
+    # the files it includes follow it, as nginx -T prints every file it read
+    included = (
+        "".join(f"# configuration file {f.name}:\n{Path(f.name).read_text()}\n" for f in read.files[1:]) if read else ""
+    )
+    if read is not None and read.form is ConfigForm.FULL:
+        return f"{head}# configuration file {path.resolve()}:\n{text}\n{included}"
     wrapper = f"events {{}}\nhttp {{\n    include {path.name};\n}}\n"
-    return f"{head}# configuration file {main}:\n{wrapper}\n# configuration file {path.resolve()}:\n{text}\n"
+    return f"{head}# configuration file {main}:\n{wrapper}\n# configuration file {path.resolve()}:\n{text}\n{included}"
 
 
 @functools.cache
@@ -99,16 +123,15 @@ def lint(name: str, form: str) -> LintReport:
     path = FIXTURES / name
     text = path.read_text()
     version = nginx_version(text)
-    cat = catalogue()
+    run = functools.partial(
+        lint_config, now=NOW, nginx=version, allow_outside=True, catalogue=catalogue(), parse_errors_as_findings=True
+    )
     if form == "file":
-        return lint_config(path, now=NOW, nginx=version, allow_outside=True, catalogue=cat)
+        return run(path)
     if form == "stdin":
-        return lint_config(
-            "-", text=text, prefix=FIXTURES, read_files=True, now=NOW, nginx=version, allow_outside=True, catalogue=cat
-        )
+        return run("-", text=text, prefix=FIXTURES, read_files=True)
     if form == "dump":
-        dump = nginx_dump(path, text)
-        return lint_config("-", text=dump, read_files=True, now=NOW, nginx=version, allow_outside=True, catalogue=cat)
+        return run("-", text=nginx_dump(path, text), read_files=True)
     raise AssertionError(form)
 
 
@@ -128,16 +151,25 @@ def finding(server: ServerLint, rule_id: str) -> Finding:
     return next(f for f in server.findings if f.rule.id == rule_id)
 
 
+def example_finding(rule: Rule, name: str, form: str) -> Finding:
+    """The finding of ``rule`` on a fixture: the configuration's own for a rule of scope config, else its block's."""
+    report = lint(name, form)
+    if rule.scope is Scope.CONFIG:
+        return next(f for f in report.config_findings if f.rule.id == rule.id)
+    return finding(block(report, name), rule.id)
+
+
 # -- every example, in every form -----------------------------------------------------------------------------
 
 
 def _lint_rules() -> tuple[Rule, ...]:
-    return catalogue().of_scope(Scope.LINT)
+    return catalogue().of_scope(Scope.LINT, Scope.CONFIG)
 
 
 def _linted_rules() -> tuple[Rule, ...]:
-    """The rules that run in lint: those of scope lint, and the server rules (on each block's trust settings)."""
-    return catalogue().of_scope(Scope.LINT, Scope.SERVER)
+    """The rules that run in lint: those of scope lint and config, and the server rules (on each block's trust
+    settings)."""
+    return catalogue().of_scope(Scope.LINT, Scope.CONFIG, Scope.SERVER)
 
 
 def _cases() -> list[object]:
@@ -154,7 +186,7 @@ def _cases() -> list[object]:
 
 @pytest.mark.parametrize(("rule", "example", "form"), _cases())
 def test_lint_rule_example(rule: Rule, example: Example, form: str) -> None:
-    found = finding(block(lint(example.target, form), example.target), rule.id)
+    found = example_finding(rule, example.target, form)
     assert found.status is example.expect, (
         f"{rule.id} on {example.target} ({form}): {found.status.value}, expected {example.expect.value}"
         f" ({found.message or found.error or found.unknown})"
@@ -173,10 +205,13 @@ def _failing_examples() -> list[object]:
 
 @pytest.mark.parametrize(("rule", "example", "form"), _failing_examples())
 def test_failing_example_renders_its_message_and_points_at_the_config(rule: Rule, example: Example, form: str) -> None:
-    server = block(lint(example.target, form), example.target)
-    found = finding(server, rule.id)
+    report = lint(example.target, form)
+    found = example_finding(rule, example.target, form)
     assert found.message, rule.id
-    facts = server.trust if rule.scope is Scope.SERVER else server.facts
+    facts: object = report.config_facts
+    if rule.scope is not Scope.CONFIG:
+        server = block(report, example.target)
+        facts = server.trust if rule.scope is Scope.SERVER else server.facts
     for path in rule.required_placeholders():
         value = resolve(facts, path)
         assert value is not None, f"{rule.id} on {example.target}: {{{path}}} is absent (renders as 'none')"
@@ -229,7 +264,9 @@ def test_every_fixture_is_used_by_an_example() -> None:
 
 def test_every_fixture_has_one_block_to_judge() -> None:
     for path in fixture_files():
-        block(lint(path.name, "file"), path.name)
+        report = lint(path.name, "file")
+        if report.parse_error is None:  # a fixture nginx would not parse has none (MTLS730)
+            block(report, path.name)
 
 
 def test_fixture_header_comments_are_understood() -> None:
@@ -253,6 +290,14 @@ def _nginx_cases() -> list[object]:
     return cases
 
 
+def _form(path: Path) -> ConfigForm | None:
+    """How the reader takes a fixture; None for one nginx would not parse (MTLS730's)."""
+    try:
+        return read_config(path).form
+    except ConfigError:
+        return None
+
+
 def nginx_t(path: Path, work: Path) -> subprocess.CompletedProcess[str]:
     """``nginx -t`` on a fixture, included in http{} of a main file, from a copy whose ../../sample_pki resolves."""
     binary = require_nginx()
@@ -261,9 +306,14 @@ def nginx_t(path: Path, work: Path) -> subprocess.CompletedProcess[str]:
     (work / "sample_pki").symlink_to(REPO / "sample_pki")
     # error_log targets are opened by nginx -t; their level, not their file, is what the rules look at
     text = _EXAMPLE_UPSTREAM.sub(r"\1localhost", _ERROR_LOG.sub(r"\1stderr", path.read_text()))
-    (conf_dir / path.name).write_text(text)
+    (conf_dir / "snippets").symlink_to(FIXTURES / "snippets")
     main = conf_dir / "nginx.conf"
-    main.write_text(f"events {{}}\nhttp {{\n    access_log off;\n    include {path.name};\n}}\n")
+    if _form(path) is ConfigForm.FULL:  # a whole nginx.conf (a stream {} one): nginx -t on it
+        module = require_stream_module() if re.search(r"^stream\s*\{", text, re.MULTILINE) else None
+        main.write_text((f"load_module {module};\n" if module else "") + text)
+    else:
+        (conf_dir / path.name).write_text(text)
+        main.write_text(f"events {{}}\nhttp {{\n    access_log off;\n    include {path.name};\n}}\n")
     argv = [binary, "-t", "-p", f"{work}/", "-c", str(main), "-e", "stderr", "-g", f"pid {work}/nginx.pid;"]
     return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
 
@@ -273,14 +323,54 @@ def test_nginx_starts_exactly_when_no_startup_rule_fails(path: Path, tmp_path: P
     run = nginx_t(path, tmp_path)
     output = run.stderr.replace(f"{tmp_path}/a/b/../../sample_pki/", f"{REPO}/sample_pki/")
     report = lint(path.name, "file")
-    refusing = sorted(
-        f.rule.id for s in report.servers for f in s.findings if f.status is Status.FAIL and f.rule.id in STARTUP_RULES
-    )
+    refusing = sorted(f.rule.id for f in report.findings if f.status is Status.FAIL and f.rule.id in STARTUP_RULES)
     assert (run.returncode == 0) == (not refusing), f"nginx -t rc={run.returncode}, lint: {refusing}\n{output}"
     deprecated = any(finding(s, "MTLS716").status is Status.FAIL for s in report.servers)
     assert (_DEPRECATED_SSL in output) == deprecated, output
+    if any(f.rule.id == "MTLS729" and f.status is Status.FAIL for f in report.config_findings):
+        return  # a file that is not here: nginx's open()/load error, listed by MTLS729 in nginx's words for includes
     emerg = _EMERG.search(output)
     if emerg is None or not emerg.group(1).startswith((*_STARTUP_EMERG, _STARTUP_EMERG_CRL)):
         return
     predicted = {s.config_error for s in report.servers}
     assert emerg.group(1) in predicted, f"nginx: {emerg.group(1)}\nfacts: {predicted}"
+
+
+# -- where findings point -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_sarif_result_is_located_in_a_config_file(form: str) -> None:
+    """The primary location is what the user edits (a config line); what a named file holds is related evidence."""
+    from mtls_doctor.render.lint_report import lint_sarif  # noqa: PLC0415
+
+    related = 0
+    for path in fixture_files():
+        report = lint(path.name, form)
+        config_files = {f.name for f in report.config.files} | {report.config.source}
+        for result in json.loads(lint_sarif(report))["runs"][0]["results"]:
+            primary = result["locations"][0]["physicalLocation"]
+            assert primary["artifactLocation"]["uri"] in config_files, (path.name, result["ruleId"], primary)
+            assert "region" in primary, (path.name, result["ruleId"])
+            for location in result.get("relatedLocations", []):
+                assert location["physicalLocation"]["artifactLocation"]["uri"] not in config_files
+                related += 1
+    assert related, "no finding carried evidence from inside a named file"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_explicit_directive_is_reported_at_its_own_line(form: str) -> None:
+    """proxy_ssl_verify off written at line 15 is reported there, not as "the default" at the proxy_pass; the fix
+    of an upstream {} group sets proxy_ssl_name, so that verification checks a name the certificate holds."""
+    name = "MTLS720-fail-explicit-off-upstream-group.conf"
+    found = finding(block(lint(name, form), name), "MTLS720")
+    [evidence] = [e for e in found.evidence if e.fact == "upstreams.unverified"]
+    assert [o.line for o in evidence.origins] == [15]
+    assert found.message
+    assert "proxy_ssl_verify off at " in found.message
+    assert "the default" not in found.message
+    assert found.remedy
+    assert "proxy_ssl_name " in found.remedy
+    default = finding(block(lint("MTLS720-fail.conf", form), "MTLS720-fail.conf"), "MTLS720")
+    assert default.message
+    assert "proxy_ssl_verify off, the default" in default.message

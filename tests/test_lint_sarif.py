@@ -40,7 +40,9 @@ def _failing_rules(monkeypatch: pytest.MonkeyPatch) -> Catalogue:
     """The rules lint runs (lint and server) that fail on the golden config (the catalogue the golden is rendered
     with)."""
     failing = {f.rule.id for f in _lint(catalogue(), monkeypatch).findings if f.status is Status.FAIL}
-    return Catalogue(rules=tuple(r for r in catalogue().of_scope(Scope.LINT, Scope.SERVER) if r.id in failing))
+    return Catalogue(
+        rules=tuple(r for r in catalogue().of_scope(Scope.LINT, Scope.CONFIG, Scope.SERVER) if r.id in failing)
+    )
 
 
 def _normalised(sarif: str) -> Any:
@@ -97,4 +99,4 @@ def test_sarif_of_the_whole_catalogue_is_well_formed_and_lists_every_lint_rule(
     doc = json.loads(lint_sarif(_lint(catalogue(), monkeypatch)))
     _results_are_well_formed(doc)
     listed = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
-    assert listed == sorted(r.id for r in catalogue().of_scope(Scope.LINT, Scope.SERVER))
+    assert listed == sorted(r.id for r in catalogue().of_scope(Scope.LINT, Scope.CONFIG, Scope.SERVER))

@@ -79,7 +79,8 @@ class _Group(click.Group):
             from mtls_doctor.errors import InputError  # noqa: PLC0415
 
             if isinstance(exc, InputError | RuleError):
-                _error_json(json_out, "input", bounded(shown(str(exc))), ExitStatus.USAGE)
+                reported = isinstance(exc, InputError) and exc.reported
+                _error_json(json_out and not reported, "input", bounded(shown(str(exc))), ExitStatus.USAGE)
                 click.echo(f"mtls-doctor: {bounded(shown(str(exc)))}", err=True)
                 sys.exit(ExitStatus.USAGE)
             if traceback:

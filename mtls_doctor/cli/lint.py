@@ -79,6 +79,7 @@ def lint(
         read_files=read_files,
         allow_outside=allow_outside,
         rules_dirs=[Path(d) for d in rules_dirs],
+        parse_errors_as_findings=fmt != "console",
     )
     if fmt == "json":
         from mtls_doctor.render.lint_report import lint_json  # noqa: PLC0415
@@ -98,6 +99,10 @@ def lint(
         from mtls_doctor.render.lint_report import lint_text  # noqa: PLC0415
 
         print_or_write(lint_text(report, show_all=show_all), output)
+    if report.parse_error is not None:
+        # The one line on stderr and exit 2, after the document that holds it as a finding (so no error document).
+        report.parse_error.reported = fmt != "console"
+        raise report.parse_error
     return int(report.exit_status(None if fail_on == "never" else Severity(fail_on)))
 
 

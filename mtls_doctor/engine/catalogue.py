@@ -73,9 +73,9 @@ def default_rules_dir() -> Path:
 
 def scope_roots() -> dict[Scope, type]:
     """The facts model each scope's fact paths are checked against."""
-    from mtls_doctor.facts.lint import LintFacts  # noqa: PLC0415 - only when checking lint rules' paths
+    from mtls_doctor.facts.lint import ConfigFacts, LintFacts  # noqa: PLC0415 - only when checking lint rules' paths
 
-    return {Scope.CHECK: Facts, Scope.SERVER: Facts, Scope.LINT: LintFacts}
+    return {Scope.CHECK: Facts, Scope.SERVER: Facts, Scope.LINT: LintFacts, Scope.CONFIG: ConfigFacts}
 
 
 def load_catalogue(dirs: Iterable[Path] = (), *, examples: bool = False) -> Catalogue:

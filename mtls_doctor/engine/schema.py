@@ -34,11 +34,13 @@ class Scope(enum.Enum):
     SERVER = "server"
     """The server's trust settings (the one server model): read from the Facts of ``check`` and, for every server
     block, of ``lint``, where no client is given (``client``, ``path`` and ``twin`` are then absent)."""
+    CONFIG = "config"
+    """The configuration as a whole, once per lint (``ConfigFacts``): what could not be read here."""
 
     @property
     def runs_in_check(self) -> bool:
         """The rule runs in ``mtls-doctor check``."""
-        return self is not Scope.LINT
+        return self not in (Scope.LINT, Scope.CONFIG)
 
     @property
     def runs_in_lint(self) -> bool:

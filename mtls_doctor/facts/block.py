@@ -8,6 +8,7 @@ context. A file that cannot be read here (a pasted configuration, a variable) is
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from mtls_doctor.facts.loading import Loader
@@ -21,17 +22,29 @@ class FileAccess:
     """Whether the files a configuration names can be read here, and the one Loader that reads them.
 
     ``read_files``: the configuration's files are on this machine (a config read from disk, or ``--read-files``);
-    ``allow_outside``: read files outside the configuration's root too.
+    ``allow_outside``: read files outside the configuration's root too (nginx reads absolute paths anywhere: a
+    config read from disk is judged with its files wherever they are; the root holds for pasted text).
+    ``missing_unknown``: a file that does not exist here is UNKNOWN (listed in ``missing``, judged once for the whole
+    configuration) instead of being left to the loader, whose refusal is one finding per file.
     """
 
-    def __init__(self, *, read_files: bool, allow_outside: bool, loader: Loader | None = None) -> None:
+    def __init__(
+        self, *, read_files: bool, allow_outside: bool, loader: Loader | None = None, missing_unknown: bool = False
+    ) -> None:
         self.read_files = read_files
         self.allow_outside = allow_outside
         self.loader = loader or Loader()
+        self.missing_unknown = missing_unknown
+        self.missing: dict[str, tuple[ConfigPath, str]] = {}
+        """Files that cannot be opened here, by path: the first directive naming each, and nginx's words."""
+        self.not_read: dict[str, str] = {}
+        """Why files were not read at all, by kind ("pasted", "outside"), with one path as the example."""
+        self._opened: dict[str, str | None] = {}
 
     def why_not(self, path: ConfigPath) -> str | None:
         """Why ``path`` is not read here; None when it is."""
         if not self.read_files:
+            self.not_read.setdefault("pasted", path.raw)
             return (
                 f"{path.raw}: the configuration's files are not read (a pasted or nginx -T config; "
                 "use --read-files if they are on this machine)"
@@ -39,8 +52,32 @@ class FileAccess:
         if path.kind is not PathKind.FILE or path.path is None:
             return f"{path.raw}: a {path.kind.value} value, not a file that can be read here"
         if path.inside_root is False and not self.allow_outside:
+            self.not_read.setdefault("outside", str(path.path))
             return f"{path.path}: outside the configuration's root (use --allow-outside to read it)"
+        if self.missing_unknown:
+            problem = self.cannot_open(path)
+            if problem is not None:
+                return f"{path.path}: {problem}, so what it holds is not known here"
         return None
+
+    def cannot_open(self, path: ConfigPath) -> str | None:
+        """nginx's words when ``path`` cannot be opened here (``open() ... failed (2: No such file or directory)``,
+        recorded in ``missing``); None when it can (or is not a file). One system call per distinct path."""
+        if path.kind is not PathKind.FILE or path.path is None:
+            return None
+        name = str(path.path)
+        if name not in self._opened:
+            problem = None
+            try:
+                os.stat(name)
+                if not os.access(name, os.R_OK):
+                    problem = f'open() "{name}" failed (13: {os.strerror(13)})'
+            except OSError as e:
+                problem = f'open() "{name}" failed ({e.errno}: {e.strerror})'
+            self._opened[name] = problem
+            if problem is not None:
+                self.missing[name] = (path, problem)
+        return self._opened[name]
 
 
 def block_settings(

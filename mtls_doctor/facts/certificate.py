@@ -82,6 +82,7 @@ _PUBLIC_CA_ORGS = (
     "actalis",
     "harica",
     "cloudflare",
+    "internet security research group",  # ISRG: the roots above Let's Encrypt
 )
 
 
@@ -129,6 +130,7 @@ def describe(cert: x509.Certificate, origin: Origin) -> Cert:
             oid for oid, ext in exts.items() if ext.critical and oid not in _OPENSSL_SUPPORTED
         ),
         public_ca_issued=_public_ca(cert.issuer),
+        public_ca_named=_public_ca(cert.subject),
         ocsp_urls=_ocsp_urls(exts),
     )
 
@@ -302,6 +304,6 @@ def _ns_cert_type(exts: _Extensions) -> frozenset[str] | None:
     return frozenset(name for i, name in enumerate(_NS_BITS) if first & (0x80 >> i))
 
 
-def _public_ca(issuer: x509.Name) -> bool:
-    orgs = [str(a.value).lower() for a in issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+def _public_ca(name: x509.Name) -> bool:
+    orgs = [str(a.value).lower() for a in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
     return any(org.startswith(known) for org in orgs for known in _PUBLIC_CA_ORGS)

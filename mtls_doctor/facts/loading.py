@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -113,6 +114,9 @@ class Loader:
         self.passwords = passwords or Passwords()
         self._read: dict[tuple[str, CertSource], _Read] = {}
         self._described: dict[tuple[bytes, Origin], Cert] = {}
+        self.memo: dict[tuple[object, ...], Any] = {}
+        """What depends on the files alone, computed once per run (server.py: the trust store of each distinct set
+        of files; 10,000 server blocks usually share a few)."""
 
     def describe(self, cert: x509.Certificate, origin: Origin) -> Cert:
         """Cert facts, computed once per certificate and place (the same CA in two files is two pieces of

@@ -96,6 +96,8 @@ class Cert(Record):
     ocsp_urls: tuple[str, ...] = ()
     version: int = 3
     """The X.509 version (1 or 3): a v1 certificate has no extensions at all."""
+    public_ca_named: bool = False
+    """Its subject names an organisation that runs a public (Web PKI) CA: a public root or intermediate itself."""
     """The OCSP responder URLs of its authorityInfoAccess extension, in order (nginx asks the first)."""
 
     def __str__(self) -> str:
@@ -265,9 +267,9 @@ class ServerFacts(Record):
     trusted_file: CertFile | Unknown | None
     """``ssl_trusted_certificate``: trusted, never advertised."""
     crl_files: tuple[CrlFile, ...] | Unknown
-    ca_file_problem: FileProblem | None
-    trusted_file_problem: FileProblem | None
-    crl_file_problem: FileProblem | None
+    ca_file_problem: FileProblem | Unknown | None
+    trusted_file_problem: FileProblem | Unknown | None
+    crl_file_problem: FileProblem | Unknown | None
     ca_file_required: bool
     """``ssl_verify_client on|optional`` needs ``ssl_client_certificate`` (nginx before 1.27.2)."""
     crl_check: bool
@@ -291,6 +293,15 @@ class ServerFacts(Record):
     deepest_ca_intermediates: int | Unknown
     """The most non-root CAs on a chain from a CA of the trust store up to its root: what ssl_verify_depth must
     admit for a client issued by the deepest one."""
+    expired_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store (ssl_client_certificate, ssl_trusted_certificate, ssl_crl) past their
+    notAfter at the server's clock: every client whose chain goes through one is rejected with 10 (nginx checks the
+    anchor's validity too, knowledge §8)."""
+    not_yet_valid_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store before their notBefore at the server's clock: 9 for every client under."""
+    public_cas: tuple[Cert, ...] | Unknown
+    """CA certificates of the trust store that belong to a public (Web PKI) CA: every certificate it issues with
+    clientAuth verifies, whoever holds it."""
     config_error: str | None
     """The error nginx would print when refusing to start with these settings; None when it starts."""
     verify_result_checked: bool | Unknown

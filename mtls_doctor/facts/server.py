@@ -55,24 +55,40 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         if isinstance(settings.crl_files, Unknown)
         else tuple(loader.load(CertSource.CRL_FILE, f.path, f.origin) for f in settings.crl_files)
     )
-    files = [f for f in (ca, trusted) if isinstance(f, ServerFile)]
-    if not isinstance(crl_files, Unknown):
-        files += crl_files
-    usable = [f for f in files if f.problem is None]
-    store = tuple(n for f in usable for n in f.nodes)
-    advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
+    # What the files hold depends on their paths alone (the Loader reads each once): analysed once per set of files.
+    memo_key = (
+        _file_key(ca),
+        _file_key(trusted),
+        tuple(map(_file_key, crl_files)) if isinstance(crl_files, tuple) else None,
+        at,
+    )
+    trust = loader.memo.get(memo_key)
+    if trust is None:
+        trust = loader.memo[memo_key] = _trust_store(ca, trusted, crl_files, at)
+    store, advertised, crls, cas, without_root, deepest = trust
     crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
-    loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
-    crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
     trust_unknown = any(isinstance(f, Unknown) for f in (ca, trusted))
     ca_file = _cert_file(ca)
     non_ca: tuple[Cert, ...] | Unknown = UNKNOWN
     if not isinstance(ca_file, Unknown):
         non_ca = tuple(c for c in ca_file.certs if not c.is_ca and not c.self_signed) if ca_file else ()
     problems = {role: _problem(f) for role, f in (("ca", ca), ("trusted", trusted))}
-    crl_problem = next((p for p in map(_problem, crl_files) if p), None) if isinstance(crl_files, tuple) else None
+    crl_problem = next((p for p in map(_problem, crl_files) if p), None) if isinstance(crl_files, tuple) else UNKNOWN
+    # a file that was not read may be unusable: unknown, never "no problem" (with the reason the file got)
+    for field, key in (("ca_file_problem", "server.ca_file"), ("trusted_file_problem", "server.trusted_file")):
+        if key in reasons:
+            reasons.setdefault(f"server.{field}", reasons[key])
+    if "server.crl_files" in reasons:
+        reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
     unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
-    for field in ("intermediates_without_root", "deepest_ca_intermediates", "non_ca_in_ca_file"):
+    for field in (
+        "intermediates_without_root",
+        "deepest_ca_intermediates",
+        "non_ca_in_ca_file",
+        "expired_cas",
+        "not_yet_valid_cas",
+        "public_cas",
+    ):
         if trust_unknown and unknown_why:
             reasons.setdefault(f"server.{field}", unknown_why)
     for field in ("crl_files", "crl_file_certs"):
@@ -109,8 +125,11 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         crl_file_certs=UNKNOWN
         if isinstance(crl_files, Unknown)
         else tuple(n.facts for f in crl_files if f.problem is None for n in f.nodes),
-        intermediates_without_root=UNKNOWN if trust_unknown else _without_root(store, at),
-        deepest_ca_intermediates=UNKNOWN if trust_unknown else _deepest(store, at),
+        intermediates_without_root=UNKNOWN if trust_unknown else without_root,
+        expired_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at > c.not_after),
+        not_yet_valid_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if at < c.not_before),
+        public_cas=UNKNOWN if trust_unknown else tuple(c for c in cas if c.public_ca_named or c.public_ca_issued),
+        deepest_ca_intermediates=UNKNOWN if trust_unknown else deepest,
         config_error=_config_error(
             settings,
             ca=ca,
@@ -175,14 +194,43 @@ def _load(ref: FileRef | Unknown | None, role: CertSource, loader: Loader) -> Se
     return loader.load(role, ref.path, ref.origin)
 
 
+def _file_key(loaded: ServerFile | Unknown | None) -> tuple[str, str] | str | None:
+    if isinstance(loaded, ServerFile):
+        return (loaded.role.value, loaded.path)
+    return None if loaded is None else "unknown"
+
+
+def _trust_store(
+    ca: ServerFile | Unknown | None,
+    trusted: ServerFile | Unknown | None,
+    crl_files: tuple[ServerFile, ...] | Unknown,
+    at: datetime,
+) -> tuple[tuple[Node, ...], tuple[Node, ...], tuple[tuple[Crl, LoadedCrl], ...], list[Cert], tuple[Cert, ...], int]:
+    """What the files alone say: the store, the advertised CAs, the CRLs described against the store, its CAs, the
+    partial chains and the deepest chain (the CRL signatures and the chain walks are the costly part)."""
+    files = [f for f in (ca, trusted) if isinstance(f, ServerFile)]
+    if not isinstance(crl_files, Unknown):
+        files += crl_files
+    usable = [f for f in files if f.problem is None]
+    store = tuple(n for f in usable for n in f.nodes)
+    advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
+    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
+    crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
+    cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
+    return store, advertised, crls, cas, _without_root(store, at), _deepest(store, at)
+
+
 def _cert_file(loaded: ServerFile | Unknown | None) -> CertFile | Unknown | None:
     if loaded is None or isinstance(loaded, Unknown):
         return loaded
     return loaded.cert_file() if loaded.problem is None else None
 
 
-def _problem(loaded: ServerFile | Unknown | None) -> FileProblem | None:
-    if not isinstance(loaded, ServerFile) or loaded.problem is None:
+def _problem(loaded: ServerFile | Unknown | None) -> FileProblem | Unknown | None:
+    if isinstance(loaded, Unknown):
+        return UNKNOWN
+    if loaded is None or loaded.problem is None:
         return None
     return FileProblem(path=loaded.path, origin=loaded.origin, message=loaded.problem)
 
@@ -221,9 +269,9 @@ def _config_error(
     settings: ServerSettings,
     *,
     ca: ServerFile | Unknown | None,
-    ca_problem: FileProblem | None,
-    trusted_problem: FileProblem | None,
-    crl_problem: FileProblem | None,
+    ca_problem: FileProblem | Unknown | None,
+    trusted_problem: FileProblem | Unknown | None,
+    crl_problem: FileProblem | Unknown | None,
     required: bool,
 ) -> str | None:
     """nginx's own emerg message when it refuses to start with these settings, in the order
@@ -235,7 +283,7 @@ def _config_error(
     if ca is None and required:
         return missing_ca_file_error()
     for problem in (ca_problem, trusted_problem, crl_problem):
-        if problem is not None:
+        if isinstance(problem, FileProblem):
             return problem.message
     return ocsp_error(settings.verify_client, settings.ocsp)
 

@@ -36,7 +36,7 @@ from mtls_doctor.nginx.names import ServerName, ServerNameKind
 from mtls_doctor.nginx.paths import ConfigPath, PathKind
 from mtls_doctor.nginx.reader import read_config
 from mtls_doctor.nginx.source import DEFAULT_MAX_BYTES
-from mtls_doctor.nginx.tree import ConfigFile, ConfigForm, Directive, NginxConfig
+from mtls_doctor.nginx.tree import ConfigFile, ConfigForm, Directive, NginxConfig, UnreadInclude
 from mtls_doctor.vocabulary import OcspMode
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "ServerTLS",
     "Setting",
     "TlsProtocol",
+    "UnreadInclude",
     "UpstreamModule",
     "UpstreamPass",
     "UpstreamTLS",

@@ -8,12 +8,12 @@ include line; with one, the ``glob(3)`` matches are read in sorted order, and no
 from __future__ import annotations
 
 import glob
+import os
 import posixpath
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
-from mtls_doctor.errors import ConfigError
 from mtls_doctor.nginx.paths import full_name, inside
 from mtls_doctor.nginx.source import Budget, read_file
 from mtls_doctor.nginx.tree import Directive
@@ -28,11 +28,23 @@ class Text(Record):
     text: str
 
 
+class UnreadableIncludeError(Exception):
+    """An included file that cannot be read here: the include is skipped and listed, the rest is still read."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
 class Includes(Protocol):
     """Expands an ``include`` argument into files."""
 
     def expand(self, at: Directive) -> list[Text] | None:
-        """The files ``at`` includes, in nginx's order; None when includes are not followed."""
+        """The files ``at`` includes, in nginx's order; None when includes are not followed.
+
+        UnreadableIncludeError when a file it names cannot be read here (missing, unreadable, outside the root).
+        """
 
 
 def _has_magic(pattern: str) -> bool:
@@ -48,7 +60,10 @@ class NoIncludes:
 
 
 class DiskIncludes:
-    """Files on this machine under the conf prefix; each file is read once however often it is included."""
+    """Files on this machine; each file is read once however often it is included.
+
+    nginx opens an include wherever it points; ``allow_outside`` False (pasted text) keeps to the conf prefix.
+    """
 
     def __init__(self, prefix: Path, *, allow_outside: bool, budget: Budget) -> None:
         self._prefix = prefix
@@ -57,7 +72,7 @@ class DiskIncludes:
         self._texts: dict[str, Text] = {}
 
     def expand(self, at: Directive) -> list[Text] | None:
-        """The files ``at`` names, read; ConfigError for a missing file or one outside the prefix."""
+        """The files ``at`` names, read; UnreadableIncludeError for one missing, unreadable or outside the prefix."""
         pattern = full_name(at.args[0], self._prefix)
         names = sorted(glob.glob(pattern)) if _has_magic(pattern) else [pattern]
         return [self._read(name, at) for name in names]
@@ -66,13 +81,17 @@ class DiskIncludes:
         text = self._texts.get(name)
         if text is None:
             if not self._allow_outside and not inside(name, self._prefix, on_disk=True):
-                raise ConfigError(
-                    at.source,
-                    f'include "{at.args[0]}" reaches {name}, outside the prefix {self._prefix} '
-                    f"(nothing outside it is read unless that is allowed explicitly)",
-                    line=at.line,
+                raise UnreadableIncludeError(
+                    name, f"outside the prefix {self._prefix} of a pasted configuration (--allow-outside reads it)"
                 )
             path = Path(name)
+            # nginx's own words for a file it cannot open (ngx_conf_parse: open() "..." failed (2: ...)).
+            try:
+                path.stat()
+                if not os.access(name, os.R_OK):
+                    raise PermissionError(13, os.strerror(13))
+            except OSError as e:
+                raise UnreadableIncludeError(name, f'open() "{name}" failed ({e.errno}: {e.strerror})') from None
             text = Text(name=name, path=path, text=read_file(path, name, self._budget, included_at=at.origin))
             self._texts[name] = text
         return text
@@ -96,15 +115,13 @@ class DumpIncludes:
         self._prefix = prefix
 
     def expand(self, at: Directive) -> list[Text] | None:
-        """The dump's files that ``at`` names; ConfigError when a plain name is missing from the dump."""
+        """The dump's files that ``at`` names; UnreadableIncludeError when a plain name is missing from the dump."""
         pattern = full_name(at.args[0], self._prefix)
         if _has_magic(pattern):
             return [self._by_normalised[name] for name in sorted(self._by_normalised) if _glob_match(pattern, name)]
         text = self._by_normalised.get(pattern)
         if text is None:
-            raise ConfigError(
-                at.source,
-                f'includes "{pattern}", which is not in this nginx -T output (nginx -T prints every file it read)',
-                line=at.line,
+            raise UnreadableIncludeError(
+                pattern, "not in this nginx -T output (nginx -T prints every file it read: is the paste cut short?)"
             )
         return [text]

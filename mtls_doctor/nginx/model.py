@@ -107,6 +107,10 @@ class Listen(MaybePlaced, Record):
     """None for the implicit listen of a block without any: ``*:80`` (nginx uses 8000 when not run as root,
     ``getuid() == 0 ? 80 : 8000`` in ngx_http_core_server; this model assumes root, as a service runs)."""
 
+    def __str__(self) -> str:
+        where = f"{self.address}:{self.port}" if self.port is not None else self.address
+        return f"listen {where} at {self.origin}" if self.directive is not None else f"listen {where} (implicit)"
+
 
 class ErrorLog(MaybePlaced, Record):
     """One ``error_log`` in effect."""
@@ -257,6 +261,10 @@ class Location(Placed, Record):
     upstreams: tuple[UpstreamPass, ...]
     """The ``*_pass`` directives of this location and of its ``if``/``limit_except`` blocks (not inherited:
     nginx does not inherit a handler into nested locations)."""
+
+    def __str__(self) -> str:
+        modifier = f"{self.modifier.value} " if self.modifier.value else ""
+        return f"location {modifier}{self.uri} at {self.origin}"
 
 
 class ServerBlock(Placed, Record):

@@ -17,8 +17,8 @@ from typing import Any
 
 from mtls_doctor.errors import ConfigError
 from mtls_doctor.nginx import lexer
-from mtls_doctor.nginx.includes import Includes, Text
-from mtls_doctor.nginx.tree import ConfigFile, Directive
+from mtls_doctor.nginx.includes import Includes, Text, UnreadableIncludeError
+from mtls_doctor.nginx.tree import ConfigFile, Directive, UnreadInclude
 from mtls_doctor.vocabulary import Origin
 
 Context = tuple[str, ...]
@@ -115,6 +115,7 @@ class Parser:
         self.files: list[ConfigFile] = []
         self._file_names: set[str] = set()
         self.skipped_includes: list[Origin] = []
+        self.unread_includes: list[UnreadInclude] = []
         self.unknown_directives: list[Directive] = []
 
     def parse(self, main: Text, ctx: Context = ()) -> tuple[Directive, ...]:
@@ -266,7 +267,11 @@ class Parser:
         )
 
     def _include(self, at: Directive, ctx: Context) -> list[Directive]:
-        texts = self._includes.expand(at)
+        try:
+            texts = self._includes.expand(at)
+        except UnreadableIncludeError as e:
+            self.unread_includes.append(UnreadInclude(directive=at, name=e.name, reason=e.reason, context=ctx))
+            return []
         if texts is None:
             self.skipped_includes.append(at.origin)
             return []

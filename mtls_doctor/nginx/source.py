@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mtls_doctor.errors import ConfigError
 from mtls_doctor.pki.files import special_kind
+from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import Origin
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -17,7 +18,16 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # (src/core/nginx.c, main(), the ngx_dump_config loop). Its stderr lines ("nginx: the configuration file ...
 # syntax is ok", "nginx: [warn] ...") land in the same paste when people use 2>&1.
 _DUMP_MARKER = re.compile(r"^# configuration file (.+):[ \t]*\r?$", re.MULTILINE)
-_NGINX_STDERR_LINE = re.compile(r"^nginx: .*$", re.MULTILINE)
+# What nginx writes to stderr: "nginx: ..." lines, and, when its error log is stderr (Debian's build: configure's
+# --error-log-path=stderr, or -e stderr), log lines "2026/01/02 03:04:05 [warn] 1234#1234: ..." (observed, 1.22.1).
+_NGINX_STDERR_LINE = re.compile(r"^(?:nginx: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] ).*$", re.MULTILINE)
+# What people paste before a dump: nginx's stderr lines, a shell prompt with the nginx command they ran, and the
+# output of nginx -V (src/core/nginx.c, ngx_show_version_info).
+_PREAMBLE_LINE = re.compile(
+    r"^(?:nginx: .*|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] .*|[^\n]*[$#][ \t]*(?:sudo[ \t]+)?\S*nginx\b.*"
+    r"|nginx version: .*|built by .*|built with .*|TLS SNI support .*|configure arguments:.*|[ \t]*)$"
+)
+_NGINX_V = re.compile(r"^nginx version: .*(?:\n(?:built |TLS SNI |configure arguments:).*)*", re.MULTILINE)
 
 
 class Budget:
@@ -97,20 +107,38 @@ def decode(data: bytes, name: str) -> str:
         ) from None
 
 
-def split_dump(text: str) -> list[tuple[str, str]] | None:
-    """The files of an ``nginx -T`` dump as (path, text) in dump order; None when ``text`` is not a dump.
+class Dump(Record):
+    """An ``nginx -T`` paste taken apart."""
 
-    It is a dump when its first line, after any ``nginx: ...`` lines, is a ``# configuration file PATH:``
-    marker. Each file keeps its own line numbers (line 1 is the line after its marker). ``nginx: ...`` lines
-    inside a file (stderr mixed in by ``2>&1``) are blanked, not removed, so numbering stays right.
+    files: tuple[tuple[str, str], ...]
+    """(path, text) in dump order."""
+    messages: tuple[str, ...]
+    """What nginx said on stderr in the paste (warnings, notices, "syntax is ok"), in order."""
+    nginx_v: str | None
+    """An ``nginx -V`` transcript pasted before the dump, if any."""
+
+
+def split_dump(text: str) -> Dump | None:
+    """The files of an ``nginx -T`` dump in dump order; None when ``text`` is not a dump.
+
+    It is a dump when everything before its first ``# configuration file PATH:`` marker is what people paste with
+    it: nginx's stderr lines (``nginx: ...``, timestamped log lines such as ``2026/01/02 03:04:05 [warn] ...``), the
+    shell prompt with the nginx command, ``nginx -V`` output. Each file keeps its own line numbers (line 1 is the line
+    after its marker). nginx's stderr lines inside a file (``2>&1``) are blanked, not removed, so numbering stays right.
     """
     markers = list(_DUMP_MARKER.finditer(text))
-    if not markers or _NGINX_STDERR_LINE.sub("", text[: markers[0].start()]).strip():
+    if not markers:
+        return None
+    preamble = text[: markers[0].start()]
+    if not all(_PREAMBLE_LINE.match(line) for line in preamble.splitlines()):
         return None
     files = []
+    messages = [m.group(0) for m in _NGINX_STDERR_LINE.finditer(preamble)]
     for marker, following in zip(markers, [*markers[1:], None], strict=True):
         start = marker.end() + 1  # past the newline that ends the marker line
         end = following.start() if following else len(text)
-        body = _NGINX_STDERR_LINE.sub("", text[start:end])
-        files.append((marker.group(1), body))
-    return files
+        body = text[start:end]
+        messages += [m.group(0) for m in _NGINX_STDERR_LINE.finditer(body)]
+        files.append((marker.group(1), _NGINX_STDERR_LINE.sub("", body)))
+    version = _NGINX_V.search(preamble)
+    return Dump(files=tuple(files), messages=tuple(messages), nginx_v=version.group(0) if version else None)

@@ -72,6 +72,8 @@ class ConfigForm(enum.Enum):
     """A whole nginx.conf (or a file meant to be the main file)."""
     HTTP_SNIPPET = "http_snippet"
     """Directives of the ``http`` context, such as a bare ``server { }`` block: read as if inside ``http { }``."""
+    SERVER_SNIPPET = "server_snippet"
+    """Directives of a ``server { }`` body with no ``server`` around them: read as if inside ``http { server { } }``."""
     DUMP = "dump"
     """``nginx -T`` output: every file nginx read, each after a ``# configuration file PATH:`` line."""
 
@@ -85,6 +87,18 @@ class ConfigFile(Record):
     """The file read from disk; None for stdin and for sections of an ``nginx -T`` dump."""
     included_from: Origin | None
     """The first ``include`` that brought it in; None for the main file."""
+
+
+class UnreadInclude(Record):
+    """An ``include`` whose file could not be read here: skipped, the rest of the configuration still read."""
+
+    directive: Directive
+    """The ``include`` itself (it stays in the tree, with nothing after it)."""
+    name: str
+    """The file it names, resolved against the prefix."""
+    reason: str
+    context: tuple[str, ...]
+    """Where it stands (crossplane's context: ``("http",)``, ``("http", "server")``...)."""
 
 
 class NginxConfig(Record):
@@ -104,7 +118,18 @@ class NginxConfig(Record):
     """The main context. For an HTTP_SNIPPET this is a single ``http`` directive at line 1 wrapping the text."""
     skipped_includes: tuple[Origin, ...]
     """``include`` directives that were not followed because the prefix is unknown."""
+    unread_includes: tuple[UnreadInclude, ...]
+    """``include`` directives whose files could not be read here (missing, unreadable, outside a paste's root)."""
     unknown_directives: tuple[Directive, ...]
     """Directives crossplane's table (nginx ~1.17) and the reader's list of newer ones do not know, where directives
     are expected (not the entries of ``map``, ``types`` ...): typos, which nginx refuses (``unknown directive``),
     or third-party modules. Kept in the tree, unchecked; blocks are listed when they close."""
+    pasted: bool = False
+    """The main text did not come from a file on this machine (stdin, or text given): its paths are the user's
+    word, so files outside its root are read only when allowed."""
+    nginx_messages: tuple[str, ...] = ()
+    """What nginx said on stderr in an ``nginx -T 2>&1`` paste (warnings, "syntax is ok"), in order."""
+    nginx_v: str | None = None
+    """An ``nginx -V`` transcript pasted before an ``nginx -T`` dump."""
+    notes: tuple[str, ...] = ()
+    """How the text was read, where the reader had to decide (a server body, a prefix taken from the cwd)."""

@@ -8,6 +8,7 @@ from typing import Any
 from mtls_doctor import __version__
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.inputs import FileRef
 from mtls_doctor.linting import LintReport, ServerLint
 from mtls_doctor.render.document import Blank, Block, Box, Document, Para, Pre, Span, para
 from mtls_doctor.render.json_report import SCHEMA_VERSION, finding_document, origin_document
@@ -36,6 +37,15 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
     doc.add(lint_verdict(report))
     assumed = " (assumed: give --nginx-version or --nginx-v)" if report.version_assumed else ""
     doc.add(para(Span(f"mtls-doctor {__version__} · {report.config.source} · {nginx}{assumed}", "dim")))
+    doc.add(*(para(Span(f"note: {n}", "dim")) for n in report.notes))
+    total = 0
+    config_files = {f.name for f in report.config.files} | {report.config.source}
+    config_failing = [f for f in report.config_findings if _shown(f, show_all=show_all)]
+    if config_failing:
+        doc.add(Blank(), para(Span(f"configuration {report.config.source}", "bold")))
+        for f in config_failing:
+            total += f.status is Status.FAIL
+            doc.add(_box(f, config_files))
     for server in report.servers:
         failing = [r for r in server.tree if _shown(r.finding, show_all=show_all)]
         unevaluated = [f for f in server.findings if f.status is Status.NOT_EVALUATED and server.facts.verifies]
@@ -44,24 +54,8 @@ def lint_text(report: LintReport, *, show_all: bool = False) -> Document:
         doc.add(Blank(), para(Span(str(server.server), "bold")))
         doc.add(*(para(Span(f"! {error}", "bold red")) for error in server.internal_errors))
         for ranked in failing:
-            f = ranked.finding
-
-            body: list[Block] = [para(f.message or f.error or "")]
-            for e in f.evidence:
-                where = ", ".join(str(o) for o in e.origins)
-                if where:
-                    body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
-            if f.remedy:
-                body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
-            body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
-            doc.add(
-                Box(
-                    title=f"{f.rule.id} {f.rule.name}",
-                    subtitle=f"{f.rule.severity.value} · {f.status.value}",
-                    body=tuple(body),
-                    style=_STYLE[f.rule.severity],
-                )
-            )
+            total += ranked.finding.status is Status.FAIL
+            doc.add(_box(ranked.finding, config_files))
         if show_all and unevaluated:
             doc.add(*(para(Span(f"  ? {f.rule.id} not evaluated: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
     counts = report.counts
@@ -96,6 +90,25 @@ def lint_verdict(report: LintReport) -> Para:
     return para(Span(f"! {text}, none blocking", "bold yellow"))
 
 
+def _box(f: Finding, config_files: set[str]) -> Box:
+    body: list[Block] = [para(f.message or f.error or "")]
+    # the config lines first (what the user edits), then what the files they name hold
+    evidence = sorted(f.evidence, key=lambda e: not any(o.source in config_files for o in e.origins))
+    for e in evidence:
+        where = ", ".join(str(o) for o in e.origins)
+        if where:
+            body.append(para(Span("at ", "dim"), where, Span(f"  {e.fact} = {e.value}", "dim")))
+    if f.remedy:
+        body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+    body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
+    return Box(
+        title=f"{f.rule.id} {f.rule.name}",
+        subtitle=f"{f.rule.severity.value} · {f.status.value}",
+        body=tuple(body),
+        style=_STYLE[f.rule.severity],
+    )
+
+
 def lint_json(report: LintReport, *, show_all: bool = False) -> str:
     """The versioned JSON document."""
     servers = []
@@ -120,6 +133,8 @@ def lint_json(report: LintReport, *, show_all: bool = False) -> str:
         "tool": {"name": "mtls-doctor", "version": __version__},
         "config": report.config.source,
         "nginx": {"version": str(report.model.nginx), "assumed": report.version_assumed},
+        "notes": list(report.notes),
+        "config_findings": [finding_document(f) for f in report.config_findings if _shown(f, show_all=show_all)],
         "servers": servers,
         "counts": report.counts,
     }
@@ -131,24 +146,30 @@ def lint_sarif(report: LintReport) -> str:
     rules = sorted({f.rule.id: f.rule for f in report.findings}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     results = []
-    for server in report.servers:
-        for f in server.findings:
-            if f.status is not Status.FAIL:
-                continue
-            results.append(
-                {
-                    "ruleId": f.rule.id,
-                    "ruleIndex": index[f.rule.id],
-                    "level": SARIF_LEVEL[f.rule.severity],
-                    "message": {"text": f.message or f.rule.title},
-                    "locations": [_location(o) for o in _origins(f, server)],
-                }
-            )
-    return sarif_text(rules, results)
+    config_files = {f.name for f in report.config.files} | {report.config.source}
+    placed: list[tuple[Finding, ServerLint | None]] = [(f, None) for f in report.config_findings]
+    placed += [(f, server) for server in report.servers for f in server.findings]
+    fallback = report.servers[0].server.origin if report.servers else None
+    for f, server in placed:
+        if f.status is not Status.FAIL:
+            continue
+        primary, related = _places(f, server, config_files, fallback)
+        result: dict[str, Any] = {
+            "ruleId": f.rule.id,
+            "ruleIndex": index[f.rule.id],
+            "level": SARIF_LEVEL[f.rule.severity],
+            "message": {"text": f.message or f.rule.title},
+            "locations": [_location(o) for o in primary],
+        }
+        if related:
+            result["relatedLocations"] = [{"id": i, **_location(o)} for i, o in enumerate(related)]
+        results.append(result)
+    return sarif_text(rules, results, notes=report.notes)
 
 
-def sarif_text(rules: list[Any], results: list[dict[str, Any]]) -> str:
-    """One SARIF 2.1.0 run of mtls-doctor: the rules as reportingDescriptors, then the results (lint and check)."""
+def sarif_text(rules: list[Any], results: list[dict[str, Any]], *, notes: tuple[str, ...] = ()) -> str:
+    """One SARIF 2.1.0 run of mtls-doctor: the rules as reportingDescriptors, then the results (lint and check);
+    ``notes``: what the run says about its input (an unread include, a dump's log lines)."""
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -161,6 +182,12 @@ def sarif_text(rules: list[Any], results: list[dict[str, Any]]) -> str:
                         "rules": [sarif_descriptor(r) for r in rules],
                     }
                 },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [{"level": "note", "message": {"text": n}} for n in notes],
+                    }
+                ],
                 "results": results,
             }
         ],
@@ -180,11 +207,27 @@ def sarif_descriptor(rule: Any) -> dict[str, Any]:
     }
 
 
-def _origins(f: Finding, server: ServerLint) -> list[Origin]:
-    """The config lines a finding points at (evidence with a line), else the server block itself."""
-    found = [o for e in f.evidence for o in e.origins if o.line is not None]
-    unique = list(dict.fromkeys(found))
-    return unique[:5] or [server.server.origin]
+def _places(
+    f: Finding, server: ServerLint | None, config_files: set[str], fallback: Origin | None
+) -> tuple[list[Origin], list[Origin]]:
+    """Where a finding is (config lines: what the user edits) and its related evidence (inside the files they
+    name: a CA or CRL file's certificate). A file's evidence places the finding at the directive naming the file;
+    with no config line in the evidence, the finding is at the server block (or the first one, for the config)."""
+    found = list(dict.fromkeys(o for e in f.evidence for o in e.origins))
+    primary = [o for o in found if o.source in config_files and o.line is not None]
+    related = [o for o in found if o.source not in config_files]
+    named = _named_files(server) if server else {}
+    primary += [named[o.source] for o in related if o.source in named]
+    block = server.server.origin if server else fallback
+    return list(dict.fromkeys(primary))[:5] or ([block] if block else []), related[:5]
+
+
+def _named_files(server: ServerLint) -> dict[str, Origin]:
+    """The CA, trusted and CRL files of a server block, by path: the directive that names each."""
+    settings = server.settings
+    refs = [settings.ca_file, settings.trusted_file]
+    refs += list(settings.crl_files) if isinstance(settings.crl_files, tuple) else []
+    return {r.path: r.origin for r in refs if isinstance(r, FileRef)}
 
 
 def _location(o: Origin) -> dict[str, Any]:

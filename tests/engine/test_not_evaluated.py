@@ -12,7 +12,7 @@ import pytest
 
 from mtls_doctor.diagnosis import Report, diagnose
 from mtls_doctor.engine.findings import Finding
-from mtls_doctor.engine.schema import Example, Rule, Scope
+from mtls_doctor.engine.schema import Example, Rule
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.linting import lint_config
@@ -39,7 +39,7 @@ def _examples() -> list[tuple[Rule, Example]]:
 
 
 def _example_finding(rule: Rule, example: Example) -> Finding:
-    if rule.scope is Scope.LINT:
+    if example.config:
         return finding(block(lint(example.target, "file"), example.target), rule.id)
     return next(f for f in scenario_report(example.target).findings if f.rule.id == rule.id)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from mtls_doctor.errors import ConfigError
 from mtls_doctor.nginx import ConfigForm, effective_settings, read_config
 from tests.nginx_config.conftest import WriteTree
 from tests.nginx_config.model_view import view
@@ -95,11 +94,47 @@ def test_dump_files_keep_their_own_line_numbers_and_are_never_read_from_disk(tmp
     assert server.tls.ssl_verify_client.origin.line == 5
 
 
-def test_dump_missing_an_included_file_is_an_error() -> None:
+def test_dump_missing_an_included_file_lists_it_and_reads_the_rest() -> None:
     dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n    include mime.types;\n}\n"
-    with pytest.raises(ConfigError) as error:
-        read_config("-", text=dump)
-    assert str(error.value).startswith('/etc/nginx/nginx.conf:3: includes "/etc/nginx/mime.types", which is not')
+    config = read_config("-", text=dump)
+    [unread] = config.unread_includes
+    assert (unread.name, unread.directive.line, unread.context) == ("/etc/nginx/mime.types", 3, ("http",))
+    assert "not in this nginx -T output" in unread.reason
+
+
+def test_a_dump_pasted_with_nginx_v_and_warnings_before_it() -> None:
+    """As people paste it: the prompt, nginx -V, then nginx -T 2>&1 with nginx's log lines (observed, 1.22.1)."""
+    paste = (
+        "$ nginx -V\nnginx version: nginx/1.24.0\nbuilt with OpenSSL 3.0.13 30 Jan 2024\nTLS SNI support enabled\n"
+        "configure arguments: --with-http_ssl_module\n$ sudo nginx -T 2>&1\n"
+        '2026/01/02 03:04:05 [warn] 77#77: the "ssl" directive is deprecated in /etc/nginx/nginx.conf:3\n'
+        'nginx: [warn] "ssl_stapling" ignored, issuer certificate not found\n'
+        "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
+        "nginx: configuration file /etc/nginx/nginx.conf test is successful\n"
+        "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n    server { listen 443; ssl on; }\n}\n"
+    )
+    config = read_config("-", text=paste)
+    assert config.form is ConfigForm.DUMP
+    assert config.nginx_v is not None
+    assert config.nginx_v.startswith("nginx version: nginx/1.24.0")
+    assert len(config.nginx_messages) == 4
+    assert effective_settings(config, nginx=config.nginx_v).nginx.version == (1, 24, 0)
+    assert effective_settings(config).servers[0].directive.line == 3
+
+
+def test_text_that_is_not_a_dump_preamble_is_not_a_dump() -> None:
+    text = "hello;\n# configuration file /etc/nginx/nginx.conf:\nevents {}\n"
+    assert read_config("-", text=text).form is ConfigForm.FULL
+
+
+def test_server_level_directives_are_read_as_a_server_body() -> None:
+    config = read_config("-", text="listen 443 ssl;\nssl_verify_client on;\nlocation / {\n    return 200;\n}\n")
+    assert config.form is ConfigForm.SERVER_SNIPPET
+    assert config.notes
+    assert "body of one server block" in config.notes[0]
+    [server] = effective_settings(config).servers
+    assert server.listens[0].port == 443
+    assert server.locations[0].directive.line == 3
 
 
 def test_includes_resolve_against_the_prefix_not_the_including_file(write_tree: WriteTree) -> None:
@@ -152,28 +187,34 @@ def test_a_prefix_other_than_the_main_files_directory(write_tree: WriteTree) -> 
     tls = effective_settings(config).servers[0].tls
     assert tls.ssl_client_certificate.value is not None
     assert tls.ssl_client_certificate.value.path == root / "ca" / "clients.pem"
-    with pytest.raises(ConfigError, match=r"api:3: open\(\) \".*/sites-enabled/snippets/mtls.conf\" failed"):
-        read_config(root / "sites-enabled" / "api")  # the default prefix is the file's own directory
+    # the default prefix is the file's own directory: the include is not there, listed and skipped
+    [unread] = read_config(root / "sites-enabled" / "api").unread_includes
+    assert unread.reason.startswith('open() "')
+    assert "sites-enabled/snippets/mtls.conf" in unread.reason
+    assert unread.directive.line == 3
 
 
-def test_includes_outside_the_prefix_need_permission(write_tree: WriteTree, tmp_path: Path) -> None:
+def test_includes_outside_the_prefix_are_read_from_disk_as_nginx_does(write_tree: WriteTree, tmp_path: Path) -> None:
     root = write_tree({"nginx.conf": "events {}\nhttp {\n    include ../shared/*.conf;\n}\n"})
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "tls.conf").write_text("ssl_verify_depth 4;\n")
-    with pytest.raises(ConfigError, match=r"nginx.conf:3: include \"../shared/\*.conf\" reaches .*outside the prefix"):
-        read_config(root / "nginx.conf")
-    config = read_config(root / "nginx.conf", allow_outside_prefix=True)
+    config = read_config(root / "nginx.conf")
     assert Path(config.files[1].name) == shared / "tls.conf"
+    # pasted text keeps to its prefix unless allowed: the include is listed, the rest read
+    pasted = read_config("-", text=(root / "nginx.conf").read_text(), prefix=root)
+    [unread] = pasted.unread_includes
+    assert "outside the prefix" in unread.reason
+    assert read_config("-", text=(root / "nginx.conf").read_text(), prefix=root, allow_outside_prefix=True).files[1:]
 
 
-def test_a_symlink_out_of_the_prefix_counts_as_outside(write_tree: WriteTree, tmp_path: Path) -> None:
+def test_a_symlink_out_of_the_prefix_counts_as_outside_for_pasted_text(write_tree: WriteTree, tmp_path: Path) -> None:
     secret = tmp_path / "secret.conf"
     secret.write_text("ssl_verify_depth 4;\n")
     root = write_tree({"nginx.conf": "events {}\nhttp {\n    include link.conf;\n}\n"})
     os.symlink(secret, root / "link.conf")
-    with pytest.raises(ConfigError, match="outside the prefix"):
-        read_config(root / "nginx.conf")
+    [unread] = read_config("-", text=(root / "nginx.conf").read_text(), prefix=root).unread_includes
+    assert "outside the prefix" in unread.reason
 
 
 def test_pasted_text_without_a_prefix_lists_includes_instead_of_reading_them() -> None:
