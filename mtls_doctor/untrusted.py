@@ -78,3 +78,25 @@ def json_text(document: str) -> str:
     character: parsing gives the same values. It keeps a terminal that shows the JSON from acting on them.
     """
     return re.sub(_JSON_RAW, lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+def shell_word(text: str) -> str:
+    r"""``text`` as one word of a POSIX/bash command that runs as written and holds no raw control byte: quoted as
+    ``shlex.quote`` does, or, when it holds a control, bidi or non-UTF-8 character, in bash's ANSI-C quoting
+    (``$'leaf-\x1b[2J.pem'``), which gives the same characters back (bash 4.2+ for ``\uXXXX``)."""
+    if not re.search(_UNSAFE, text):
+        import shlex  # noqa: PLC0415 - 2 ms of start-up, needed only when a command is printed
+
+        return shlex.quote(text)
+
+    def escape(char: str) -> str:
+        if char in "\\'":
+            return "\\" + char
+        if not re.fullmatch(_UNSAFE, char):
+            return char
+        if "\udc80" <= char <= "\udcff":
+            return f"\\x{ord(char) - 0xDC00:02x}"  # the file name's own byte
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+    return "$'" + "".join(escape(c) for c in text) + "'"

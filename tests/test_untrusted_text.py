@@ -160,6 +160,24 @@ def _invocations(p: dict[str, str]) -> dict[str, list[str]]:
         "lint": lint,
         "lint-json": [*lint, "--format", "json"],
         "lint-sarif": [*lint, "--format", "sarif"],
+        "lint-markdown": [*lint, "--format", "markdown"],
+        "lint-html": [*lint, "--format", "html"],
+        "check-rejected-markdown": [
+            *check,
+            "--ca",
+            str(SAMPLE / "scenarios" / "good-chain" / "ca.pem"),
+            "--format",
+            "markdown",
+        ],
+        "check-accepted-html": [*check, "--ca", p["root"], "--format", "html", "--all"],
+        "check-nginx-markdown": [*nginx, "--format", "markdown"],
+        "check-rejected-sarif": [
+            *check,
+            "--ca",
+            str(SAMPLE / "scenarios" / "good-chain" / "ca.pem"),
+            "--format",
+            "sarif",
+        ],
         "explain-no-match": ["explain", HOSTILE],
         "explain-a-match": ["explain", f"unknown ca {HOSTILE}"],
         "rules-markdown": ["rules", "--format", "markdown"],
@@ -190,6 +208,9 @@ def test_piped_output_shows_hostile_text_escaped(name: str, piped: dict[str, Res
     elif name.endswith(("json", "sarif")):
         json.loads(result.stdout)
         assert "\\u001b[2J" in result.stdout, "the hostile text is missing: the test tests nothing"
+    elif name.endswith(("markdown", "html")) and name != "rules-markdown":
+        # Markdown escapes the brackets of markup as its own syntax (\[bold\]); the escapes are there either way.
+        assert "\\x1b" in result.stdout, "the hostile text is missing: the test tests nothing"
     elif name not in ("rules-markdown", "explain-a-match"):
         assert "\\x1b[2J" in result.stdout, "the hostile text is missing: the test tests nothing"
         assert MARKUP in result.stdout or "[bold]x[/]" in result.stdout

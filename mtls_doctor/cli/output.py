@@ -5,7 +5,6 @@ A file that cannot be written is an unusable input like any other: one line nami
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -49,6 +48,8 @@ def error_document(kind: str, message: str, exit_code: int) -> str:
     from mtls_doctor.untrusted import json_text  # noqa: PLC0415
 
     document = {"schema_version": 1, "error": {"kind": kind, "message": message, "exit_code": exit_code}}
+    import json  # noqa: PLC0415 - 2 ms of start-up, needed only for an error document
+
     return json_text(json.dumps(document, ensure_ascii=False)) + "\n"
 
 

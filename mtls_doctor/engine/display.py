@@ -30,10 +30,11 @@ def display(value: Any) -> str:
 
 
 def shell(value: Any) -> str:
-    """``display`` quoted for a POSIX shell, so a remedy command runs as written whatever the path holds."""
-    import shlex  # noqa: PLC0415 - 2 ms of start-up, needed only when a failing rule has a remedy
+    """``display`` quoted for a POSIX shell, so a remedy command runs as written whatever the path holds (a control
+    character in a file name: bash's ``$'...'`` quoting, never the raw byte)."""
+    from mtls_doctor.untrusted import shell_word  # noqa: PLC0415
 
-    return shlex.quote(display(value))
+    return shell_word(display(value))
 
 
 def origins(value: Any) -> tuple[Origin, ...]:

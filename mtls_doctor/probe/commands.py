@@ -3,10 +3,9 @@ one certificate with ``-cert``, the rest of the chain with ``-cert_chain``; curl
 
 from __future__ import annotations
 
-import shlex
-
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.probe.handshake import Request
+from mtls_doctor.untrusted import shell_word
 
 
 def _hostport(host: str, port: int) -> str:
@@ -22,7 +21,7 @@ def _bundle(inputs: Inputs) -> str:
     """The command that writes the client's whole chain to BUNDLE, when there is a separate --chain."""
     if not (inputs.cert and inputs.chain):
         return ""
-    return f"cat {shlex.quote(inputs.cert)} {shlex.quote(inputs.chain)} > {BUNDLE} && "
+    return f"cat {shell_word(inputs.cert)} {shell_word(inputs.chain)} > {BUNDLE} && "
 
 
 def s_client(req: Request, inputs: Inputs) -> str:
@@ -47,7 +46,7 @@ def s_client(req: Request, inputs: Inputs) -> str:
         argv.append("-tls1_3")
     argv += ["-ign_eof"]
     request = f"GET {req.path} HTTP/1.1\\r\\nHost: {req.host_header}\\r\\nConnection: close\\r\\n\\r\\n"
-    return f"{prefix}printf {shlex.quote(request)} | {shlex.join(argv)}"
+    return f"{prefix}printf {shell_word(request)} | {' '.join(shell_word(a) for a in argv)}"
 
 
 def curl(req: Request, inputs: Inputs) -> str:
@@ -70,4 +69,4 @@ def curl(req: Request, inputs: Inputs) -> str:
     if req.host_header != host:
         argv += ["-H", f"Host: {req.host_header}"]
     argv.append(f"https://{url_host}:{req.port}{req.path}")
-    return prefix + shlex.join(argv)
+    return prefix + " ".join(shell_word(a) for a in argv)

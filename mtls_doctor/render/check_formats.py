@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from mtls_doctor.facts.model import PathFacts, RevocationFacts
 from mtls_doctor.render.console import report_document
 from mtls_doctor.render.lint_report import SARIF_LEVEL, sarif_text
 from mtls_doctor.render.ticket import chain_svg, document_html, document_markdown, timeline_svg
+from mtls_doctor.untrusted import shell_word
 from mtls_doctor.vocabulary import CertSource
 
 TITLE = "mtls-doctor check"
@@ -27,15 +27,15 @@ def tool_commands(report: Report) -> list[str]:
     commands: list[str] = []
     if i.cert and ca:
         untrusted = i.chain or i.cert
-        line = f"openssl verify -purpose sslclient -CAfile {shlex.quote(ca)} -untrusted {shlex.quote(untrusted)}"
+        line = f"openssl verify -purpose sslclient -CAfile {shell_word(ca)} -untrusted {shell_word(untrusted)}"
         crls = [f.path for f in server.crl_files] if isinstance(server.crl_files, tuple) else []
         for crl in crls:
-            line += f" -crl_check_all -CRLfile {shlex.quote(crl)}"
-        commands.append(f"{line} {shlex.quote(i.cert)}")
+            line += f" -crl_check_all -CRLfile {shell_word(crl)}"
+        commands.append(f"{line} {shell_word(i.cert)}")
     if i.cert and i.key:
         commands += [
             "# SERVER: the server's host:port (mtls-doctor judged offline and does not know it)",
-            f"curl -sv --cert {shlex.quote(i.cert)} --key {shlex.quote(i.key)} https://SERVER/",
+            f"curl -sv --cert {shell_word(i.cert)} --key {shell_word(i.key)} https://SERVER/",
         ]
     return commands
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 import html
 import platform
 import re
-import shlex
 from collections.abc import Sequence
 from datetime import datetime
 
 from mtls_doctor import __version__
 from mtls_doctor.render.document import Blank, Block, Document, Node, Para, Pre, Rows, Span
-from mtls_doctor.untrusted import shown, shown_lines
+from mtls_doctor.untrusted import shell_word, shown, shown_lines
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
@@ -53,7 +52,7 @@ def equivalent_command(argv: Sequence[str]) -> str:
         if arg.startswith(("--format=", "--output=")):
             continue
         kept.append(arg)
-    return "mtls-doctor " + " ".join(shlex.quote(a) for a in kept)
+    return "mtls-doctor " + " ".join(shell_word(a) for a in kept)
 
 
 # ----------------------------------------------------------------------------------------------------------- Markdown
