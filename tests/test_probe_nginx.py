@@ -455,3 +455,33 @@ def test_the_tls13_settle_read_ends_with_the_session_ticket(served: dict[str, Li
     assert live.inferred.observation is not None
     assert live.inferred.observation.session_ticket
     assert live.inferred.observation.elapsed_ms < SETTLE_WINDOW * 1000
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_the_probe_writes_a_report_for_a_ticket(served: dict[str, Live], fmt: str, tmp_path: Path) -> None:
+    """probe --format markdown|html --output FILE: the verdict first, the root cause, the handshake step by step, the
+    equivalent s_client and curl commands; as check --connect gives it too."""
+    live = _live(served, "seed-missing-intermediate")
+    files = scenario_files(live.sc)
+    where = ROOT / "scenarios" / live.sc.name
+    client = ["--cert", str(where / str(files.cert)), "--key", str(where / str(files.key))]
+    target = f"127.0.0.1:{live.port}"
+    for argv in (
+        ["probe", target, "--sni", "localhost", "--ca", str(SERVER_CA), *client],
+        ["check", "--connect", target, "--sni", "localhost", "--server-ca", str(SERVER_CA), *client],
+    ):
+        report = tmp_path / f"{argv[0]}.{fmt}"
+        run = subprocess.run(
+            [sys.executable, "-m", "mtls_doctor", *argv, "--format", fmt, "--output", str(report)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert run.returncode == 1, run.stderr
+        assert not run.stdout, "the report went to the file"
+        text = report.read_text(encoding="utf-8")
+        first = text.splitlines()[0] if fmt == "markdown" else text
+        assert "400 The SSL certificate error" in first
+        for part in ("MTLS301", "ServerHello", "CertificateRequest", "openssl s_client -connect", "curl "):
+            assert part in text, (argv[0], part)
+        if fmt == "html":
+            assert "<script" not in text
+            assert "http://" not in text.split("<body", 1)[1].replace("http://www.w3.org/2000/svg", "")

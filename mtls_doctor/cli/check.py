@@ -228,8 +228,8 @@ def check(
             catalogue=load_catalogue(rules_paths),
             with_config=with_nginx if nginx_conf else None,
         )
-        if fmt in ("console", "json") and output is None:
-            show(report, request, inputs, fmt=fmt, show_all=show_all)
+        if fmt != "sarif":
+            show(report, request, inputs, fmt=fmt, show_all=show_all, output=output)
             return int(report.exit_status)
     elif nginx_conf:
         report = with_nginx(inputs, None)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mtls_doctor.cli.options import password_source, rules_option
+from mtls_doctor.cli.output import output_option
 from mtls_doctor.vocabulary import ClientModel
 
 if TYPE_CHECKING:
@@ -95,12 +96,42 @@ def build_request(target: str, *, server_ca: str | None, inputs: Inputs, passwor
     )
 
 
-def show(report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all: bool) -> None:
-    """Print one probe: the narration, the equivalent commands and the diagnosis (console), or the JSON report."""
+PROBE_MARKS = {"ok": "✓ ", "bad": "✗ ", "warn": "! ", "info": "  ", "head": ""}
+
+
+def show(
+    report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all: bool, output: str | None = None
+) -> None:
+    """Print one probe: the narration, the equivalent commands and the diagnosis (console), the JSON report, or a
+    report for a ticket (markdown, html: the diagnosis, then the handshake step by step, then the commands)."""
+    from mtls_doctor.cli.output import command_argv, emit  # noqa: PLC0415
+
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 
-        sys.stdout.write(report_json(report, show_all=show_all))
+        emit(report_json(report, show_all=show_all), output)
+        return
+    if fmt in ("markdown", "html") or output is not None:
+        from mtls_doctor.cli.output import print_or_write  # noqa: PLC0415
+        from mtls_doctor.probe.commands import curl, s_client  # noqa: PLC0415
+        from mtls_doctor.probe.narrate import steps  # noqa: PLC0415
+        from mtls_doctor.render.console import report_document  # noqa: PLC0415
+        from mtls_doctor.render.document import Blank, Span, para  # noqa: PLC0415
+        from mtls_doctor.render.ticket import document_html, document_markdown  # noqa: PLC0415
+
+        doc = report_document(report, show_all=show_all)
+        if report.observation is not None:
+            narrated = steps(report.observation, report.facts.probe, now=report.facts.clock.local_now)
+            doc.add(Blank(), para(Span("The handshake, step by step", "bold")))
+            doc.add(*(para(Span(PROBE_MARKS[style] + text)) for style, text in narrated))
+        commands = [s_client(request, inputs), curl(request, inputs)]
+        if fmt == "console":  # written to a file: the same text as on a terminal, in plain
+            doc.add(Blank(), para(Span("The same attempt, by hand:", "bold")), *(para("  " + c) for c in commands))
+            print_or_write(doc, output)
+            return
+        render = document_markdown if fmt == "markdown" else document_html
+        argv = command_argv("check" if "--connect" in command_argv("check") else "probe")
+        emit(render(doc, title="mtls-doctor probe", argv=argv, commands=commands), output)
         return
     from mtls_doctor.probe.commands import curl, s_client  # noqa: PLC0415
     from mtls_doctor.probe.narrate import print_steps, steps  # noqa: PLC0415
@@ -133,7 +164,15 @@ def show(report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all
 )
 @click.option("--targets-file", type=click.File("r"), help="A file of targets, one HOST[:PORT] a line.")
 @live_options
-@click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["console", "json", "markdown", "html"]),
+    default="console",
+    show_default=True,
+    help="markdown: a report for a ticket; html: one self-contained page (one target).",
+)
+@output_option
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that passed or did not apply.")
 @rules_option
 def probe(
@@ -145,6 +184,7 @@ def probe(
     server_ca: str | None,
     targets_file: Any,
     fmt: str,
+    output: str | None,
     show_all: bool,
     rules_dirs: tuple[str, ...],
     **live: Any,
@@ -176,8 +216,10 @@ def probe(
 
     if len(requests) == 1:
         report = one(requests[0])
-        show(report, requests[0], inputs, fmt=fmt, show_all=show_all)
+        show(report, requests[0], inputs, fmt=fmt, show_all=show_all, output=output)
         return int(report.exit_status)
+    if fmt in ("markdown", "html"):
+        raise click.UsageError(f"--format {fmt} is a report of one target: probe the targets one at a time")
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     with ThreadPoolExecutor(max_workers=min(32, len(requests))) as pool:
