@@ -19,6 +19,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from mtls_doctor.wizard.asker import MAX_QUESTIONS, Asker
+from mtls_doctor.wizard.probe import LiveCheck
 from mtls_doctor.wizard.session import run
 from tests.conftest import REPO, SAMPLE
 
@@ -40,14 +41,15 @@ def _inputs(answers: list[str]) -> Iterator[Any]:
             yield pipe
 
 
-def drive(answers: list[str], cwd: Path = REPO) -> tuple[int, str, Asker]:
-    """Run a session whose questions get ``answers`` in order; its exit status, transcript and asker."""
+def drive(answers: list[str], cwd: Path = REPO, live: LiveCheck | None = None) -> tuple[int, str, Asker]:
+    """Run a session whose questions get ``answers`` in order (``live``: the probe, as the command line hands it
+    in); its exit status, transcript and asker."""
     asker = Asker(inputs=_inputs(answers), output=DummyOutput())
     out = io.StringIO()
     previous = Path.cwd()
     os.chdir(cwd)
     try:
-        status = run(asker, out)
+        status = run(asker, out, live=live)
     finally:
         os.chdir(previous)
     return status, out.getvalue(), asker

@@ -91,6 +91,8 @@ def gather(asker: Asker, catalogue: Catalogue) -> Plan:
     if connect is not None and server is not None and not is_nginx:
         notes.append(f"{server} is a CA file: with a live server its trust settings are what the server shows")
         server = None
+    if server_text is not None:
+        notes.append("the pasted configuration's files were read on this machine (check --read-files)")
     if connect is None:
         notes.append("judging offline: no server to probe was given (answer HOST:PORT to probe one)")
     log_line = None

@@ -92,9 +92,11 @@ def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say, live: Live
         from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
         text = plan.server_text.encode() if plan.server_text is not None else None
+        # A pasted configuration's files are read here (check's --read-files): the person answering is at the
+        # machine whose files they name, and without them nothing but "not read" could be said.
         return check_nginx(
             given, nginx or "-", now=now, passwords=passwords, catalogue=catalogue, text=text,
-            ask=_block_chooser(asker), observation=observation,
+            read_files=text is not None, ask=_block_chooser(asker), observation=observation,
         )  # fmt: skip
 
     configured = nginx is not None or plan.server_text is not None
@@ -212,5 +214,5 @@ def equivalent_words(plan: Plan) -> list[str]:
     if plan.server:
         words += ["--nginx" if plan.server_is_nginx else "--ca", plan.server]
     elif plan.server_text is not None:
-        words += ["--nginx", "-"]
+        words += ["--nginx", "-", "--read-files"]
     return words
