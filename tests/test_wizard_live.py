@@ -115,3 +115,25 @@ def test_a_pasted_configuration_offline_is_check_nginx_from_stdin(served: Served
     assert code == 1, transcript
     assert CAUSE in transcript
     assert "judging offline" in transcript
+
+
+def test_a_client_that_filters_by_ca_names_is_probed_as_that_client(served: Served) -> None:
+    """No certificate arrived, Java connects: the probe emulates Java (it sends nothing for the seed's chain, whose
+    issuer is no advertised name), within the budget (no question left for the configuration)."""
+    answers = [pick(0), pick(2), f"{SEED / 'client.pem'}{ENTER}", ENTER, f"{served.target}{SUBMIT}"]
+    code, transcript, asked = _run(answers)
+    assert CONFIG_QUESTION not in asked
+    assert len(asked) == MAX_QUESTIONS
+    assert code == 1, transcript
+    assert f"Probe of {served.target} as java" in transcript
+    assert "This is why nothing arrives" in transcript
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1:99999", "127.0.0.1:0"])
+def test_a_server_that_cannot_be_probed_is_one_line(target: str) -> None:
+    """A port out of range: one line naming it, no traceback, nothing contacted."""
+    answers = [pick(1), f"{SEED / 'client.pem'}{ENTER}", ENTER, f"{target}{SUBMIT}", SUBMIT]
+    code, transcript, _ = drive([*answers, QUIT], live=live_check)
+    assert code == 2
+    (line,) = [x for x in transcript.splitlines() if x.startswith("mtls-doctor: ")]
+    assert target in line, transcript
