@@ -19,12 +19,14 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from mtls_doctor.wizard.asker import MAX_QUESTIONS, Asker
+from mtls_doctor.wizard.probe import LiveCheck
 from mtls_doctor.wizard.session import run
 from tests.conftest import REPO, SAMPLE
 
 SCENARIOS = SAMPLE / "scenarios"
 SEED = SCENARIOS / "seed-missing-intermediate"
 DOWN, ENTER, UP = "j", "\r", "k"
+SUBMIT = "\x1b\r"  # Esc, Enter: ends the answer of a multiline question (the server's, which takes a paste)
 QUIT = UP + ENTER  # the menu's last entry, from its first (the list wraps)
 
 
@@ -39,14 +41,15 @@ def _inputs(answers: list[str]) -> Iterator[Any]:
             yield pipe
 
 
-def drive(answers: list[str], cwd: Path = REPO) -> tuple[int, str, Asker]:
-    """Run a session whose questions get ``answers`` in order; its exit status, transcript and asker."""
+def drive(answers: list[str], cwd: Path = REPO, live: LiveCheck | None = None) -> tuple[int, str, Asker]:
+    """Run a session whose questions get ``answers`` in order (``live``: the probe, as the command line hands it
+    in); its exit status, transcript and asker."""
     asker = Asker(inputs=_inputs(answers), output=DummyOutput())
     out = io.StringIO()
     previous = Path.cwd()
     os.chdir(cwd)
     try:
-        status = run(asker, out)
+        status = run(asker, out, live=live)
     finally:
         os.chdir(previous)
     return status, out.getvalue(), asker
@@ -57,7 +60,7 @@ def files(name: str) -> tuple[str, ...]:
     only the leaf is asked its chain too (none, here)."""
     cert = SCENARIOS / name / "client.pem"
     chain = (ENTER,) if cert.read_text().count("BEGIN CERTIFICATE") == 1 else ()
-    return (f"{cert}{ENTER}", *chain, f"{SCENARIOS / name / 'ca.pem'}{ENTER}")
+    return (f"{cert}{ENTER}", *chain, f"{SCENARIOS / name / 'ca.pem'}{SUBMIT}")
 
 
 # (case, answers up to the verdict, exit status, words the transcript must hold). Symptom indexes: wizard/symptoms.py.
@@ -162,7 +165,7 @@ def _encrypted_client(tmp_path: Path, password: str) -> Path:
 def test_a_password_is_asked_hidden_only_for_an_encrypted_key_and_never_shown(tmp_path: Path) -> None:
     secret = "s3cret-wizard-password-0815"  # noqa: S105
     d = _encrypted_client(tmp_path, secret)
-    answers = [pick(7), f"{d / 'alice.pem'}{ENTER}", f"{d / 'locked.key'}{ENTER}", f"{d / 'ca.pem'}{ENTER}"]
+    answers = [pick(7), f"{d / 'alice.pem'}{ENTER}", f"{d / 'locked.key'}{ENTER}", f"{d / 'ca.pem'}{SUBMIT}"]
     code, transcript, asker = drive([*answers, secret + ENTER, QUIT])
     assert code == 0, transcript
     assert len(asker.asked) == 5  # the log-line question gave way to the password
@@ -174,7 +177,7 @@ def test_a_password_is_asked_hidden_only_for_an_encrypted_key_and_never_shown(tm
 def test_when_no_question_is_left_for_the_password_it_says_what_to_run(tmp_path: Path) -> None:
     d = _encrypted_client(tmp_path, "another-secret-4711")
     answers = [pick(6), "SSL alert number 42" + ENTER, f"{d / 'alice.pem'}{ENTER}", f"{d / 'locked.key'}{ENTER}"]
-    _, transcript, asker = drive([*answers, f"{d / 'ca.pem'}{ENTER}", pick(1), QUIT])  # menu: print the command
+    _, transcript, asker = drive([*answers, f"{d / 'ca.pem'}{SUBMIT}", pick(1), QUIT])  # menu: print the command
     assert len(asker.asked) == MAX_QUESTIONS
     assert "run the equivalent command with --password-file FILE" in transcript
     assert f"--key {d / 'locked.key'}" in transcript
@@ -252,7 +255,8 @@ def test_the_seed_case_in_a_real_terminal(tmp_path: Path, command: str) -> None:
         term.wait("chain file")
         term.keys("Enter")
         term.wait("The server:")
-        term.type(str(SEED / "ca.pem"))
+        term.keys("-l", str(SEED / "ca.pem"))
+        term.keys("Escape", "Enter")
         term.wait("error-log line")
         term.keys("Enter")
         screen = term.wait("Next:")
@@ -287,7 +291,8 @@ def test_a_password_typed_in_a_real_terminal_never_shows(tmp_path: Path) -> None
         term.wait("private key file")
         term.type(str(d / "locked.key"))
         term.wait("The server:")
-        term.type(str(d / "ca.pem"))
+        term.keys("-l", str(d / "ca.pem"))
+        term.keys("Escape", "Enter")
         term.wait("assword")
         term.type(secret)
         screen = term.wait("Next:")
@@ -316,7 +321,7 @@ def test_the_chain_the_client_sends_fixes_the_seed_case() -> None:
     """Answering the chain question with the intermediate is the seed's fix: the verdict turns to accept, and the
     equivalent command carries --chain."""
     issuing = SAMPLE / "certs" / "client-issuing.pem"
-    answers = [pick(1), f"{SEED / 'client.pem'}{ENTER}", f"{issuing}{ENTER}", f"{SEED / 'ca.pem'}{ENTER}", ENTER]
+    answers = [pick(1), f"{SEED / 'client.pem'}{ENTER}", f"{issuing}{ENTER}", f"{SEED / 'ca.pem'}{SUBMIT}", ENTER]
     code, transcript, asker = drive([*answers, pick(2), QUIT])  # menu (nothing fails): print the command
     assert len(asker.asked) == MAX_QUESTIONS
     assert code == 0, transcript
@@ -343,7 +348,7 @@ def test_an_nginx_configuration_with_several_verifying_blocks_asks_which(tmp_pat
     cert = SCENARIOS / "good-chain" / "client.pem"
     for index, verdict in ((0, "✓ nginx will accept this client"), (1, "✗ nginx will answer 400")):
         # the log-line question comes with the others; the block is asked when the pipeline meets the choice
-        code, transcript, asker = drive([pick(7), f"{cert}{ENTER}", f"{conf}{ENTER}", ENTER, pick(index), QUIT])
+        code, transcript, asker = drive([pick(7), f"{cert}{ENTER}", f"{conf}{SUBMIT}", ENTER, pick(index), QUIT])
         assert "Which server block will the client reach?" in asker.asked
         assert len(asker.asked) <= MAX_QUESTIONS
         assert verdict in transcript, transcript

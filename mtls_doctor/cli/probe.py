@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,8 +16,10 @@ from mtls_doctor.vocabulary import ClientModel
 
 if TYPE_CHECKING:
     from mtls_doctor.diagnosis import Report
+    from mtls_doctor.engine.catalogue import Catalogue
     from mtls_doctor.inputs import Inputs
-    from mtls_doctor.probe.handshake import Request
+    from mtls_doctor.pki.passwords import Passwords
+    from mtls_doctor.probe.handshake import Observation, Request
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -100,16 +102,28 @@ PROBE_MARKS = {"ok": "✓ ", "bad": "✗ ", "warn": "! ", "info": "  ", "head": 
 
 
 def show(
-    report: Report, request: Request, inputs: Inputs, *, fmt: str, show_all: bool, output: str | None = None
+    report: Report,
+    request: Request,
+    inputs: Inputs,
+    *,
+    fmt: str,
+    show_all: bool,
+    output: str | None = None,
+    out: IO[str] | None = None,
 ) -> None:
-    """Print one probe: the narration, the equivalent commands and the diagnosis (console), the JSON report, or a
-    report for a ticket (markdown, html: the diagnosis, then the handshake step by step, then the commands)."""
+    """Print one probe (to ``out``, default stdout; or into the file ``output``): the narration, the equivalent
+    commands and the diagnosis (console), the JSON report, or a report for a ticket (markdown, html: the diagnosis,
+    then the handshake step by step, then the commands)."""
     from mtls_doctor.cli.output import command_argv, emit  # noqa: PLC0415
 
     if fmt == "json":
         from mtls_doctor.render.json_report import report_json  # noqa: PLC0415
 
-        emit(report_json(report, show_all=show_all), output)
+        document = report_json(report, show_all=show_all)
+        if out is not None and output is None:
+            out.write(document)
+        else:
+            emit(document, output)
         return
     if fmt in ("markdown", "html") or output is not None:
         from mtls_doctor.cli.output import print_or_write  # noqa: PLC0415
@@ -141,11 +155,42 @@ def show(
 
     if report.observation is None:  # every report of a probe has its observation
         raise click.ClickException("internal error: the probe's observation is missing")
-    print_steps(steps(report.observation, report.facts.probe, now=report.facts.clock.local_now))
-    click.echo("\nThe same attempt, by hand:")
-    click.echo("  " + shown_lines(s_client(request, inputs)))
-    click.echo("  " + shown_lines(curl(request, inputs)) + "\n")
-    print_document(report_document(report, show_all=show_all))
+    print_steps(steps(report.observation, report.facts.probe, now=report.facts.clock.local_now), out)
+    click.echo("\nThe same attempt, by hand:", file=out)
+    click.echo("  " + shown_lines(s_client(request, inputs)), file=out)
+    click.echo("  " + shown_lines(curl(request, inputs)) + "\n", file=out)
+    print_document(report_document(report, show_all=show_all), out)
+
+
+def live_check(
+    inputs: Inputs,
+    target: str,
+    *,
+    passwords: Passwords,
+    catalogue: Catalogue,
+    with_config: Callable[[Inputs, Observation], Report] | None,
+    out: IO[str],
+) -> Report:
+    """``check --connect TARGET`` (with ``--nginx`` when ``with_config`` is given) at the options' defaults, for
+    the wizard: the same request, probe, diagnosis and console output, on ``out``. Only ``target`` is contacted.
+    InputError (one line) for a target or a file that cannot be used."""
+    from mtls_doctor.errors import InputError  # noqa: PLC0415
+    from mtls_doctor.live import connect_report  # noqa: PLC0415
+
+    defaults = {"sni": None, "host_header": None, "url_path": "/", "tls1_2": False, "tls1_3": False}
+    try:
+        request = build_request(
+            target, server_ca=None, inputs=inputs, passwords=passwords, timeout=10.0,
+            client_name=inputs.client.value, **defaults,
+        )  # fmt: skip
+    except click.ClickException as exc:
+        raise InputError(target, exc.format_message()) from None
+    report = connect_report(
+        inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue,
+        with_config=with_config,
+    )  # fmt: skip
+    show(report, request, inputs, fmt="console", show_all=False, out=out)
+    return report
 
 
 @click.command()

@@ -20,10 +20,11 @@ def wizard() -> int:
     if not interactive():
         click.echo(NO_TERMINAL, err=True)
         return 2
+    from mtls_doctor.cli.probe import live_check  # noqa: PLC0415
     from mtls_doctor.wizard.asker import Asker  # noqa: PLC0415
     from mtls_doctor.wizard.session import run  # noqa: PLC0415
 
-    return run(Asker())
+    return run(Asker(), live=live_check)
 
 
 COMMANDS = [wizard]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import IO
 
 from mtls_doctor.facts.model import ProbeFacts
 from mtls_doctor.openssl.verify_codes import VERIFY_CODES
@@ -186,13 +187,13 @@ def _failure(obs: Observation) -> str:
     return f"{head}: {shown(obs.failure_detail or '')}"
 
 
-def print_steps(lines: Iterator[Step]) -> None:
-    """Print the narration with rich (plain text when not on a terminal)."""
+def print_steps(lines: Iterator[Step], out: IO[str] | None = None) -> None:
+    """Print the narration with rich to ``out`` (default stdout; plain text when not on a terminal)."""
     from rich.console import Console  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
     styles = {"ok": "green", "bad": "bold red", "warn": "yellow", "info": "", "head": "bold"}
     marks = {"ok": "✓ ", "bad": "✗ ", "warn": "! ", "info": "  ", "head": ""}
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(file=out, highlight=False, soft_wrap=True)
     for style, text in lines:
         console.print(Text(marks[style] + text, style=styles[style]))

@@ -13,6 +13,9 @@ from typing import Any
 MAX_QUESTIONS = 5
 """Questions from the symptom to the verdict, on every path (issue 11)."""
 
+PASTE_INSTRUCTION = "(Esc then Enter to finish; Esc, Enter alone to skip)"
+"""prompt_toolkit's multiline prompt: Enter starts a new line, Meta+Enter (Esc, Enter) accepts."""
+
 _FILE_SUFFIXES = (".pem", ".crt", ".cer", ".key", ".p12", ".pfx", ".der", ".conf")
 
 
@@ -59,6 +62,14 @@ class Asker:
 
         self._count(message, counted=counted)
         return str(questionary.text(message, **self._io()).unsafe_ask() or "").strip()
+
+    def paste(self, message: str, *, counted: bool = True) -> str:
+        """Several lines (a pasted configuration) or one (a path, HOST:PORT): Esc then Enter ends the answer."""
+        import questionary  # noqa: PLC0415
+
+        self._count(message, counted=counted)
+        question = questionary.text(message, multiline=True, instruction=PASTE_INSTRUCTION, **self._io())
+        return str(question.unsafe_ask() or "").strip()
 
     def path(self, message: str, *, counted: bool = True) -> str:
         """A file path, with completion of directories and certificate, key and configuration files."""

@@ -9,16 +9,24 @@ password.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mtls_doctor.engine.catalogue import Catalogue
 from mtls_doctor.record import Record
 from mtls_doctor.wizard.asker import Asker
-from mtls_doctor.wizard.probe import PROBE
 from mtls_doctor.wizard.symptoms import CLIENTS, SYMPTOMS, Branch, classify
 
 _KEY_NEIGHBOURS = (".key", "-key.pem", ".key.pem")
 _CONTAINERS = (".p12", ".pfx")
+_TARGET = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}")
+"""A server to probe, as the person types it: HOST:PORT or [IPv6]:PORT, the port explicit (a bare word is more
+likely a mistyped file name than a server on 443)."""
+SERVER_QUESTION = (
+    "The server: HOST:PORT to probe it live, a path to its nginx configuration or ssl_client_certificate file, "
+    "or paste its configuration:"
+)
+CONFIG_QUESTION = "Its nginx configuration, if you have it: a path, or paste it:"
 
 
 class Plan(Record):
@@ -36,6 +44,10 @@ class Plan(Record):
     server: str | None = None
     """An nginx configuration or a CA file (``server_is_nginx`` says which)."""
     server_is_nginx: bool = False
+    server_text: str | None = None
+    """A pasted nginx configuration (``check --nginx -``)."""
+    connect: str | None = None
+    """The server to probe live, HOST:PORT (``check --connect``): the only host the wizard contacts."""
     log_line: str | None = None
     notes: tuple[str, ...] = ()
 
@@ -67,13 +79,23 @@ def gather(asker: Asker, catalogue: Catalogue) -> Plan:
     if cert and _certificates_in(cert) == 1 and asker.left > 1 + (1 if may_need_password(cert, key) else 0):
         chain = asker.path("Extra certificates the client sends, a chain file (Enter if none):") or None
     # Every branch is judged against the server: without one, check's verdict is that nginx cannot start.
-    if PROBE is None:  # the live probe plugs in here (wizard/probe.py) once it exists
-        notes.append("judging offline: this version has no live probe of the server")
-    question = "The server: its nginx configuration, or its ssl_client_certificate file (Enter to skip):"
-    server: str | None = asker.path(question) or None
-    is_nginx = server is not None and not _is_pem(server)
-    log_line = None
+    answer = _server_answer(asker.paste(SERVER_QUESTION))
+    server, server_text, connect = answer.path, answer.text, answer.target
     reserve = 1 if may_need_password(cert, key) else 0
+    if connect is not None and asker.left > reserve:
+        config = _server_answer(asker.paste(CONFIG_QUESTION))
+        server, server_text = config.path, config.text
+        if config.target is not None:
+            notes.append(f"{config.target} is not a configuration: only {connect} is probed")
+    is_nginx = server_text is not None or (server is not None and not _is_pem(server))
+    if connect is not None and server is not None and not is_nginx:
+        notes.append(f"{server} is a CA file: with a live server its trust settings are what the server shows")
+        server = None
+    if server_text is not None:
+        notes.append("the pasted configuration's files were read on this machine (check --read-files)")
+    if connect is None:
+        notes.append("judging offline: no server to probe was given (answer HOST:PORT to probe one)")
+    log_line = None
     if branch is Branch.VERIFY and pasted is None and asker.left > reserve:
         log_line = asker.text("The server's error-log line about it, if you have one (Enter to skip):") or None
     return Plan(
@@ -86,9 +108,33 @@ def gather(asker: Asker, catalogue: Catalogue) -> Plan:
         chain=chain,
         server=server,
         server_is_nginx=is_nginx,
+        server_text=server_text,
+        connect=connect,
         log_line=log_line,
         notes=tuple(notes),
     )
+
+
+class _Answer(Record):
+    """What the server question's answer names: a file, a pasted configuration or a server to probe."""
+
+    path: str | None = None
+    text: str | None = None
+    target: str | None = None
+
+
+def _server_answer(answer: str) -> _Answer:
+    """An existing file is a path; HOST:PORT a server; several lines, or one with nginx's ``{`` or ``;``, a pasted
+    configuration; any other line a path (the pipeline says in one line why it cannot be read)."""
+    if not answer:
+        return _Answer()
+    if "\n" not in answer and Path(answer).is_file():
+        return _Answer(path=answer)
+    if _TARGET.fullmatch(answer):
+        return _Answer(target=answer)
+    if "\n" in answer or "{" in answer or ";" in answer:
+        return _Answer(text=answer + "\n")
+    return _Answer(path=answer)
 
 
 def neighbour_key(cert: str) -> str | None:

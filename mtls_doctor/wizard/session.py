@@ -17,16 +17,19 @@ from mtls_doctor.inputs import Inputs
 from mtls_doctor.untrusted import shown
 from mtls_doctor.wizard.asker import Asker, OutOfQuestionsError, password_prompt
 from mtls_doctor.wizard.flow import Plan, gather
+from mtls_doctor.wizard.probe import LiveCheck
 from mtls_doctor.wizard.symptoms import FILTERS_BY_CA_NAMES, Branch, classify
 
 if TYPE_CHECKING:
     from mtls_doctor.linting import ServerLint
+    from mtls_doctor.probe.handshake import Observation
 
 _NAMES_RULES = frozenset({"MTLS407", "MTLS702"})
 
 
-def run(asker: Asker, out: IO[str] | None = None) -> int:
-    """The whole session; its exit status is the last check's (0 when only an explanation was given)."""
+def run(asker: Asker, out: IO[str] | None = None, *, live: LiveCheck | None = None) -> int:
+    """The whole session; its exit status is the last check's (0 when only an explanation was given). ``live``:
+    the probe run when the person names a server (None: such an answer cannot be probed, and says so)."""
     out = out or sys.stdout
     catalogue = load_catalogue()
     plan = gather(asker, catalogue)
@@ -36,7 +39,7 @@ def run(asker: Asker, out: IO[str] | None = None) -> int:
         say("No client-certificate check applies to it. Equivalent command:")
         say(f"  mtls-doctor explain {shlex.quote(plan.pasted or '')}")
         return 0
-    report = _check(plan, asker, catalogue, say)
+    report = _check(plan, asker, catalogue, say, live)
     status = int(report.exit_status) if report is not None else 2
     while True:
         action = asker.select("Next:", _menu(report), counted=False)
@@ -49,7 +52,7 @@ def run(asker: Asker, out: IO[str] | None = None) -> int:
         elif action == "save" and report is not None:
             _save(asker, plan, report, say)
         elif action == "recheck":
-            report = _check(plan, asker, catalogue, say)
+            report = _check(plan, asker, catalogue, say, live)
             status = int(report.exit_status) if report is not None else 2
 
 
@@ -64,28 +67,49 @@ class _Say:
         self.out.flush()
 
 
-def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say) -> Report | None:
-    """The check pipeline on the answers, its console report, and what the symptom adds to it."""
+def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say, live: LiveCheck | None) -> Report | None:
+    """The check pipeline on the answers (``check --connect`` when a server was named), its console report, and
+    what the symptom adds to it."""
     from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
     from mtls_doctor.render.console import report_document  # noqa: PLC0415
     from mtls_doctor.render.document import print_document  # noqa: PLC0415
+    from mtls_doctor.vocabulary import ClientModel  # noqa: PLC0415
 
     def refused() -> None:
         say("! no question left for the key's password: run the equivalent command with --password-file FILE")
 
     passwords = Passwords(prompt=password_prompt(asker, refused))
     now = datetime.now(UTC)
-    inputs = Inputs(cert=plan.cert, key=plan.key, chain=plan.chain, ca=None if plan.server_is_nginx else plan.server)
-    if not (plan.cert or plan.server):
+    client = ClientModel(plan.client) if plan.client in {m.value for m in ClientModel} else ClientModel.CURL
+    ca = None if plan.server_is_nginx else plan.server
+    inputs = Inputs(cert=plan.cert, key=plan.key, chain=plan.chain, ca=ca, client=client)
+    nginx = plan.server if plan.server_is_nginx else None
+    if not (plan.cert or plan.server or plan.server_text or plan.connect):
         say("mtls-doctor: nothing to check: give the client's certificate or the server's configuration")
         return None
-    try:
-        if plan.server_is_nginx and plan.server:
-            from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
 
-            report = check_nginx(
-                inputs, plan.server, now=now, passwords=passwords, catalogue=catalogue, ask=_block_chooser(asker)
-            )
+    def with_nginx(given: Inputs, observation: Observation | None) -> Report:
+        from mtls_doctor.serverblock import check_nginx  # noqa: PLC0415
+
+        text = plan.server_text.encode() if plan.server_text is not None else None
+        # A pasted configuration's files are read here (check's --read-files): the person answering is at the
+        # machine whose files they name, and without them nothing but "not read" could be said.
+        return check_nginx(
+            given, nginx or "-", now=now, passwords=passwords, catalogue=catalogue, text=text,
+            read_files=text is not None, ask=_block_chooser(asker), observation=observation,
+        )  # fmt: skip
+
+    configured = nginx is not None or plan.server_text is not None
+    if plan.connect and live is None:
+        say(f"(wizard: this session has no live probe: {plan.connect} is not contacted, the check is offline)")
+    try:
+        if plan.connect and live is not None:
+            report = live(
+                inputs, plan.connect, passwords=passwords, catalogue=catalogue,
+                with_config=with_nginx if configured else None, out=say.out,
+            )  # fmt: skip
+        elif configured:
+            report = with_nginx(inputs, None)
         else:
             from mtls_doctor.diagnosis import diagnose  # noqa: PLC0415
 
@@ -93,7 +117,8 @@ def _check(plan: Plan, asker: Asker, catalogue: Catalogue, say: _Say) -> Report 
     except InputError as exc:
         say(f"mtls-doctor: {exc}")
         return None
-    print_document(report_document(report), say.out)  # the verdict first, as check prints it
+    if not (plan.connect and live is not None):
+        print_document(report_document(report), say.out)  # the verdict first, as check prints it
     for note in plan.notes:
         say(f"(wizard: {note})")
     _symptom_notes(plan, report, catalogue, say)
@@ -161,7 +186,7 @@ def _save(asker: Asker, plan: Plan, report: Report, say: _Say) -> None:
     from mtls_doctor.render.check_formats import check_markdown  # noqa: PLC0415
 
     target = asker.path("Save the report as:", counted=False) or "mtls-doctor-report.md"
-    argv = shlex.split(equivalent_command(plan))[1:]
+    argv = equivalent_words(plan)[1:]
     try:
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(check_markdown(report, argv))
@@ -172,11 +197,22 @@ def _save(asker: Asker, plan: Plan, report: Report, say: _Say) -> None:
 
 
 def equivalent_command(plan: Plan) -> str:
-    """The non-interactive command that runs the same check (never a password: --password-file names a file)."""
+    """The non-interactive command that runs the same check (never a password: --password-file names a file); a
+    pasted configuration is read from stdin (``--nginx -``), said so by the redirection."""
+    line = " ".join(shlex.quote(w) for w in equivalent_words(plan))
+    return line + " < the-configuration-you-pasted.conf" if plan.server_text is not None and not plan.server else line
+
+
+def equivalent_words(plan: Plan) -> list[str]:
+    """The words of the equivalent command."""
     words = ["mtls-doctor", "check"]
     for flag, value in (("--cert", plan.cert), ("--key", plan.key), ("--chain", plan.chain)):
         if value:
             words += [flag, value]
+    if plan.connect:
+        words += ["--connect", plan.connect]
     if plan.server:
         words += ["--nginx" if plan.server_is_nginx else "--ca", plan.server]
-    return " ".join(shlex.quote(w) for w in words)
+    elif plan.server_text is not None:
+        words += ["--nginx", "-", "--read-files"]
+    return words
