@@ -44,8 +44,17 @@ def _story(out: str) -> None:
     assert "✗ nginx will answer 400 The SSL certificate error" in out
     assert "MTLS301 intermediate-not-sent" in out
     assert "$ cat scenarios/seed-missing-intermediate/client.pem certs/client-issuing.pem > client-chain.pem" in out
-    assert out.rstrip().endswith("→ verify=SUCCESS") or "→ verify=SUCCESS" in out.split("4. ", 1)[1]
-    assert out.index("→ 400") < out.index("2. The diagnosis") < out.index("3. The fix") < out.index("→ verify=SUCCESS")
+    assert out.rstrip().endswith("→ verify=SUCCESS") or "→ verify=SUCCESS" in out.split("5. ", 1)[1]
+    # the live handshake of the failing request: the probe's steps and the server's own answer
+    assert "2. The same request, seen live" in out
+    for step in (
+        "CertificateRequest: acceptable client CA names",
+        "Client Certificate: sent",
+        "400 The SSL certificate",
+    ):
+        assert step in out.split("2. The same request, seen live", 1)[1].split("3. The diagnosis", 1)[0], step
+    order = ["→ 400", "2. The same request, seen live", "3. The diagnosis", "4. The fix", "→ verify=SUCCESS"]
+    assert [out.index(part) for part in order] == sorted(out.index(part) for part in order)
 
 
 def test_demo_with_a_real_nginx() -> None:
@@ -96,7 +105,8 @@ def test_demo_keep_leaves_files_that_rerun_every_command_as_printed(tmp_path: Pa
         while _nobody_listens(port) and time.monotonic() < deadline:
             time.sleep(0.05)
         commands = _commands(run.stdout)
-        assert [c.split()[0] for c, _ in commands] == ["curl", "mtls-doctor", "cat", "curl"]
+        assert [c.split()[0] for c, _ in commands] == ["curl", "mtls-doctor", "mtls-doctor", "cat", "curl"]
+        assert commands[1][0].startswith("mtls-doctor check --connect 127.0.0.1:"), "the live handshake is shown"
         (keep / "client-chain.pem").unlink()  # the printed cat makes it again
         for command, printed in commands:
             argv = shlex.split(command.split(" > ")[0])
@@ -112,7 +122,7 @@ def test_demo_keep_leaves_files_that_rerun_every_command_as_printed(tmp_path: Pa
                 assert f"  → {summary}" == printed[0]
             else:
                 # the report, as the demo printed it (the server clock aside)
-                clock = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC|\d+ day\(s\)")
+                clock = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC|\d+ day\(s\)")
                 assert [clock.sub("T", x) for x in again.stdout.splitlines() if x.strip()] == [
                     clock.sub("T", x) for x in printed if x.strip()
                 ]

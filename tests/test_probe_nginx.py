@@ -482,6 +482,10 @@ def test_the_probe_writes_a_report_for_a_ticket(served: dict[str, Live], fmt: st
         assert "400 The SSL certificate error" in first
         for part in ("MTLS301", "ServerHello", "CertificateRequest", "openssl s_client -connect", "curl "):
             assert part in text, (argv[0], part)
+        key = (where / str(files.key)).read_text()
+        body = "".join(key.strip().splitlines()[1:-1])
+        assert "PRIVATE KEY" not in text
+        assert body[10:60] not in text.replace("\n", ""), "no private key material in the report"
         if fmt == "html":
             assert "<script" not in text
             assert "http://" not in text.split("<body", 1)[1].replace("http://www.w3.org/2000/svg", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -67,7 +68,32 @@ def demo(keep: str | None, no_nginx: bool) -> int:
     def say(line: str) -> None:
         click.echo(shown(line))
 
-    return play(Path(keep) if keep else None, say, use_nginx=not no_nginx)
+    return play(Path(keep) if keep else None, say, use_nginx=not no_nginx, live=_live_step)
+
+
+def _live_step(root: Path, target: str, command: str, say: Callable[[str], None]) -> None:
+    """``command`` (``mtls-doctor check --connect TARGET --cert … --key …``) run in-process from ``root``, its output
+    said line by line: the same text the command prints when run again from ``demo --keep DIR``."""
+    import io  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    from mtls_doctor.cli.probe import live_check  # noqa: PLC0415
+    from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
+    from mtls_doctor.inputs import Inputs  # noqa: PLC0415
+    from mtls_doctor.pki.passwords import Passwords  # noqa: PLC0415
+
+    argv = shlex.split(command)
+    inputs = Inputs(cert=argv[argv.index("--cert") + 1], key=argv[argv.index("--key") + 1])
+    buffer = io.StringIO()
+    previous = Path.cwd()
+    os.chdir(root)  # the paths of the report read as the command was typed, from the demo's directory
+    try:
+        live_check(inputs, target, passwords=Passwords(), catalogue=load_catalogue(), with_config=None, out=buffer)
+    finally:
+        os.chdir(previous)
+    for line in buffer.getvalue().splitlines():
+        say(line)
 
 
 COMMANDS = [sample_pki, demo]

@@ -26,10 +26,17 @@ SCENARIO = "seed-missing-intermediate"
 CLIENT = f"scenarios/{SCENARIO}"
 FIXED = "client-chain.pem"
 CHECK_ARGS = f"--cert {CLIENT}/client.pem --key {CLIENT}/client.key --ca {CLIENT}/ca.pem --issuers certs"
+LIVE_ARGS = f"--cert {CLIENT}/client.pem --key {CLIENT}/client.key"
 
 
-def play(keep: Path | None, say: Callable[[str], None], *, use_nginx: bool = True) -> int:
-    """Play the seed case; 0 when the fixed request is served, 1 otherwise. ``keep``: leave the files there."""
+LiveStep = Callable[[Path, str, str, Callable[[str], None]], None]
+"""``live(root, target, command, say)``: run ``command`` (``check --connect target``) from ``root`` and say what it
+prints; handed in by the command line (the live probe lives there)."""
+
+
+def play(keep: Path | None, say: Callable[[str], None], *, use_nginx: bool = True, live: LiveStep | None = None) -> int:
+    """Play the seed case; 0 when the fixed request is served, 1 otherwise. ``keep``: leave the files there.
+    ``live``: also show the failing request as the live probe sees it (the handshake, step by step)."""
     # The verdict first, as every command gives it; the run below shows it (and exits 1 if it does not hold).
     say("The seed case on 127.0.0.1: nginx answers 400 until the client sends its intermediate CA.")
     with _workdir(keep) as root:
@@ -51,17 +58,25 @@ def play(keep: Path | None, say: Callable[[str], None], *, use_nginx: bool = Tru
             say("")
             say("1. The failing request: alice sends her certificate alone; nginx trusts only the root.")
             failing = _request(root, port, f"{CLIENT}/client.pem", say)
+            step = 2
+            if live is not None:
+                say("")
+                say(f"{step}. The same request, seen live: the handshake step by step, and what the server answered.")
+                command = f"mtls-doctor check --connect 127.0.0.1:{port} {LIVE_ARGS}"
+                say(f"$ {command}")
+                live(root, f"127.0.0.1:{port}", command, say)
+                step += 1
             say("")
-            say("2. The diagnosis:")
+            say(f"{step}. The diagnosis:")
             say(f"$ mtls-doctor check {CHECK_ARGS}")
             _check(root, say)
-            say("3. The fix it names: send the intermediate after the certificate.")
+            say(f"{step + 1}. The fix it names: send the intermediate after the certificate.")
             say(f"$ cat {CLIENT}/client.pem certs/client-issuing.pem > {FIXED}")
             (root / FIXED).write_bytes(
                 (root / CLIENT / "client.pem").read_bytes() + (root / "certs" / "client-issuing.pem").read_bytes()
             )
             say("")
-            say("4. The same request with the fixed chain:")
+            say(f"{step + 2}. The same request with the fixed chain:")
             passing = _request(root, port, FIXED, say)
         say("")
         if keep is not None:
