@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from OpenSSL import SSL
 
     from mtls_doctor.pki.keys import SigningKey
+
+_P = TypeVar("_P")
 
 DEFAULT_TIMEOUT = 10.0
 OLD_VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1"}
@@ -314,21 +317,9 @@ def _observe(
         protocol = protocol if protocol != "Unknown" else None
     tls13 = protocol == "TLSv1.3"
     chain = tuple(conn.get_peer_cert_chain(as_cryptography=True) or ()) if cipher is not None else ()
-    request_message = trace.find(sent=False, name="CertificateRequest")
-    parsed: CertificateRequest | None = None
-    if request_message is not None:
-        try:
-            parsed = parse_request(request_message.body, tls13=tls13)
-        except ValueError:
-            parsed = None
+    parsed = _parsed(trace, sent=False, name="CertificateRequest", parse=parse_request, tls13=tls13)
     names = tuple(n.rfc4514_string() for n in conn.get_client_ca_list(as_cryptography=True))
-    sent_message = trace.find(sent=True, name="Certificate")
-    sent: int | None = None
-    if sent_message is not None:
-        try:
-            sent = certificate_count(sent_message.body, tls13=tls13)
-        except ValueError:
-            sent = None
+    sent = _parsed(trace, sent=True, name="Certificate", parse=certificate_count, tls13=tls13)
     received = [m for m in trace.alerts_received() if m.fatal or m.alert != 0]
     alert = received[0].alert if received else None
     sent_alerts = [m for m in trace.messages if m.kind == "alert" and m.sent and m.fatal]
@@ -448,3 +439,15 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise ValueError("the port must be a number from 1 to 65535")
     return int(text)
+
+
+def _parsed(trace: Trace, *, sent: bool, name: str, parse: Callable[..., _P], tls13: bool) -> _P | None:
+    """The handshake message ``name`` (sent by us, or received) parsed with ``parse``; None when it was not seen or
+    does not parse (a hostile or truncated body is what it is: not there)."""
+    message = trace.find(sent=sent, name=name)
+    if message is None:
+        return None
+    try:
+        return parse(message.body, tls13=tls13)
+    except ValueError:
+        return None
