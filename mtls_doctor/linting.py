@@ -367,6 +367,7 @@ def lint_server(
         ]
     else:
         findings += [evaluate(rule, trust, reasons) for rule in server_rules]
+    ordered = tuple(ordered_findings(findings))
     return ServerLint(
         server=server,
         facts=facts,
@@ -374,6 +375,6 @@ def lint_server(
         trust=trust,
         reasons=reasons,
         internal_errors=internal_errors,
-        findings=tuple(ordered_findings(findings)),
-        tree=rank(findings),
+        findings=ordered,
+        tree=rank(ordered, ordered=True),
     )

@@ -30,7 +30,7 @@ class Unknown:
 UNKNOWN: Final = Unknown()
 
 
-class Origin(Record):
+class Origin(Record, hot=True):
     """Where a fact was read, precise enough to point a person at it."""
 
     source: str

@@ -7,13 +7,12 @@ A fact that could not be established (UNKNOWN) makes a check UNKNOWN; ``all`` is
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from mtls_doctor.engine.paths import resolve
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import Unknown
+from mtls_doctor.vocabulary import UNKNOWN
 
 
 class Verdict(enum.Enum):
@@ -62,11 +61,7 @@ class Check(Record):
 
     def test(self, facts: object) -> Verdict:
         """Evaluate against ``facts``."""
-        actual = resolve(facts, self.fact)
-        expected = resolve(facts, self.value.path) if isinstance(self.value, FactRef) else self.value
-        if isinstance(actual, Unknown) or isinstance(expected, Unknown):
-            return Verdict.UNKNOWN
-        return Verdict.YES if _apply(self.op, actual, expected) else Verdict.NO
+        return _compiled(self)(facts)
 
 
 class Group(Record):
@@ -86,30 +81,103 @@ class Group(Record):
 
     def test(self, facts: object) -> Verdict:
         """Kleene conjunction of the all-part, the any-part and the negated none-part."""
-        parts = [_all(p.test(facts) for p in self.all)]
-        if self.any:
-            parts.append(_any(p.test(facts) for p in self.any))
-        if self.none:
-            parts.append(_not(_any(p.test(facts) for p in self.none)))
-        return _all(parts)
+        return _compiled(self)(facts)
 
 
-def _all(verdicts: Iterable[Verdict]) -> Verdict:
-    seen = set(verdicts)
-    if Verdict.NO in seen:
-        return Verdict.NO
-    return Verdict.UNKNOWN if Verdict.UNKNOWN in seen else Verdict.YES
+_Test = Callable[[object], Verdict]
+_COMPILED: dict[int, tuple[Check | Group, _Test]] = {}
+"""Each condition's test, built on first use and kept with the condition (so its id is never reused). A lint
+evaluates some 40 rules on every server block: 400,000 tests at 10,000 blocks, where walking the condition records
+and splitting their fact paths again each time was a third of the lint's time."""
 
 
-def _any(verdicts: Iterable[Verdict]) -> Verdict:
-    seen = set(verdicts)
-    if Verdict.YES in seen:
-        return Verdict.YES
-    return Verdict.UNKNOWN if Verdict.UNKNOWN in seen else Verdict.NO
+def _compiled(part: Check | Group) -> _Test:
+    entry = _COMPILED.get(id(part))
+    if entry is None:
+        entry = _COMPILED[id(part)] = (part, _check_test(part) if isinstance(part, Check) else _group_test(part))
+    return entry[1]
 
 
-def _not(v: Verdict) -> Verdict:
-    return {Verdict.YES: Verdict.NO, Verdict.NO: Verdict.YES}.get(v, Verdict.UNKNOWN)
+def _getter(path: str) -> Callable[[object], Any]:
+    """``resolve(facts, path)`` with the path split once."""
+    steps = tuple(path.split("."))
+
+    def get(facts: object) -> Any:
+        value: Any = facts
+        for step in steps:
+            if value is UNKNOWN or value is None:
+                return value
+            value = getattr(value, step)
+        return value
+
+    return get
+
+
+def _check_test(check: Check) -> _Test:
+    actual_of = _getter(check.fact)
+    op, value = check.op, check.value
+    if isinstance(value, FactRef):
+        expected_of = _getter(value.path)
+
+        def against_fact(facts: object) -> Verdict:
+            actual, expected = actual_of(facts), expected_of(facts)
+            if actual is UNKNOWN or expected is UNKNOWN:
+                return Verdict.UNKNOWN
+            return Verdict.YES if _apply(op, actual, expected) else Verdict.NO
+
+        return against_fact
+
+    def against_value(facts: object) -> Verdict:
+        actual = actual_of(facts)
+        if actual is UNKNOWN:
+            return Verdict.UNKNOWN
+        return Verdict.YES if _apply(op, actual, value) else Verdict.NO
+
+    return against_value
+
+
+def _group_test(group: Group) -> _Test:
+    # Kleene logic, short-circuited: a NO part makes ``all`` NO and a YES part makes ``any`` YES whatever the
+    # others are (an UNKNOWN among them included), so the rest need not be evaluated.
+    alls = tuple(_compiled(p) for p in group.all)
+    anys = tuple(_compiled(p) for p in group.any)
+    nones = tuple(_compiled(p) for p in group.none)
+
+    def test(facts: object) -> Verdict:
+        result = Verdict.YES
+        for part in alls:
+            verdict = part(facts)
+            if verdict is Verdict.NO:
+                return Verdict.NO
+            if verdict is Verdict.UNKNOWN:
+                result = Verdict.UNKNOWN
+        if anys:
+            found = _first_yes(anys, facts)
+            if found is Verdict.NO:
+                return Verdict.NO
+            if found is Verdict.UNKNOWN:
+                result = Verdict.UNKNOWN
+        if nones:
+            found = _first_yes(nones, facts)
+            if found is Verdict.YES:
+                return Verdict.NO
+            if found is Verdict.UNKNOWN:
+                result = Verdict.UNKNOWN
+        return result
+
+    return test
+
+
+def _first_yes(parts: tuple[_Test, ...], facts: object) -> Verdict:
+    """Kleene disjunction: YES at the first YES part, else UNKNOWN if one was, else NO."""
+    result = Verdict.NO
+    for part in parts:
+        verdict = part(facts)
+        if verdict is Verdict.YES:
+            return Verdict.YES
+        if verdict is Verdict.UNKNOWN:
+            result = Verdict.UNKNOWN
+    return result
 
 
 def _plain(value: Any) -> Any:

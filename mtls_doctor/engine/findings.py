@@ -20,7 +20,7 @@ class Evidence(Record):
     origins: tuple[Origin, ...]
 
 
-class Finding(Record):
+class Finding(Record, hot=True):
     """One rule's verdict on one set of facts."""
 
     rule: Rule

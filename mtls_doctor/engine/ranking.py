@@ -16,13 +16,15 @@ from mtls_doctor.facts.model import Verdict
 from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import Outcome
 
-_STATUS = (Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE)
-_SEVERITY = tuple(Severity)
-_STAGE = tuple(Stage)
-_CONFIDENCE = tuple(Confidence)
+_STATUS = {
+    s: i for i, s in enumerate((Status.ERROR, Status.FAIL, Status.NOT_EVALUATED, Status.PASS, Status.NOT_APPLICABLE))
+}
+_SEVERITY = {s: i for i, s in enumerate(Severity)}
+_STAGE = {s: i for i, s in enumerate(Stage)}
+_CONFIDENCE = {c: i for i, c in enumerate(Confidence)}
 
 
-class Ranked(Record):
+class Ranked(Record, hot=True):
     """A top-level finding and the failing findings it explains (shown under it as "seen as")."""
 
     finding: Finding
@@ -46,14 +48,14 @@ def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: 
 def sort_key(f: Finding, failing: frozenset[str] = frozenset()) -> tuple[int, int, int, int, int, int, str]:
     """Most useful first; ``failing`` are the ids of the failing findings (a cause of one of them comes early); what
     waits until nginx starts (``deferred``) comes after every finding of now."""
-    decisive = 0 if f.logged else 1 if failing & set(f.rule.explains) else 2
+    decisive = 0 if f.logged else 1 if not failing.isdisjoint(f.rule.explains) else 2
     return (
-        _STATUS.index(f.status),
+        _STATUS[f.status],
         int(f.deferred),
         decisive,
-        _SEVERITY.index(f.rule.severity),
-        _STAGE.index(f.rule.stage),
-        _CONFIDENCE.index(f.rule.confidence),
+        _SEVERITY[f.rule.severity],
+        _STAGE[f.rule.stage],
+        _CONFIDENCE[f.rule.confidence],
         f.rule.id,
     )
 
@@ -81,10 +83,11 @@ def ordered_findings(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: sort_key(f, failing))
 
 
-def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
-    """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it."""
-    ordered = ordered_findings(findings)
-    failing = [f for f in ordered if f.status is Status.FAIL]
+def rank(findings: Sequence[Finding], *, ordered: bool = False) -> tuple[Ranked, ...]:
+    """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it;
+    ``ordered``: ``findings`` are ordered_findings() already (a lint ranks some 40 findings per server block)."""
+    in_order = list(findings) if ordered else ordered_findings(findings)
+    failing = [f for f in in_order if f.status is Status.FAIL]
     parent: dict[str, Finding] = {}
     for f in failing:
         explainer = next((e for e in failing if f.rule.id in e.rule.explains and e is not f), None)
@@ -103,5 +106,5 @@ def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
         if f.rule.id in parent:
             children.setdefault(root(f).rule.id, []).append(f)
     return tuple(
-        Ranked(finding=f, explains=tuple(children.get(f.rule.id, ()))) for f in ordered if f.rule.id not in parent
+        Ranked(finding=f, explains=tuple(children.get(f.rule.id, ()))) for f in in_order if f.rule.id not in parent
     )

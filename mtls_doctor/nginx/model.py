@@ -25,7 +25,7 @@ from mtls_doctor.vocabulary import OcspMode, Origin, VerifyClient
 T = TypeVar("T")
 
 
-class Setting(MaybePlaced, Generic[T], Record):
+class Setting(MaybePlaced, Generic[T], Record, hot=True):
     """An effective value and where it was set."""
 
     value: T

@@ -39,7 +39,7 @@ class PathKind(enum.Enum):
     """``engine:name:id``: a key held by an OpenSSL engine (ssl_certificate_key)."""
 
 
-class ConfigPath(Placed, Record):
+class ConfigPath(Placed, Record, hot=True):
     """A file named by a directive, resolved but never opened here."""
 
     raw: str

@@ -10,7 +10,7 @@ from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import Origin
 
 
-class Directive(Record):
+class Directive(Record, hot=True):
     """One directive: ``name arg ...;`` or ``name arg ... { block }``.
 
     ``args`` are the tokens as nginx sees them: quotes removed, escapes kept, variables unexpanded. For ``if``
