@@ -10,8 +10,8 @@ ingress-style config whose certificate, CA and CRL files exist (bench/lint_fixtu
     script creates and fills from PyPI on first use: gixy pins pyparsing 2).
 
 gixy is slow (about 6.5 minutes at 10,000 blocks on the anchors' machine), so it runs in the first --gixy-runs
-rounds only. Reports median/min/max, n and the median peak RSS of each, the ratios lint/crossplane (goal <= 1.2:
-the rules add at most a fifth on top of parsing) and gixy/lint (goal >= 20), and writes them as JSON.
+rounds only. Reports median/min/max, n and the median peak RSS of each, the ratios lint/crossplane (goal <= 0.8,
+issue 12: reading and linting costs less than crossplane's parse alone) and gixy/lint (goal >= 20), and writes them as JSON.
 
     .venv/bin/python bench/run_lint.py [--sizes 1000,10000] [--runs 5,2] [--gixy-runs 2,1] [--json FILE]
 
@@ -41,8 +41,8 @@ from bench.timing import REPO, Run, Summary, compile_package, paired_ratio, rati
 
 GIXY_VERSION = "0.1.21"
 GIXY_VENV = REPO / "bench" / ".venvs" / "gixy"
-GOAL_VS_CROSSPLANE = 1.2
-"""lint / crossplane parse, at most."""
+GOAL_VS_CROSSPLANE = 0.8
+"""lint / crossplane parse, at most (issue 12; issue 3 asked for 1.2)."""
 GOAL_VS_GIXY = 20.0
 """gixy / lint, at least."""
 LINT, CROSSPLANE, GIXY = "mtls-doctor lint --format json", "crossplane parse", "gixy"

@@ -26,6 +26,7 @@ from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.schema import Example, Rule, Scope
 from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.exit_status import ExitStatus
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.live import client_credentials, connect_report
 from mtls_doctor.pki.passwords import Passwords
@@ -209,6 +210,25 @@ def test_connect_reports_what_curl_gets(served: dict[str, Live], name: str) -> N
     elif status == 400:
         assert verdict.outcome is Outcome.REJECT
         assert verdict.reason == page, f"{name}: probe says {verdict.reason!r}, curl got {page!r}"
+
+
+@pytest.mark.parametrize("name", _names())
+def test_a_server_that_answers_has_started(served: dict[str, Live], name: str) -> None:
+    """A server that answered the handshake started with its configuration: nothing nginx checks at start-up (an
+    unusable CA, trusted or CRL file) is left unknown, so a request it served exits 0, not 3 (incomplete)."""
+    live = _live(served, name)
+    assert live.inferred is not None
+    startup = [
+        f.rule.id
+        for f in live.inferred.findings
+        if "MTLS904" in f.rule.explains and f.status in (Status.NOT_EVALUATED, Status.FAIL)
+    ]
+    assert startup == [], f"{name}: {startup}"
+    served = live.curl[0] == 200 and live.inferred.inputs.cert is not None  # without a client, much is unknown
+    if served and not any(f.status is Status.FAIL for f in live.inferred.findings):
+        assert live.inferred.exit_status is ExitStatus.OK, [
+            (f.rule.id, f.unknown) for f in live.inferred.findings if f.status is Status.NOT_EVALUATED
+        ]
 
 
 def _root(report: Report) -> str | None:

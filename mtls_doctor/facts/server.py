@@ -28,7 +28,7 @@ from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, ServerSettings
 from mtls_doctor.pki.crls import LoadedCrl
 from mtls_doctor.record import Record
-from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, ServerSource, Unknown, VerifyClient
 
 
 class ServerModel(Record):
@@ -80,6 +80,13 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             reasons.setdefault(f"server.{field}", reasons[key])
     if "server.crl_files" in reasons:
         reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
+    if settings.source is ServerSource.HANDSHAKE:
+        # The server answered, so it started with its configuration: every file it names loaded (nginx stops with
+        # [emerg] on one it cannot load). What the files hold may be unknown; that they are unusable is not.
+        problems = {role: None if isinstance(p, Unknown) else p for role, p in problems.items()}
+        crl_problem = None if isinstance(crl_problem, Unknown) else crl_problem
+        for field in ("ca_file_problem", "trusted_file_problem", "crl_file_problem"):
+            reasons.pop(f"server.{field}", None)
     unknown_why = reasons.get("server.ca_file") or reasons.get("server.trusted_file")
     for field in (
         "intermediates_without_root",
@@ -94,7 +101,10 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     for field in ("crl_files", "crl_file_certs"):
         if isinstance(crl_files, Unknown) and "server.crl_files" in reasons:
             reasons.setdefault(f"server.{field}", reasons["server.crl_files"])
-    required = verify_needs_ca_file(settings.verify_client, settings.nginx_version)
+    # a server that answered has what it needs to start (nginx before 1.27.2 requires ssl_client_certificate)
+    required = settings.source is not ServerSource.HANDSHAKE and verify_needs_ca_file(
+        settings.verify_client, settings.nginx_version
+    )
     facts = ServerFacts(
         source=settings.source,
         verify_client=settings.verify_client,
