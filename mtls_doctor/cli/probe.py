@@ -51,9 +51,18 @@ def live_options(func: _F) -> _F:
     return func
 
 
-def build_request(target: str, *, server_ca: str | None, inputs: Inputs, passwords: Any, **live: Any) -> Request:
+def build_request(
+    target: str,
+    *,
+    server_ca: str | None,
+    inputs: Inputs,
+    passwords: Any,
+    credentials: tuple[tuple[Any, ...], Any] | None = None,
+    **live: Any,
+) -> Request:
     """The probe's request; UsageError for a bad target or contradicting options; InputError for unusable files.
-    ``live``: the values of ``live_options``."""
+    ``live``: the values of ``live_options``; ``credentials``: the client's chain and key, when already read (the
+    same for every target of a probe)."""
     sni: str | None = live["sni"]
     host_header: str | None = live["host_header"]
     url_path: str = live["url_path"]
@@ -81,7 +90,7 @@ def build_request(target: str, *, server_ca: str | None, inputs: Inputs, passwor
     except ValueError:
         default_sni = host
     chosen_sni = sni if sni is not None else default_sni
-    chain, key = client_credentials(inputs, passwords)
+    chain, key = credentials if credentials is not None else client_credentials(inputs, passwords)
     return Request(
         host=host,
         port=port,
@@ -177,7 +186,7 @@ def live_check(
     from mtls_doctor.errors import InputError  # noqa: PLC0415
     from mtls_doctor.live import connect_report  # noqa: PLC0415
 
-    defaults = {"sni": None, "host_header": None, "url_path": "/", "tls1_2": False, "tls1_3": False}
+    defaults: dict[str, Any] = {"sni": None, "host_header": None, "url_path": "/", "tls1_2": False, "tls1_3": False}
     try:
         request = build_request(
             target, server_ca=None, inputs=inputs, passwords=passwords, timeout=10.0,
@@ -244,7 +253,7 @@ def probe(
 
     from mtls_doctor.engine.catalogue import load_catalogue  # noqa: PLC0415
     from mtls_doctor.inputs import Inputs  # noqa: PLC0415
-    from mtls_doctor.live import connect_report  # noqa: PLC0415
+    from mtls_doctor.live import client_credentials, connect_report  # noqa: PLC0415
 
     listed = list(targets)
     if targets_file is not None:
@@ -254,7 +263,11 @@ def probe(
     inputs = Inputs(cert=cert, key=key, chain=chain, password_file=password_file)
     passwords = password_source(password_file)
     catalogue = load_catalogue([Path(d) for d in rules_dirs])
-    requests = [build_request(t, server_ca=server_ca, inputs=inputs, passwords=passwords, **live) for t in listed]
+    credentials = client_credentials(inputs, passwords)  # read once, for every target
+    requests = [
+        build_request(t, server_ca=server_ca, inputs=inputs, passwords=passwords, credentials=credentials, **live)
+        for t in listed
+    ]
 
     def one(request: Request) -> Report:
         return connect_report(inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue)
