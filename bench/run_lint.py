@@ -11,7 +11,8 @@ ingress-style config whose certificate, CA and CRL files exist (bench/lint_fixtu
 
 gixy is slow (about 6.5 minutes at 10,000 blocks on the anchors' machine), so it runs in the first --gixy-runs
 rounds only. Reports median/min/max, n and the median peak RSS of each, the ratios lint/crossplane (goal <= 0.8,
-issue 12: reading and linting costs less than crossplane's parse alone) and gixy/lint (goal >= 20), and writes them as JSON.
+issue 12: reading and linting costs less than crossplane's parse alone) and gixy/lint (goal >= 20), and writes them
+as JSON.
 
     .venv/bin/python bench/run_lint.py [--sizes 1000,10000] [--runs 5,2] [--gixy-runs 2,1] [--json FILE]
 
