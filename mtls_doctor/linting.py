@@ -120,7 +120,7 @@ class LintReport(Record):
         if fail_on is None:
             return ExitStatus.OK
         bar = SEVERITY_RANK[fail_on]
-        relevant = [f for f in self.findings if SEVERITY_RANK[f.rule.severity] >= bar]
+        relevant = [f for f in self.findings if SEVERITY_RANK[f.severity] >= bar]
         if any(f.status is Status.FAIL for f in relevant):
             return ExitStatus.PROBLEMS_FOUND
         if any(f.status is Status.NOT_EVALUATED for f in relevant):
