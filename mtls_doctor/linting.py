@@ -201,6 +201,7 @@ def lint_model(
                 nginx_version=model.nginx.version,
                 generation=generation,
                 verify_result_checked=facts.verify_result_checked,
+                certificate_forwarded=facts.certificate_forwarded,
                 startup_error=parse_error(server, nginx),
             )
             trust = observe.run(
