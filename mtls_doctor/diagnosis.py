@@ -76,9 +76,7 @@ def exit_status_of(findings: Sequence[Finding], *, unknown_verdict: bool = False
         return ExitStatus.INTERNAL_ERROR
     if any(f.status is Status.FAIL and f.severity is Severity.BLOCKING for f in findings):
         return ExitStatus.PROBLEMS_FOUND
-    if unknown_verdict or any(
-        f.status is Status.NOT_EVALUATED and f.severity is Severity.BLOCKING for f in findings
-    ):
+    if unknown_verdict or any(f.status is Status.NOT_EVALUATED and f.severity is Severity.BLOCKING for f in findings):
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK
 
