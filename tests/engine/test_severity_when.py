@@ -27,6 +27,7 @@ from mtls_doctor.record import replace
 from mtls_doctor.render.json_report import report_json
 from mtls_doctor.samplepki.inputs import scenario_inputs
 from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, manifest, scenario_report
+from tests.test_explain_texts import RULE_HEAD
 from tests.test_lint_rules import block, finding, lint
 
 FORGIVEN = "optional-no-ca-untrusted"
@@ -181,31 +182,12 @@ def test_an_example_names_a_severity_only_for_a_failure() -> None:
 
 
 def _toml(when: str, message: str = "") -> str:
-    return f"""\
-schema = 1
-id = "MTLS298"
-name = "graded-rule"
-title = "A rule whose severity follows the facts"
-stage = "trust"
-severity = "blocking"
-confidence = "certain"
-message = "m"
+    """A local rule (tests/test_explain_texts.py's) with one grade."""
+    grade = f'[[severity_when]]\nseverity = "degraded"\nwhen = {when}\nwhy = "w"\n{message}\n'
+    return RULE_HEAD.replace("[doc]", f"{grade}[doc]")
 
-[violated]
-all = [{{ fact = "path.issuer_missing", exists = true }}]
 
-[[severity_when]]
-severity = "degraded"
-when = {when}
-why = "w"
-{message}
-
-[doc]
-what = "w"
-why = "y"
-symptoms = ["s"]
-fix = "f"
-"""
+LOCAL = "MTLS299-local-texts.toml"
 
 
 @pytest.mark.parametrize(
@@ -216,14 +198,14 @@ fix = "f"
     ],
 )
 def test_the_catalogue_checks_the_paths_of_every_entry(tmp_path: Path, when: str, message: str, problem: str) -> None:
-    (tmp_path / "MTLS298-graded-rule.toml").write_text(_toml(when, message))
-    with pytest.raises(RuleError, match=re.escape("MTLS298-graded-rule.toml")) as caught:
+    (tmp_path / LOCAL).write_text(_toml(when, message))
+    with pytest.raises(RuleError, match=re.escape(LOCAL)) as caught:
         load_catalogue([tmp_path])
     assert problem in str(caught.value)
 
 
 def test_a_graded_rule_loads_from_a_rules_directory(tmp_path: Path) -> None:
-    (tmp_path / "MTLS298-graded-rule.toml").write_text(_toml('{ fact = "verdict.forgiven", is = true }'))
-    rule = load_catalogue([tmp_path]).get("MTLS298")
+    (tmp_path / LOCAL).write_text(_toml('{ fact = "verdict.forgiven", is = true }'))
+    rule = load_catalogue([tmp_path]).get("MTLS299")
     assert rule is not None
     assert [g.severity for g in rule.severity_when] == [Severity.DEGRADED]
