@@ -25,8 +25,10 @@ from mtls_doctor.facts.gather import gather
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
 from mtls_doctor.render.json_report import report_json
+from mtls_doctor.render.runbook import catalogue_document
 from mtls_doctor.samplepki.inputs import scenario_inputs
 from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, manifest, scenario_report
+from tests.test_cli import mtls
 from tests.test_explain_texts import RULE_HEAD
 from tests.test_lint_rules import block, finding, lint
 
@@ -209,3 +211,26 @@ def test_a_graded_rule_loads_from_a_rules_directory(tmp_path: Path) -> None:
     rule = load_catalogue([tmp_path]).get("MTLS299")
     assert rule is not None
     assert [g.severity for g in rule.severity_when] == [Severity.DEGRADED]
+
+
+def test_the_console_shows_the_forgiven_cause_as_the_root_cause_with_the_consequence_under_it() -> None:
+    """A person in an outage reads the cause first (a box, not a line of "also worth fixing"), what nginx does
+    with it under it, and no claim that nginx logs anything; the command exits 0 (nothing is blocked)."""
+    where = f"sample_pki/scenarios/{FORGIVEN}"
+    run = mtls(
+        "check", "--cert", f"{where}/client.pem", "--key", f"{where}/client.key", "--ca", f"{where}/ca.pem",
+        "--verify-client", "optional_no_ca",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    root = run.stdout.split("Root cause\n", 1)[1].split("Also worth fixing", 1)[0]
+    assert root.startswith("── MTLS401 client-ca-not-trusted ── degraded · certain · the cause of $ssl_client_verify")
+    assert "Seen as   MTLS604 " in root
+    assert "nginx logs this one" not in run.stdout
+    assert "MTLS604 optional-no-ca-forgives-failure (degraded)" not in run.stdout, "folded, not repeated"
+
+
+def test_the_catalogue_as_data_lists_each_rule_grades() -> None:
+    rules = {r["id"]: r for r in catalogue_document(catalogue())}
+    assert [g["severity"] for g in rules["MTLS401"]["severity_when"]] == ["degraded"]
+    assert [g["severity"] for g in rules["MTLS604"]["severity_when"]] == ["advisory"]
+    assert rules["MTLS101"]["severity_when"] == []
