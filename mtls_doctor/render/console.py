@@ -9,7 +9,7 @@ from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked
-from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.engine.vocabulary import Severity, Stage, Status
 from mtls_doctor.facts.model import PathFacts, ProbeFacts, RevocationFacts, Verdict
 from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
@@ -165,6 +165,11 @@ def _box(r: Ranked, note: str | None) -> Box:
     body.extend(para(Span("Seen as   ", "bold"), f"{c.rule.id} {c.rule.title}") for c in r.explains)
     if f.remedy:
         body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+    for c in r.explains:
+        # a setting of the server seen under the cause (optional_no_ca serving it unauthenticated, MTLS604) is
+        # fixed on its own: its fix is shown with the cause's, not only behind "explain"
+        if c.rule.stage is Stage.SERVER_CONFIG and c.remedy:
+            body += [para(Span(f"Fix ({c.rule.id})", "bold")), Pre(c.remedy, "green")]
     body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
     subtitle = f"{f.severity.value} · {f.rule.confidence.value}" + (f" · {note}" if note else "")
     return Box(title=f"{f.rule.id} {f.rule.name}", subtitle=subtitle, body=tuple(body), style=_STYLE[f.severity])

@@ -225,6 +225,7 @@ def test_the_console_shows_the_forgiven_cause_as_the_root_cause_with_the_consequ
     root = run.stdout.split("Root cause\n", 1)[1].split("Also worth fixing", 1)[0]
     assert root.startswith("── MTLS401 client-ca-not-trusted ── degraded · certain · the cause of $ssl_client_verify")
     assert "Seen as   MTLS604 " in root
+    assert "Fix (MTLS604)\n   # if every client must present a valid certificate:\n   ssl_verify_client on;" in root
     assert "nginx logs this one" not in run.stdout
     assert "MTLS604 optional-no-ca-forgives-failure (degraded)" not in run.stdout, "folded, not repeated"
 
