@@ -183,7 +183,7 @@ class Rule(Record):
 
     def required_placeholders(self) -> list[str]:
         """The placeholders with no fallback text: a failing finding must have a value for each (those of a grade's
-        templates only where that grade applies: see :meth:`Grade`)."""
+        templates only where that grade applies)."""
         return [p for text in (self.message, self.remedy or "") for p in template_paths(text, fallbacks=False)]
 
     def condition_paths(self) -> list[str]:
