@@ -74,11 +74,9 @@ def exit_status_of(findings: Sequence[Finding], *, unknown_verdict: bool = False
     """The exit status for a set of findings (precedence 4 > 1 > 3 > 0)."""
     if any(f.status is Status.ERROR for f in findings):
         return ExitStatus.INTERNAL_ERROR
-    if any(f.status is Status.FAIL and f.rule.severity is Severity.BLOCKING for f in findings):
+    if any(f.status is Status.FAIL and f.severity is Severity.BLOCKING for f in findings):
         return ExitStatus.PROBLEMS_FOUND
-    if unknown_verdict or any(
-        f.status is Status.NOT_EVALUATED and f.rule.severity is Severity.BLOCKING for f in findings
-    ):
+    if unknown_verdict or any(f.status is Status.NOT_EVALUATED and f.severity is Severity.BLOCKING for f in findings):
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK
 

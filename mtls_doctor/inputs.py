@@ -70,6 +70,9 @@ class ServerSettings(Record):
     directive), in nginx's words; None when there is none."""
     verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read where requests pass (a config tells; flags cannot)."""
+    certificate_forwarded: bool | Unknown = False
+    """Every pass to an application sends it the whole client certificate, so the application can verify it
+    itself (a config tells; flags cannot)."""
     origins: dict[str, Origin]
     """Where each setting was set, by ServerFacts field name."""
     reasons: dict[str, str]
@@ -145,9 +148,12 @@ class Inputs(Record):
             serves_tls=True,
             startup_error=None,
             verify_result_checked=UNKNOWN,
+            certificate_forwarded=UNKNOWN,
             origins={name: Origin(source=option) for name, option in flag.items()},
             reasons={
                 "verify_result_checked": "the flags do not say whether anything checks $ssl_client_verify "
-                "(give --nginx to read the configuration)"
+                "(give --nginx to read the configuration)",
+                "certificate_forwarded": "the flags do not say whether the application gets the client certificate "
+                "(give --nginx to read the configuration)",
             },
         )

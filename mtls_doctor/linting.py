@@ -120,7 +120,7 @@ class LintReport(Record):
         if fail_on is None:
             return ExitStatus.OK
         bar = SEVERITY_RANK[fail_on]
-        relevant = [f for f in self.findings if SEVERITY_RANK[f.rule.severity] >= bar]
+        relevant = [f for f in self.findings if SEVERITY_RANK[f.severity] >= bar]
         if any(f.status is Status.FAIL for f in relevant):
             return ExitStatus.PROBLEMS_FOUND
         if any(f.status is Status.NOT_EVALUATED for f in relevant):
@@ -201,6 +201,7 @@ def lint_model(
                 nginx_version=model.nginx.version,
                 generation=generation,
                 verify_result_checked=facts.verify_result_checked,
+                certificate_forwarded=facts.certificate_forwarded,
                 startup_error=parse_error(server, nginx),
             )
             trust = observe.run(

@@ -130,7 +130,7 @@ def check_nginx(
     block = choose_block(linted, name=server_name, port=port, ask=ask)
     settings = replace(block.settings, startup_error=startup_error(linted, block))
     for field, why in settings.reasons.items():
-        if field != "verify_result_checked":
+        if field not in ("verify_result_checked", "certificate_forwarded"):
             raise InputError(str(settings.origins.get(field, block.server.origin)), why)
     generation = generation_of(model.nginx.ssl_library)
     return diagnose(

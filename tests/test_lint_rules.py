@@ -191,6 +191,8 @@ def test_lint_rule_example(rule: Rule, example: Example, form: str) -> None:
         f"{rule.id} on {example.target} ({form}): {found.status.value}, expected {example.expect.value}"
         f" ({found.message or found.error or found.unknown})"
     )
+    if example.severity is not None:
+        assert found.severity is example.severity, f"{rule.id} on {example.target} ({form}): {found.severity.value}"
 
 
 def _failing_examples() -> list[object]:

@@ -224,8 +224,8 @@ def test_a_server_that_answers_has_started(served: dict[str, Live], name: str) -
         if "MTLS904" in f.rule.explains and f.status in (Status.NOT_EVALUATED, Status.FAIL)
     ]
     assert startup == [], f"{name}: {startup}"
-    served = live.curl[0] == 200 and live.inferred.inputs.cert is not None  # without a client, much is unknown
-    if served and not any(f.status is Status.FAIL for f in live.inferred.findings):
+    answered = live.curl[0] == 200 and live.inferred.inputs.cert is not None  # without a client, much is unknown
+    if answered and not any(f.status is Status.FAIL for f in live.inferred.findings):
         assert live.inferred.exit_status is ExitStatus.OK, [
             (f.rule.id, f.unknown) for f in live.inferred.findings if f.status is Status.NOT_EVALUATED
         ]

@@ -28,3 +28,5 @@ def test_rule_example(rule: Rule, example: Example) -> None:
         f"{rule.id} on {example.target}: {finding.status.value}, expected {example.expect.value}"
         f" ({finding.message or finding.error or finding.unknown})"
     )
+    if example.severity is not None:
+        assert finding.severity is example.severity, f"{rule.id} on {example.target}: {finding.severity.value}"

@@ -45,7 +45,7 @@ def root_causes(report: Report) -> list[Finding]:
     return [
         r.finding
         for r in report.tree
-        if r.finding.status is Status.FAIL and r.finding.rule.severity is Severity.BLOCKING and not r.finding.deferred
+        if r.finding.status is Status.FAIL and r.finding.severity is Severity.BLOCKING and not r.finding.deferred
     ]
 
 
@@ -151,7 +151,7 @@ def test_a_missing_root_crl_is_one_blocking_finding() -> None:
         assert [f.rule.id for f in root_causes(report)] == ["MTLS501"]
     conf = SAMPLE / "scenarios" / "crl-missing-root-crl" / SERVER_CONF
     (block,) = lint_config(conf, now=LOCAL_NOW, prefix=SAMPLE).servers
-    blocking = [f.rule.id for f in block.findings if f.status is Status.FAIL and f.rule.severity is Severity.BLOCKING]
+    blocking = [f.rule.id for f in block.findings if f.status is Status.FAIL and f.severity is Severity.BLOCKING]
     assert blocking == ["MTLS501"]
 
 

@@ -143,7 +143,7 @@ def _catalogue(
 # The checked catalogue is cached (parsing 60 TOML files and checking every fact path against the model costs more
 # than the whole diagnosis). The key covers every rule file's path, size and mtime, and the tool's version, so any
 # edit is validated again on the next run. A cache that cannot be read or written is simply not used.
-_CACHE_FORMAT = 5
+_CACHE_FORMAT = 6
 
 
 def cache_dir() -> Path:
@@ -215,8 +215,7 @@ def check_catalogue(catalogue: Catalogue) -> None:
         root = roots.get(rule.scope)
         if root is None:
             raise RuleError(f"{rule.source}: scope '{rule.scope.value}' is not available")
-        paths = [p for g in (rule.applies, rule.violated) for c in g.checks() for p in c.paths()]
-        for path in (*paths, *rule.placeholders()):
+        for path in (*rule.condition_paths(), *rule.placeholders()):
             try:
                 check_path(root, path)
             except PathError as exc:

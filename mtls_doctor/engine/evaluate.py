@@ -32,12 +32,25 @@ def evaluate(rule: Rule, facts: object, reasons: Mapping[str, str]) -> Finding:
             return Finding(rule=rule, status=Status.PASS)
         if violated is Verdict.UNKNOWN:
             return _not_evaluated(rule, facts, reasons, rule.violated.checks())
+        grade = None
+        for entry in rule.severity_when:
+            holds = entry.when.test(facts)
+            if holds is Verdict.UNKNOWN:
+                # The grade decides the exit status: a guessed one is a false alarm or a missed one. Unknown is
+                # never pass, and never a severity either (rules/README.md, [[severity_when]]).
+                return _not_evaluated(rule, facts, reasons, entry.when.checks())
+            if holds is Verdict.YES:
+                grade = entry
+                break
+        message = grade.message if grade is not None and grade.message else rule.message
         return Finding(
             rule=rule,
             status=Status.FAIL,
-            message=render(rule.message, facts),
+            message=render(message, facts),
             remedy=render(rule.remedy, facts) if rule.remedy else None,
-            evidence=_evidence(rule, facts),
+            evidence=_evidence(rule, facts, grade.when.checks() if grade is not None else ()),
+            grade=grade.severity if grade is not None else None,
+            grade_why=grade.why if grade is not None else None,
         )
     except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
         return Finding(rule=rule, status=Status.ERROR, error=f"{type(exc).__name__}: {exc}")
@@ -60,9 +73,10 @@ def render(template: str, facts: object) -> str:
     return "".join(out)
 
 
-def _evidence(rule: Rule, facts: object) -> tuple[Evidence, ...]:
+def _evidence(rule: Rule, facts: object, graded: Iterable[Any] = ()) -> tuple[Evidence, ...]:
+    """The facts of ``violated``, then those of the grade that applies (why the severity is what it is)."""
     seen: dict[str, Evidence] = {}
-    for check in rule.violated.checks():
+    for check in (*rule.violated.checks(), *graded):
         for path in check.paths():
             if path not in seen:
                 value: Any = resolve(facts, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import Origin
 
@@ -38,3 +38,16 @@ class Finding(Record, hot=True):
     """The twin raised one of the errors the rule predicts (None: no prediction, or no twin)."""
     deferred: bool = False
     """nginx would not start, and this is what the client would meet once it does: never a root cause now."""
+    decides: bool = False
+    """The rule predicts the verify error of the verdict: the one nginx logs (``logged``), or the one
+    ``optional_no_ca`` forgave and ``$ssl_client_verify = FAILED:...`` carries (nginx logs nothing then)."""
+    grade: Severity | None = None
+    """The severity a ``[[severity_when]]`` entry of the rule gave this failing finding; None: the declared one."""
+    grade_why: str | None = None
+    """Why the finding has that severity here (the entry's ``why``)."""
+
+    @property
+    def severity(self) -> Severity:
+        """How much this finding hurts here: its grade, else the rule's declared severity. Every consumer (ranking,
+        reports, exit codes) reads this, never ``rule.severity``."""
+        return self.rule.severity if self.grade is None else self.grade

@@ -1,8 +1,9 @@
 """Ordering findings so the root cause comes first, with the symptoms it explains folded under it.
 
 Order: errors, failures, not evaluated, passes, not applicable; among failures, first the one predicting the error
-nginx will log, then those explaining a failing symptom (why nginx will not start, why the client cannot present its
-certificate), then by severity, by stage (causes before symptoms), by confidence, by id (stable for goldens).
+of the verdict (the one nginx logs, or the one optional_no_ca forgives), then those explaining a failing symptom
+(why nginx will not start, why the client cannot present its certificate), then by severity (the finding's own,
+after its rule's [[severity_when]]), by stage (causes before symptoms), by confidence, by id (stable for goldens).
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ class Ranked(Record, hot=True):
 
 
 def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: frozenset[int] | None) -> list[Finding]:
-    """Mark which failing findings predict the error nginx logs, and which the twin confirmed."""
-    logged = verdict.verify_error.code if verdict is not None and verdict.verify_error is not None else None
+    """Mark which failing findings predict the verdict's verify error (``decides``), which of them nginx logs
+    (``logged``: not one under ``optional_no_ca`` when it forgives the error), and which the twin confirmed."""
+    code = verdict.verify_error.code if verdict is not None and verdict.verify_error is not None else None
+    forgiven = verdict is not None and verdict.forgiven is True
     out = []
     for finding in findings:
         if finding.status is Status.FAIL and finding.rule.predicts:
             predicts = set(finding.rule.predicts)
             confirmed = None if errors_seen is None else bool(predicts & errors_seen)
-            out.append(replace(finding, logged=logged in predicts, confirmed=confirmed))
+            decides = code in predicts
+            out.append(replace(finding, decides=decides, logged=decides and not forgiven, confirmed=confirmed))
         else:
             out.append(finding)
     return out
@@ -48,12 +52,12 @@ def annotate(findings: Sequence[Finding], verdict: Verdict | None, errors_seen: 
 def sort_key(f: Finding, failing: frozenset[str] = frozenset()) -> tuple[int, int, int, int, int, int, str]:
     """Most useful first; ``failing`` are the ids of the failing findings (a cause of one of them comes early); what
     waits until nginx starts (``deferred``) comes after every finding of now."""
-    decisive = 0 if f.logged else 1 if not failing.isdisjoint(f.rule.explains) else 2
+    decisive = 0 if f.decides else 1 if not failing.isdisjoint(f.rule.explains) else 2
     return (
         _STATUS[f.status],
         int(f.deferred),
         decisive,
-        _SEVERITY[f.rule.severity],
+        _SEVERITY[f.severity],
         _STAGE[f.rule.stage],
         _CONFIDENCE[f.rule.confidence],
         f.rule.id,

@@ -65,6 +65,21 @@ class Doc(Record):
     references: tuple[Reference, ...]
 
 
+class Grade(Record):
+    """A ``[[severity_when]]`` entry: the severity a failing finding takes when the facts say the consequence is not
+    the one the rule declares (nginx forgives the error and serves the request; the application verifies the
+    certificate itself). Entries are tried in order; the first whose ``when`` holds wins."""
+
+    severity: Severity
+    when: Group
+    why: str
+    """Why the finding has this severity there (the consequence, in words): plain text, the same in the runbook and
+    in every finding it grades."""
+    message: str | None = None
+    """A template replacing the rule's message when this grade applies (the consequence changes the story: a rule
+    whose message says "nginx logs 20" says what nginx does instead)."""
+
+
 class Example(Record):
     """A scenario (or config fixture) and the status the rule must give on it; each is one test."""
 
@@ -80,6 +95,8 @@ class Example(Record):
     in-process server of tests/support/probe_servers.py."""
     client: str | None = None
     """With ``live``: the client the probe emulates (``--client``)."""
+    severity: Severity | None = None
+    """The severity the failing finding must have there (a ``[[severity_when]]`` grade, or the declared one)."""
 
 
 class TextKind(enum.Enum):
@@ -152,14 +169,27 @@ class Rule(Record):
     source: str
     texts: tuple[SymptomText, ...] = ()
     """``[[explains_text]]``: the texts people paste that this rule explains."""
+    severity_when: tuple[Grade, ...] = ()
+    """``[[severity_when]]``: the severity of a failing finding when the facts change its consequence; otherwise
+    ``severity``."""
+
+    def _templates(self) -> list[str]:
+        grades = [g.message or "" for g in self.severity_when]
+        return [self.message, self.remedy or "", *grades]
 
     def placeholders(self) -> list[str]:
-        """The fact paths in the message and remedy templates."""
-        return [p for text in (self.message, self.remedy or "") for p in template_paths(text)]
+        """The fact paths in the message, remedy and severity_when templates."""
+        return [p for text in self._templates() for p in template_paths(text)]
 
     def required_placeholders(self) -> list[str]:
-        """The placeholders with no fallback text: a failing finding must have a value for each."""
+        """The placeholders with no fallback text: a failing finding must have a value for each (those of a grade's
+        templates only where that grade applies)."""
         return [p for text in (self.message, self.remedy or "") for p in template_paths(text, fallbacks=False)]
+
+    def condition_paths(self) -> list[str]:
+        """The fact paths of every condition: applies, violated and each severity_when."""
+        groups = (self.applies, self.violated, *(g.when for g in self.severity_when))
+        return [p for g in groups for c in g.checks() for p in c.paths()]
 
 
 class RetiredRule(Record):
@@ -192,6 +222,7 @@ def template_paths(text: str, *, fallbacks: bool = True) -> list[str]:
 _TOP_KEYS = {
     "schema", "id", "name", "title", "scope", "stage", "severity", "confidence", "since", "tags", "explains",
     "predicts", "message", "remedy", "applies", "violated", "doc", "examples", "status", "explains_text",
+    "severity_when",
 }  # fmt: skip
 _RETIRED_KEYS = {"schema", "id", "name", "title", "status", "retired_in", "replaced_by", "why"}
 
@@ -274,7 +305,49 @@ def parse_rule(raw: dict[str, Any], source: str, *, examples: bool = True) -> Ru
         examples=tuple(_example(e, fail) for e in raw.get("examples", ())) if examples else (),
         source=source,
         texts=parse_texts(raw.get("explains_text", []), source, owner=raw["id"]),
+        severity_when=_grades(raw.get("severity_when", []), severity, fail),
     )
+
+
+_GRADE_KEYS = {"severity", "when", "why", "message"}
+
+
+def _grades(raw: Any, declared: Severity, fail: Any) -> tuple[Grade, ...]:
+    """``[[severity_when]]``: each entry needs a severity other than the declared one, a condition and a why."""
+    if not isinstance(raw, list):
+        raise fail("severity_when is a list of tables ([[severity_when]])")
+    grades = []
+    for number, entry in enumerate(raw, 1):
+        where = f"severity_when #{number}"
+        if not isinstance(entry, dict):
+            raise fail(f"{where}: every entry is a table")
+        unknown = set(entry) - _GRADE_KEYS
+        if unknown:
+            raise fail(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("severity", "when", "why"):
+            if key not in entry:
+                raise fail(f"{where}: needs '{key}'")
+        try:
+            severity = Severity(entry["severity"])
+        except ValueError as exc:
+            raise fail(f"{where}: {exc}") from None
+        if severity is declared:
+            raise fail(f"{where}: severity '{severity.value}' is the declared one (an entry changes it)")
+        message = entry.get("message")
+        for key in ("why", "message"):
+            if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
+                raise fail(f"{where}: '{key}' is a non-empty text")
+        if template_paths(entry["why"]):
+            raise fail(f"{where}: 'why' is plain text (the runbook shows it as written); facts go in 'message'")
+        grades.append(
+            Grade(
+                severity=severity,
+                when=_when(entry["when"], fail, f"{where}.when"),
+                why=" ".join(entry["why"].split()),
+                message=" ".join(message.split()) if message else None,
+            )
+        )
+    return tuple(grades)
 
 
 _TEXT_KEYS = {"kind", "match", "means", "alert", "verify", "related", "rows", "examples"}
@@ -337,6 +410,14 @@ def parse_texts(raw: Any, source: str, *, owner: str | None) -> tuple[SymptomTex
             )
         )
     return tuple(texts)
+
+
+def _when(raw: Any, fail: Any, where: str) -> Group:
+    """A grade's condition: a group, or one check (``when = { fact = "verdict.forgiven", is = true }``)."""
+    if isinstance(raw, dict) and "fact" in raw:
+        check = _part(raw, fail, where)
+        return Group(all=(check,), any=(), none=())
+    return _group(raw, fail, where)
 
 
 def _group(raw: Any, fail: Any, where: str) -> Group:
@@ -408,4 +489,16 @@ def _example(raw: Any, fail: Any) -> Example:
         config="config" in raw,
         live="live" in raw,
         client=raw.get("client"),
+        severity=_example_severity(raw, target, expect, fail),
     )
+
+
+def _example_severity(raw: dict[str, Any], target: str, expect: Status, fail: Any) -> Severity | None:
+    if "severity" not in raw:
+        return None
+    if expect is not Status.FAIL:
+        raise fail(f"example {target!r}: 'severity' is the severity of a failing finding (expect = \"fail\")")
+    try:
+        return Severity(raw["severity"])
+    except ValueError as exc:
+        raise fail(f"example {target!r}: {exc}") from None

@@ -14,6 +14,7 @@ from typing import Any
 from mtls_doctor.facts.loading import Loader
 from mtls_doctor.inputs import FileRef, ServerSettings
 from mtls_doctor.nginx import ConfigPath, Context, LocationModifier, PathKind, ServerBlock, Setting, TlsProtocol
+from mtls_doctor.nginx.tree import Directive
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.vocabulary import UNKNOWN, ErrorPageRule, Origin, ServerSource, Unknown, VerifyClient
 
@@ -87,6 +88,7 @@ def block_settings(
     nginx_version: tuple[int, int, int],
     generation: OpenSSLGeneration | None,
     verify_result_checked: bool | Unknown,
+    certificate_forwarded: Directive | Unknown | None = None,
     startup_error: str | None = None,
 ) -> ServerSettings:
     """The settings nginx applies to client certificates in ``server``."""
@@ -122,6 +124,8 @@ def block_settings(
     }
     origins = {field: _origin(setting, server, directive) for field, (setting, directive) in named.items()}
     origins["seclevel"] = tls.security_level.origin or _default(server, "@SECLEVEL in ssl_ciphers")
+    if isinstance(certificate_forwarded, Directive):
+        origins["certificate_forwarded"] = certificate_forwarded.origin
     return ServerSettings(
         source=ServerSource.NGINX,
         verify_client=mode,
@@ -150,6 +154,9 @@ def block_settings(
         serves_tls=server.is_tls,
         startup_error=startup_error,
         verify_result_checked=verify_result_checked,
+        certificate_forwarded=certificate_forwarded
+        if isinstance(certificate_forwarded, Unknown)
+        else certificate_forwarded is not None,
         origins=origins,
         reasons=reasons,
     )

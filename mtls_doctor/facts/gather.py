@@ -154,6 +154,10 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     verdict = verdict_of(server, client.facts if client else None, twin, ocsp)
     if verdict.forgiven is True and isinstance(path, PathFacts):
         verdict = replace(verdict, forgiven_cause=forgiven_cause(path, settings.verify_depth))
+    if isinstance(verdict.forgiven, Unknown) and "twin" in reasons:
+        reasons["verdict.forgiven"] = (
+            f"whether ssl_verify_client optional_no_ca forgives the failure depends on the handshake: {reasons['twin']}"
+        )
     clock = ClockFacts(
         at=at,
         local_now=now,

@@ -168,6 +168,11 @@ class LintFacts(Record):
     mode: VerifyClient
     verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read somewhere requests pass (server level, a location, or a map)."""
+    certificate_forwarded: Directive | Unknown | None
+    """Every ``*_pass`` of the block (proxy, grpc, fastcgi, uwsgi, scgi) sends the application the whole client
+    certificate (``$ssl_client_escaped_cert``, ``$ssl_client_cert`` or ``$ssl_client_raw_cert`` in the
+    ``proxy_set_header`` / ``grpc_set_header`` / ``*_param`` in effect there): the first such directive. None when
+    some pass sends none, or the block passes nothing (stream: no headers)."""
     verify_reason_hidden: bool
     """No error log of the server is at ``info`` or more: the reason of a 400 is never written."""
     port_default_without_auth: ServerBlock | Unknown | None
@@ -262,6 +267,7 @@ class BlockContext:
         self._fallbacks: dict[int, ServerBlock | None] = {}
         self._unauthenticated: dict[str, list[tuple[ServerBlock, Location | None, UpstreamPass]]] | None = None
         http = next((d for d in model.config.directives if d.name == "http"), None)
+        self.http = http
         self.http_headers: list[Directive] = list(http.children("proxy_set_header")) if http else []
         """proxy_set_header at the http level, inherited by a server that sets none."""
         self.map_outputs = frozenset(v.via.lstrip("$") for v in model.http_variables if v.via)
@@ -317,6 +323,9 @@ def server_facts(server: ServerBlock, nginx: NginxFacts, context: BlockContext, 
         mode=tls.ssl_verify_client.value,
         verify_result_checked=observe.run(
             "the $ssl_client_verify search", "verify_result_checked", lambda: checks_verify_result(server)
+        ),
+        certificate_forwarded=observe.run(
+            "the forwarded certificate search", "certificate_forwarded", lambda: forwarded_certificate(server, context)
         ),
         verify_reason_hidden=server.error_log_level < LogLevel.INFO,
         port_default_without_auth=observe.run(
@@ -492,6 +501,57 @@ def checks_verify_result(server: ServerBlock) -> bool:
     if any(v.variable == "ssl_client_verify" for v in server.variables):
         return True
     return any(location.checks_ssl_client_verify for location in server.locations)
+
+
+_FORWARDS = {
+    "proxy_pass": "proxy_set_header",
+    "grpc_pass": "grpc_set_header",
+    "fastcgi_pass": "fastcgi_param",
+    "uwsgi_pass": "uwsgi_param",
+    "scgi_pass": "scgi_param",
+}
+"""Each way of passing a request to an application, and the directive that gives it headers (or params)."""
+_WHOLE_CERTIFICATE = re.compile(r"\$\{?ssl_client_(?:escaped_|raw_)?cert\b")
+"""The variables that carry the whole client certificate (ngx_http_ssl_module), not only its names or hash."""
+
+
+def forwarded_certificate(server: ServerBlock, context: BlockContext) -> Directive | None:
+    """The directive through which the application gets the whole client certificate, when every pass of the block
+    sends it (the first pass's); None when one pass sends none or nothing is passed. nginx inherits
+    ``proxy_set_header`` (and grpc_set_header, the ``*_param`` lists) into a level only when that level sets none of
+    its own (ngx_http_proxy_merge_headers; the same merge for the params), so the list in effect is the innermost
+    level's that has one: the location, an enclosing location, the server, then http."""
+    if server.context is not Context.HTTP:
+        return None
+    first: Directive | None = None
+    for location in server.locations:
+        own = location.directive.block or ()
+        passes = [d for d in own if d.name in _FORWARDS]
+        passes += [
+            d for block in own if block.name in ("if", "limit_except") for d in block.block or () if d.name in _FORWARDS
+        ]
+        for directive in passes:
+            sent = next(
+                (d for d in _in_effect(_FORWARDS[directive.name], location, server, context) if _carries_cert(d)), None
+            )
+            if sent is None:
+                return None
+            first = first or sent
+    return first
+
+
+def _carries_cert(directive: Directive) -> bool:
+    return bool(_WHOLE_CERTIFICATE.search(" ".join(directive.args[1:])))
+
+
+def _in_effect(name: str, location: Location, server: ServerBlock, context: BlockContext) -> list[Directive]:
+    level: Location | None = location
+    while level is not None:
+        own = list(level.directive.children(name))
+        if own:
+            return own
+        level = level.parent
+    return list(server.directive.children(name)) or (list(context.http.children(name)) if context.http else [])
 
 
 def _port_default_without_auth(server: ServerBlock, context: BlockContext) -> ServerBlock | None:

@@ -306,6 +306,9 @@ class ServerFacts(Record):
     """The error nginx would print when refusing to start with these settings; None when it starts."""
     verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read somewhere requests pass (server level, a location, or a map)."""
+    certificate_forwarded: bool | Unknown
+    """Every pass to an application (proxy, grpc, fastcgi, uwsgi, scgi) sends it the whole client certificate
+    (``$ssl_client_escaped_cert``, ``$ssl_client_cert``, ``$ssl_client_raw_cert``), so it can verify it itself."""
     origins: dict[str, Origin]
     """Where each setting was set, by field name: the flag, or the directive's file:line (a default names the
     server block it applies to)."""

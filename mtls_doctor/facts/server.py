@@ -149,6 +149,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             required=required,
         ),
         verify_result_checked=settings.verify_result_checked,
+        certificate_forwarded=settings.certificate_forwarded,
         origins=_with_names_origin(settings.origins),
         ocsp=settings.ocsp,
         ocsp_responder=settings.ocsp_responder,

@@ -38,6 +38,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
     asked = obs.certificate_request is not None
     reasons = {
         "verify_result_checked": "a handshake does not show whether anything checks $ssl_client_verify",
+        "certificate_forwarded": "a handshake does not show whether the application gets the client certificate",
         "trusted_file": "a handshake never shows ssl_trusted_certificate (trusted, not advertised)",
     }
     ca: FileRef | Unknown | None
@@ -73,6 +74,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         serves_tls=True,
         startup_error=None,
         verify_result_checked=UNKNOWN,
+        certificate_forwarded=UNKNOWN,
         origins={
             "verify_client": cr,
             "ca_file": cr,

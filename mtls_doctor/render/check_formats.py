@@ -95,7 +95,7 @@ def check_sarif(report: Report) -> str:
         result: dict[str, Any] = {
             "ruleId": f.rule.id,
             "ruleIndex": index[f.rule.id],
-            "level": SARIF_LEVEL[f.rule.severity],
+            "level": SARIF_LEVEL[f.severity],
             "message": {"text": f.message or f.rule.title},
         }
         if files:

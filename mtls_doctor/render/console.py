@@ -9,7 +9,7 @@ from mtls_doctor import __version__
 from mtls_doctor.diagnosis import Report
 from mtls_doctor.engine.findings import Finding
 from mtls_doctor.engine.ranking import Ranked
-from mtls_doctor.engine.vocabulary import Severity, Status
+from mtls_doctor.engine.vocabulary import Severity, Stage, Status
 from mtls_doctor.facts.model import PathFacts, ProbeFacts, RevocationFacts, Verdict
 from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
@@ -99,19 +99,25 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
         doc.add(para(Span(f"! {error}", "bold red")))
     failing = [r for r in report.tree if r.finding.status is Status.FAIL and not r.finding.deferred]
     deferred = [r for r in report.tree if r.finding.status is Status.FAIL and r.finding.deferred]
-    blocking = [r for r in failing if r.finding.rule.severity is Severity.BLOCKING]
-    any_logged = any(r.finding.logged for r in blocking)
+    roots = [r for r in failing if r.finding.severity is Severity.BLOCKING]
+    if not roots and facts.verdict.forgiven is True and failing:
+        # served, unauthenticated: the cause of $ssl_client_verify = FAILED:... ranks first (its rule's
+        # [[severity_when]] grades it degraded), with what optional_no_ca makes of it seen under it
+        roots = failing[:1]
+    any_logged = any(r.finding.logged for r in roots)
     code = facts.verdict.verify_error.code if facts.verdict.verify_error else None
-    if blocking:
-        doc.add(para(Span("Root cause" + ("s" if len(blocking) > 1 else ""), "bold")))
-        for r in blocking:
+    if roots:
+        doc.add(para(Span("Root cause" + ("s" if len(roots) > 1 else ""), "bold")))
+        for r in roots:
             note = None
             if r.finding.logged:
                 note = "nginx logs this one"
+            elif r.finding.decides and facts.verdict.forgiven is True:
+                note = f"the cause of $ssl_client_verify = FAILED (error {code}, forgiven)"
             elif any_logged and r.finding.rule.predicts:
                 note = f"also blocking: hidden in nginx's log by error {code}"
             doc.add(_box(r, note))
-    others = [r for r in failing if r.finding.rule.severity is not Severity.BLOCKING]
+    others = [r for r in failing if r not in roots]
     if others:
         doc.add(para(Span("Also worth fixing", "bold")))
         doc.add(*(_line(r.finding) for r in others))
@@ -159,14 +165,19 @@ def _box(r: Ranked, note: str | None) -> Box:
     body.extend(para(Span("Seen as   ", "bold"), f"{c.rule.id} {c.rule.title}") for c in r.explains)
     if f.remedy:
         body += [para(Span("Fix", "bold")), Pre(f.remedy, "green")]
+    for c in r.explains:
+        # a setting of the server seen under the cause (optional_no_ca serving it unauthenticated, MTLS604) is
+        # fixed on its own: its fix is shown with the cause's, not only behind "explain"
+        if c.rule.stage is Stage.SERVER_CONFIG and c.remedy:
+            body += [para(Span(f"Fix ({c.rule.id})", "bold")), Pre(c.remedy, "green")]
     body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
-    subtitle = f"{f.rule.severity.value} · {f.rule.confidence.value}" + (f" · {note}" if note else "")
-    return Box(title=f"{f.rule.id} {f.rule.name}", subtitle=subtitle, body=tuple(body), style=_STYLE[f.rule.severity])
+    subtitle = f"{f.severity.value} · {f.rule.confidence.value}" + (f" · {note}" if note else "")
+    return Box(title=f"{f.rule.id} {f.rule.name}", subtitle=subtitle, body=tuple(body), style=_STYLE[f.severity])
 
 
 def _line(f: Finding) -> Para:
-    mark = f"  {_MARK[f.rule.severity]} {f.rule.id} {f.rule.name}"
-    return para(Span(mark, _STYLE[f.rule.severity]), f" ({f.rule.severity.value}): {f.message}")
+    mark = f"  {_MARK[f.severity]} {f.rule.id} {f.rule.name}"
+    return para(Span(mark, _STYLE[f.severity]), f" ({f.severity.value}): {f.message}")
 
 
 def chain_tree(path: PathFacts, depth: int) -> Node:

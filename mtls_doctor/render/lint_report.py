@@ -80,7 +80,7 @@ def lint_verdict(report: LintReport) -> Para:
     failing = [f for s in report.servers for f in s.findings if f.status is Status.FAIL]
     if not failing and not counts["error"]:
         return para(Span("✓ no mTLS problem found", "bold green"))
-    blocking = sum(1 for f in failing if f.rule.severity is Severity.BLOCKING)
+    blocking = sum(1 for f in failing if f.severity is Severity.BLOCKING)
     servers = sum(1 for s in report.servers if any(f.status is Status.FAIL for f in s.findings))
     text = f"{len(failing)} finding(s) in {servers} server block(s)"
     if blocking:
@@ -103,9 +103,9 @@ def _box(f: Finding, config_files: set[str]) -> Box:
     body.append(para(Span(f"→ mtls-doctor explain {f.rule.id}", "dim")))
     return Box(
         title=f"{f.rule.id} {f.rule.name}",
-        subtitle=f"{f.rule.severity.value} · {f.status.value}",
+        subtitle=f"{f.severity.value} · {f.status.value}",
         body=tuple(body),
-        style=_STYLE[f.rule.severity],
+        style=_STYLE[f.severity],
     )
 
 
@@ -157,7 +157,7 @@ def lint_sarif(report: LintReport) -> str:
         result: dict[str, Any] = {
             "ruleId": f.rule.id,
             "ruleIndex": index[f.rule.id],
-            "level": SARIF_LEVEL[f.rule.severity],
+            "level": SARIF_LEVEL[f.severity],
             "message": {"text": f.message or f.rule.title},
             "locations": [_location(o) for o in primary],
         }

@@ -20,6 +20,11 @@ def rule_markdown(rule: Rule) -> str:
         f"Stage: {rule.stage.value} · severity: {rule.severity.value} · confidence: {rule.confidence.value}"
         + (f" · nginx logs: {predicts}" if predicts else ""),
         "",
+        *(
+            line
+            for g in rule.severity_when
+            for line in (f"Severity {g.severity.value}, not {rule.severity.value}, when {g.why}", "")
+        ),
         "### What it checks",
         "",
         rule.doc.what,
@@ -89,6 +94,7 @@ def catalogue_document(catalogue: Catalogue) -> list[dict[str, Any]]:
             "scope": r.scope.value,
             "stage": r.stage.value,
             "severity": r.severity.value,
+            "severity_when": [{"severity": g.severity.value, "why": g.why} for g in r.severity_when],
             "confidence": r.confidence.value,
             "predicts": list(r.predicts),
             "explains": list(r.explains),
