@@ -66,7 +66,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     if trust is None:
         trust = loader.memo[memo_key] = _trust_store(ca, trusted, crl_files, at)
     store, advertised, crls, cas, without_root, deepest = trust
-    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    crl_check: bool | Unknown = settings.crl_check if settings.crl_check is not None else _crl_named(crl_files)
     trust_unknown = any(isinstance(f, Unknown) for f in (ca, trusted))
     ca_file = _cert_file(ca)
     non_ca: tuple[Cert, ...] | Unknown = UNKNOWN
@@ -94,7 +94,10 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     for field in ("crl_files", "crl_file_certs"):
         if isinstance(crl_files, Unknown) and "server.crl_files" in reasons:
             reasons.setdefault(f"server.{field}", reasons["server.crl_files"])
-    required = verify_needs_ca_file(settings.verify_client, settings.nginx_version)
+    mode = settings.verify_client
+    required = UNKNOWN if isinstance(mode, Unknown) else verify_needs_ca_file(mode, settings.nginx_version)
+    if isinstance(mode, Unknown):
+        reasons.setdefault("server.ca_file_required", reasons.get("server.verify_client", "the verify mode is unknown"))
     facts = ServerFacts(
         source=settings.source,
         verify_client=settings.verify_client,
@@ -148,10 +151,17 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     return ServerModel(facts=facts, store=store, advertised=advertised, crls=crls, reasons=reasons)
 
 
+def _crl_named(crl_files: tuple[ServerFile, ...] | Unknown) -> bool:
+    """ssl_crl is configured when the source names a file, whether or not it could be read here."""
+    return isinstance(crl_files, Unknown) or bool(crl_files)
+
+
 def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | Unknown | None:
     """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
     (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl."""
     facts = model.facts
+    if isinstance(facts.crl_check, Unknown):
+        return UNKNOWN
     if not facts.crl_check:
         return None
     if isinstance(facts.crl_files, Unknown) or isinstance(facts.intermediates_without_root, Unknown):
@@ -214,7 +224,7 @@ def _trust_store(
     usable = [f for f in files if f.problem is None]
     store = tuple(n for f in usable for n in f.nodes)
     advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
-    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    crl_check = _crl_named(crl_files)
     loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
     crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
     cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
@@ -272,7 +282,7 @@ def _config_error(
     ca_problem: FileProblem | Unknown | None,
     trusted_problem: FileProblem | Unknown | None,
     crl_problem: FileProblem | Unknown | None,
-    required: bool,
+    required: bool | Unknown,
 ) -> str | None:
     """nginx's own emerg message when it refuses to start with these settings, in the order
     ngx_http_ssl_merge_srv_conf checks them (confirmed with nginx -t)."""
@@ -280,11 +290,13 @@ def _config_error(
         return settings.startup_error
     if not settings.ssl_context:
         return None
-    if ca is None and required:
+    if ca is None and required is True:
         return missing_ca_file_error()
     for problem in (ca_problem, trusted_problem, crl_problem):
         if isinstance(problem, FileProblem):
             return problem.message
+    if isinstance(settings.verify_client, Unknown):
+        return None  # only a live server leaves the mode unknown, and it is running
     return ocsp_error(settings.verify_client, settings.ocsp)
 
 
