@@ -128,7 +128,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     if isinstance(server.crl_check, Unknown) and path_nodes:
         revocation = UNKNOWN  # whether ssl_crl is set is not known (a handshake): its reason is crl_check's
         reasons.setdefault("revocation", reasons.get("server.crl_check", "whether ssl_crl is configured is unknown"))
-    elif server.crl_check and path_nodes:
+    elif server.crl_check is True and path_nodes:
         # A CRL issued by an intermediate the client sends is checked with that intermediate's key.
         known = store + [n for n in path_nodes if n.source is CertSource.SENT]
         loaded = [c for _, c in model.crls]

@@ -61,7 +61,7 @@ def _settings(facts: ProbeFacts) -> Iterator[Step]:
     if facts.inference_disagrees:
         yield (
             "warn",
-            "The inferred twin does not explain this answer (it predicts otherwise); not seen from outside, ranked:",
+            "The inferred twin does not explain this answer; what a handshake cannot show that would, ranked:",
         )
         for cause in facts.likely_causes:
             yield "warn", f"  {shown(cause)}"

@@ -106,8 +106,8 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
     notes = [f"inferred: the twin runs with ssl_verify_client {twin_mode.value}"] if isinstance(mode, Unknown) else []
     if asked:
         notes.append(
-            f"inferred: ssl_verify_depth not limited ({UNLIMITED_VERIFY_DEPTH}), no ssl_crl, security level "
-            f"{INFERRED_SECLEVEL} (a handshake shows none of them)"
+            f"inferred: the twin runs with ssl_verify_depth unlimited ({UNLIMITED_VERIFY_DEPTH}), without CRL checks, "
+            f"at security level {INFERRED_SECLEVEL} (a handshake shows none of these settings)"
         )
     return ServerSettings(
         source=ServerSource.HANDSHAKE,
@@ -331,7 +331,7 @@ def _judge_inference(
     reasons["twin"] = (
         f"the server answered {summary(observed)}; the twin, on the trust store inferred from the advertised names "
         f"and inferred values for what a handshake does not show (ssl_verify_depth {UNLIMITED_VERIFY_DEPTH}, no "
-        f"ssl_crl, security level {INFERRED_SECLEVEL}), predicts {summary(twin_verdict)}: the observation wins"
+        f"CRL checks, security level {INFERRED_SECLEVEL}), predicts {summary(twin_verdict)}: the observation wins"
     )
     likely = likely_causes(facts, observed, twin_verdict)
     return replace(facts, twin=UNKNOWN), True, likely
