@@ -76,7 +76,8 @@ class ServerSettings(Record):
     """``ssl_trusted_certificate``."""
     crl_files: tuple[FileRef, ...] | Unknown
     """``ssl_crl`` (nginx takes one file; several flags are read as if concatenated)."""
-    ocsp: OcspMode
+    ocsp: OcspMode | Unknown
+    """``ssl_ocsp``; UNKNOWN from a handshake (the twin's verdict is then the one without OCSP)."""
     ocsp_responder: str | None
     stream: bool
     error_pages: tuple[ErrorPageRule, ...]

@@ -356,6 +356,7 @@ def test_a_filtering_client_sends_an_empty_certificate_and_gets_no_required_cert
     assert report.observation.withheld
     assert report.facts.verdict.http_status == 400
     assert report.facts.verdict.reason == "No required SSL certificate was sent"
+    assert report.facts.server.verify_client is VerifyClient.ON, "an EMPTY Certificate answered 400: the mode is on"
 
 
 @pytest.mark.parametrize("name", ["good-chain", "good-separate-chain-file", "no-client-cert"])
@@ -515,6 +516,21 @@ def _cli(live: Live, command: str, *, with_cert: bool = True) -> tuple[subproces
     return console, document.get("targets", [document])[0]
 
 
+def _refused_as_nginx_logs(served: dict[str, Live], name: str, logged: str) -> Report:
+    """The scenario's inferred report, once curl got 400 The SSL certificate error and nginx logged ``logged``; the
+    verify error itself is not visible from outside, and is claimed nowhere."""
+    live = _live(served, name)
+    assert live.curl[:2] == (400, "The SSL certificate error"), live.curl
+    assert live.log is not None
+    assert logged in live.log.read_text()
+    report = live.inferred
+    assert report is not None
+    verdict = report.facts.verdict
+    assert (verdict.outcome, verdict.http_status, verdict.reason) == (Outcome.REJECT, 400, "The SSL certificate error")
+    assert verdict.verify_error is None, "the error nginx logged is not visible from outside"
+    return report
+
+
 def _status(document: Any, rule_id: str) -> str:
     findings = [f for top in document["findings"] for f in (top, *top.get("explains", []))]
     return next((f["status"] for f in findings if f["rule"] == rule_id), "not shown")
@@ -549,15 +565,10 @@ def test_a_deep_chain_refused_at_depth_1_is_explained_without_a_made_up_certaint
     """The same chain at the default depth 1: nginx answers 400 The SSL certificate error and logs 20. The probe
     says what it saw; the depth is the likely cause, marked likely, among the others a handshake cannot show; no
     verify error is claimed; with --nginx the configuration's certain cause (MTLS307) comes back."""
-    live = _live(served, "depth-two-intermediates-sent")
-    assert live.curl[:2] == (400, "The SSL certificate error"), live.curl
-    assert live.log is not None
-    assert "(20:unable to get local issuer certificate)" in live.log.read_text()
-    report = live.inferred
-    assert report is not None
-    verdict = report.facts.verdict
-    assert (verdict.outcome, verdict.http_status, verdict.reason) == (Outcome.REJECT, 400, "The SSL certificate error")
-    assert verdict.verify_error is None, "the error nginx logged is not visible from outside"
+    report = _refused_as_nginx_logs(
+        served, "depth-two-intermediates-sent", "(20:unable to get local issuer certificate)"
+    )
+    live = served["depth-two-intermediates-sent"]
     assert _finding(report, "MTLS307").status is Status.NOT_EVALUATED
     assert not [f.rule.id for f in report.findings if f.status is Status.FAIL and f.rule.predicts]
     probe = report.facts.probe
@@ -607,14 +618,9 @@ def test_the_mode_follows_the_answer_to_a_client_without_a_certificate(
 def test_a_revoked_client_is_not_judged_as_if_there_were_no_crl(served: dict[str, Live]) -> None:
     """ssl_crl revokes the client: nginx answers 400 and logs 23. The probe does not say there is no ssl_crl: the
     CRL rules are not evaluated, ssl_crl is unknown (JSON null), and the CRL is among the possible causes."""
-    live = _live(served, "leaf-revoked")
-    assert live.curl[:2] == (400, "The SSL certificate error"), live.curl
-    assert live.log is not None
-    assert "(23:certificate revoked)" in live.log.read_text()
-    report = live.inferred
-    assert report is not None
+    report = _refused_as_nginx_logs(served, "leaf-revoked", "(23:certificate revoked)")
+    live = served["leaf-revoked"]
     assert isinstance(report.facts.server.crl_check, Unknown)
-    assert report.facts.verdict.verify_error is None
     for rule_id in ("MTLS501", "MTLS505"):
         assert _finding(report, rule_id).status is Status.NOT_EVALUATED
     probe = report.facts.probe

@@ -161,6 +161,11 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     verdict = verdict_of(server, client.facts if client else None, twin, ocsp, mode=mode)
     if verdict.forgiven is True and isinstance(path, PathFacts):
         verdict = replace(verdict, forgiven_cause=forgiven_cause(path, depth))
+    if isinstance(settings.ocsp, Unknown) and ocsp is None and isinstance(path, PathFacts) and path.anchor is not None:
+        # ssl_ocsp is not known (a handshake): the verdict above is the twin's without it, as inferred; the rules
+        # about what nginx would ask get UNKNOWN
+        ocsp = UNKNOWN
+        reasons.setdefault("ocsp", settings.reasons.get("ocsp", "whether ssl_ocsp is configured is not known"))
     clock = ClockFacts(
         at=at,
         local_now=now,
@@ -361,7 +366,7 @@ def _chooser(model: ClientModel, path: PathFacts | Unknown | None) -> bool:
 def _ocsp(settings: ServerSettings, path: PathFacts | Unknown | None) -> OcspFacts | None:
     """What ssl_ocsp asks about once the chain has verified (ngx_ssl_ocsp_validate_next): every certificate of the
     verified chain but the anchor, or the client certificate alone with ``leaf``; None when there is no such chain."""
-    if settings.ocsp is OcspMode.OFF or not isinstance(path, PathFacts) or path.anchor is None:
+    if settings.ocsp not in (OcspMode.ON, OcspMode.LEAF) or not isinstance(path, PathFacts) or path.anchor is None:
         return None
     chain = path.certs
     checked = chain[: len(chain) - 1] if settings.ocsp is OcspMode.ON else chain[: min(1, len(chain) - 1)]

@@ -312,8 +312,8 @@ class ServerFacts(Record):
     origins: dict[str, Origin]
     """Where each setting was set, by field name: the flag, or the directive's file:line (a default names the
     server block it applies to)."""
-    ocsp: OcspMode = OcspMode.OFF
-    """``ssl_ocsp``."""
+    ocsp: OcspMode | Unknown = OcspMode.OFF
+    """``ssl_ocsp``; a handshake does not show it."""
     ocsp_responder: str | None = None
     """``ssl_ocsp_responder``: asked instead of the certificates' own responders."""
     stream: bool = False

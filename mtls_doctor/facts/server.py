@@ -295,8 +295,8 @@ def _config_error(
     for problem in (ca_problem, trusted_problem, crl_problem):
         if isinstance(problem, FileProblem):
             return problem.message
-    if isinstance(settings.verify_client, Unknown):
-        return None  # only a live server leaves the mode unknown, and it is running
+    if isinstance(settings.verify_client, Unknown) or isinstance(settings.ocsp, Unknown):
+        return None  # only a live server leaves these unknown, and it is running
     return ocsp_error(settings.verify_client, settings.ocsp)
 
 

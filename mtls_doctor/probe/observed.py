@@ -21,7 +21,7 @@ from mtls_doctor.probe.messages import key_types_allowed
 from mtls_doctor.probe.pages import Page, classify
 from mtls_doctor.record import replace
 from mtls_doctor.twin.result import TwinFacts
-from mtls_doctor.vocabulary import UNKNOWN, OcspMode, Origin, Outcome, ServerSource, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, Origin, Outcome, ServerSource, Unknown, VerifyClient
 
 SKEW_TOLERANCE = timedelta(seconds=60)
 """A Date header has a resolution of one second, and clocks within a minute are not worth a finding."""
@@ -37,6 +37,7 @@ NOT_SHOWN = {
     "seclevel": "a handshake does not show the server's OpenSSL security level (ssl_ciphers @SECLEVEL, openssl.cnf)",
     "crl_check": "a handshake does not show whether ssl_crl is configured",
     "crl_files": "a handshake does not show ssl_crl",
+    "ocsp": "a handshake does not show whether ssl_ocsp is configured",
     "verify_result_checked": "a handshake does not show whether anything checks $ssl_client_verify",
     "trusted_file": "a handshake never shows ssl_trusted_certificate (trusted, not advertised)",
 }
@@ -122,7 +123,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         crl_files=UNKNOWN,
         crl_check=UNKNOWN,
         ocsp_responder=None,
-        ocsp=OcspMode.OFF,
+        ocsp=UNKNOWN,
         stream=False,
         error_pages=(),
         ssl_context=True,
