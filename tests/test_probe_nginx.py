@@ -553,6 +553,7 @@ def test_a_served_deep_chain_is_no_depth_failure(served: dict[str, Live]) -> Non
     for command in ("check", "probe"):
         console, document = _cli(live, command)
         assert "MTLS307" not in console.stdout.split("Not evaluated")[0], console.stdout
+        assert console.returncode == 0, "served: nothing blocks this client, whatever a handshake cannot show"
         assert "ssl_verify_depth 1" not in console.stdout
         assert _status(document, "MTLS307") in ("not_evaluated", "not shown")
         assert document["verdict"]["http_status"] == 200
@@ -577,6 +578,7 @@ def test_a_deep_chain_refused_at_depth_1_is_explained_without_a_made_up_certaint
     assert probe.likely_causes[0].startswith("likely: ssl_verify_depth below 2")
     assert all(c.startswith(("likely:", "possible:")) for c in probe.likely_causes)
     console, document = _cli(live, "check")
+    assert console.returncode == 1, "refused: blocking, even with no cause certain"
     assert "answered 400 The SSL certificate error" in console.stdout
     assert "likely: ssl_verify_depth below 2" in console.stdout
     assert document["verdict"]["verify_error"] is None

@@ -332,10 +332,15 @@ def _judge_inference(
     reasons["twin"] = (
         f"the server answered {summary(observed)}; the twin, on the trust store inferred from the advertised names "
         f"and inferred values for what a handshake does not show (ssl_verify_depth {UNLIMITED_VERIFY_DEPTH}, no "
-        f"CRL checks, security level {INFERRED_SECLEVEL}), predicts {summary(twin_verdict)}: the observation wins"
+        f"CRL checks, security level {INFERRED_SECLEVEL}), predicts {summary(twin_verdict)}: the observation wins, "
+        "and what the twin and the path were computed on is not the server's"
     )
     likely = likely_causes(facts, observed, twin_verdict)
-    return replace(facts, twin=UNKNOWN), True, likely
+    # The path was built against the same inferred store the server's answer contradicts: its defects (or their
+    # absence) are no more known than the twin's verdict.
+    for field in ("twin", "path", "revocation"):
+        reasons[field] = reasons["twin"]
+    return replace(facts, twin=UNKNOWN, path=UNKNOWN, revocation=UNKNOWN), True, likely
 
 
 def likely_causes(facts: Facts, observed: Verdict, twin_verdict: Verdict) -> tuple[str, ...]:

@@ -127,7 +127,7 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     unevaluated = [r.finding for r in report.tree if r.finding.status is Status.NOT_EVALUATED]
     if unevaluated:
         doc.add(para(Span("Not evaluated", "bold")))
-        doc.add(*(para(Span(f"  ? {f.rule.id} {f.rule.name}: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
+        doc.add(*(para(Span(line, "dim")) for line in _unevaluated_lines(unevaluated)))
     if show_all:
         for status in (Status.PASS, Status.NOT_APPLICABLE):
             rows = [r.finding for r in report.tree if r.finding.status is status]
@@ -146,6 +146,21 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
         summary += f" · {counts['error']} crashed"
     doc.add(Blank(), para(Span(summary, "dim")))
     return doc
+
+
+def _unevaluated_lines(findings: list[Finding]) -> list[str]:
+    """One line per reason, in the order the findings come: a rule alone with its name, several rules sharing the
+    reason by id (a live probe leaves dozens unevaluated for the same few things a handshake cannot show)."""
+    by_reason: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_reason.setdefault("; ".join(f.unknown), []).append(f)
+    lines = []
+    for reason, group in by_reason.items():
+        if len(group) == 1:
+            lines.append(f"  ? {group[0].rule.id} {group[0].rule.name}: {reason}")
+        else:
+            lines.append(f"  ? {len(group)} rules ({', '.join(f.rule.id for f in group)}): {reason}")
+    return lines
 
 
 def _box(r: Ranked, note: str | None) -> Box:
