@@ -335,7 +335,8 @@ def _judge_inference(
         f"CRL checks, security level {INFERRED_SECLEVEL}), predicts {summary(twin_verdict)}: the observation wins, "
         "and what the twin and the path were computed on is not the server's"
     )
-    likely = likely_causes(facts, observed, twin_verdict)
+    # a TLS alert has its own meaning, with the causes each server sends it for (probe.alert_meaning)
+    likely = likely_causes(facts, observed, twin_verdict) if obs.alert is None else ()
     # The path was built against the same inferred store the server's answer contradicts: its defects (or their
     # absence) are no more known than the twin's verdict.
     for field in ("twin", "path", "revocation"):
