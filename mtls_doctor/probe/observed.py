@@ -1,10 +1,13 @@
 """From an observation to facts: the probe as the third source of the one server model (ServerSource.HANDSHAKE),
 its own ProbeFacts, and the verdict as observed.
 
-What a handshake reveals of the server's settings: whether it asks for a certificate (not whether ``on`` or
-``optional``), the advertised CA names (the subjects of ``ssl_client_certificate``), its highest TLS version.
-The trust store itself is never revealed: with no configuration it is inferred as the certificates at hand whose
-subjects are the advertised names, and the twin's result says "inferred"; what cannot be known is UNKNOWN.
+What a handshake reveals of the server's settings: whether it asks for a certificate, and ``on`` only when a client
+that sent none is answered 400 "No required SSL certificate was sent" (served: optional or optional_no_ca, which
+one is not shown); the advertised CA names (the subjects of ``ssl_client_certificate``), its highest TLS version.
+ssl_verify_depth, ssl_crl, ssl_ocsp and the security level are never shown, nor the trust store itself: with no
+configuration it is inferred as the certificates at hand whose subjects are the advertised names. What cannot be
+known is UNKNOWN in the settings, with the reason; the twin runs on a labelled inference instead (TwinInference),
+and where its answer is not the server's, the observation wins.
 """
 
 from __future__ import annotations
@@ -403,7 +406,7 @@ def settings_seen(facts: Facts, reasons: dict[str, str]) -> tuple[SettingSeen, .
         else:
             origin = server.origins.get(field)
             shown_value = value.value if isinstance(value, VerifyClient) else str(value)
-            out.append(SettingSeen(name=name, value=shown_value, evidence=origin.note or "" if origin else ""))
+            out.append(SettingSeen(name=name, value=shown_value, evidence=(origin.note or "") if origin else ""))
     names = server.advertised_ca_names
     if isinstance(server.ca_file, CertFile):
         out.append(
