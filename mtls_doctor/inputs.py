@@ -98,6 +98,10 @@ class ServerSettings(Record):
     """Whether ssl_crl is configured at all; None: as ``crl_files`` says (a file named, read or not)."""
     inference: TwinInference | None = None
     """What the twin runs on where the verify mode, depth or security level is UNKNOWN."""
+    advertised_names: tuple[str, ...] | None = None
+    """The acceptable CA names as the server sent them (a handshake); None: the subjects of ``ca_file``."""
+    advertised_bytes: int | None = None
+    """The size of that list as sent (each DER name with its 2-byte length); None: computed from ``ca_file``."""
 
     def for_twin(self) -> tuple[VerifyClient, int, int]:
         """The verify mode, depth and security level the twin runs with: the settings, or where one is UNKNOWN the

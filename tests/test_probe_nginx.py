@@ -632,3 +632,28 @@ def test_a_revoked_client_is_not_judged_as_if_there_were_no_crl(served: dict[str
     assert "no ssl_crl" not in console.stdout
     assert document["inputs"]["crl"] is None
     assert document["probe"]["settings"]["ssl_crl"]["value"] is None
+
+
+def test_the_advertised_names_are_the_ones_the_server_sent(tmp_path: Path) -> None:
+    """The server advertises two CA names; only one of their certificates is at hand (the client's own CA). The
+    server model's advertised names are the two the CertificateRequest carried, not the one the inferred store
+    holds: the rules that quote them (MTLS407) quote what the server sent."""
+    require_nginx()
+    both = tmp_path / "two-roots.pem"
+    both.write_bytes(
+        (ROOT / "certs" / "client-root.pem").read_bytes() + (ROOT / "certs" / "other-root.pem").read_bytes()
+    )
+    block = (ROOT / "scenarios" / "good-chain" / SERVER_CONF).read_text()
+    block = block.replace("ssl_client_certificate scenarios/good-chain/ca.pem;", f"ssl_client_certificate {both};")
+    assert str(both) in block
+    with realnginx.serve_blocks([block], ROOT, tmp_path, ["good-chain"]) as port:
+        sc = manifest().scenarios["good-chain"]
+        report = connect_report(
+            scenario_inputs(sc), request_for(sc, port), now=lambda: datetime.now(UTC), passwords=Passwords(),
+            catalogue=catalogue(),
+        )  # fmt: skip
+    sent = ("CN=Client Root CA,O=mtls-doctor sample", "CN=Other Root CA,O=Other Org")
+    assert report.observation is not None
+    assert report.observation.ca_names == sent
+    assert report.facts.server.advertised_ca_names == sent
+    assert report.facts.verdict.http_status == 200

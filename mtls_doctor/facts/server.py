@@ -95,6 +95,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         if isinstance(crl_files, Unknown) and "server.crl_files" in reasons:
             reasons.setdefault(f"server.{field}", reasons["server.crl_files"])
     mode = settings.verify_client
+    names, names_bytes = _advertised_as_sent(settings, ca_file, advertised)
     required = UNKNOWN if isinstance(mode, Unknown) else verify_needs_ca_file(mode, settings.nginx_version)
     if isinstance(mode, Unknown):
         reasons.setdefault("server.ca_file_required", reasons.get("server.verify_client", "the verify mode is unknown"))
@@ -116,8 +117,8 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         crl_file_problem=crl_problem,
         ca_file_required=required,
         crl_check=crl_check,
-        advertised_ca_names=UNKNOWN if isinstance(ca_file, Unknown) else _advertised(ca_file),
-        advertised_names_bytes=UNKNOWN if isinstance(ca_file, Unknown) else _names_bytes(advertised),
+        advertised_ca_names=names,
+        advertised_names_bytes=names_bytes,
         non_ca_in_ca_file=non_ca,
         server_certs_in_ca_file=UNKNOWN
         if isinstance(non_ca, Unknown)
@@ -259,6 +260,18 @@ def _crl_file(loaded: ServerFile, crls: tuple[tuple[Crl, LoadedCrl], ...]) -> Cr
 def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
     """SSL_load_client_CA_file: the subjects of the CA file in order, a repeated subject listed once."""
     return tuple(dict.fromkeys(c.subject for c in ca_file.certs)) if ca_file else ()
+
+
+def _advertised_as_sent(
+    settings: ServerSettings, ca_file: CertFile | Unknown | None, advertised: tuple[Node, ...]
+) -> tuple[tuple[str, ...] | Unknown, int | Unknown]:
+    """The acceptable CA names and their size: as the server sent them when a handshake shows them, else the
+    subjects of ssl_client_certificate (UNKNOWN when that file is)."""
+    if settings.advertised_names is not None and settings.advertised_bytes is not None:
+        return settings.advertised_names, settings.advertised_bytes
+    if isinstance(ca_file, Unknown):
+        return UNKNOWN, UNKNOWN
+    return _advertised(ca_file), _names_bytes(advertised)
 
 
 def _with_names_origin(origins: dict[str, Origin]) -> dict[str, Origin]:

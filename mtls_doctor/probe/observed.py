@@ -103,6 +103,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
             "the server's trust store is not known: none of the certificates at hand has a name it advertised "
             f"({', '.join(obs.ca_names) or 'no names advertised'}); give --nginx, or the CA file with --issuers"
         )
+    cr_seen = obs.certificate_request
     mode, evidence, twin_mode = verify_mode(obs)
     if isinstance(mode, Unknown):
         reasons["verify_client"] = evidence
@@ -135,6 +136,9 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         verify_result_checked=UNKNOWN,
         origins={"verify_client": cr, "ca_file": cr, "max_tls": origin_of(obs, "ServerHello")},
         reasons=reasons,
+        # the names as sent, all of them: the inferred store holds only those whose certificates are at hand
+        advertised_names=tuple(obs.ca_names) if cr_seen is not None else None,
+        advertised_bytes=sum(2 + len(name) for name in cr_seen.ca_names_der) if cr_seen is not None else None,
         inference=TwinInference(
             verify_client=twin_mode,
             verify_depth=UNLIMITED_VERIFY_DEPTH,
