@@ -64,19 +64,32 @@ class Report(Record):
 
     @property
     def exit_status(self) -> ExitStatus:
-        """0 nothing blocking, 1 blocking, 3 incomplete, 4 a rule or an observer crashed."""
+        """0 nothing blocking, 1 blocking, 3 incomplete, 4 a rule or an observer crashed. A live probe's answer is
+        itself evidence: a client refused is blocking, and a client served meets no blocking cause, whatever the
+        rules a handshake cannot feed (not evaluated) would say."""
         if self.internal_errors:
             return ExitStatus.INTERNAL_ERROR
-        return exit_status_of(self.findings, unknown_verdict=self.facts.verdict.outcome is Outcome.UNKNOWN)
+        outcome = self.facts.verdict.outcome
+        status = exit_status_of(
+            self.findings,
+            unknown_verdict=outcome is Outcome.UNKNOWN,
+            served=self.facts.probe is not None and outcome is Outcome.ACCEPT,
+        )
+        if self.facts.probe is not None and outcome is Outcome.REJECT and status is not ExitStatus.INTERNAL_ERROR:
+            return ExitStatus.PROBLEMS_FOUND
+        return status
 
 
-def exit_status_of(findings: Sequence[Finding], *, unknown_verdict: bool = False) -> ExitStatus:
-    """The exit status for a set of findings (precedence 4 > 1 > 3 > 0)."""
+def exit_status_of(findings: Sequence[Finding], *, unknown_verdict: bool = False, served: bool = False) -> ExitStatus:
+    """The exit status for a set of findings (precedence 4 > 1 > 3 > 0). ``served``: a live server served this
+    client, so no blocking rule left not evaluated can be what blocks it."""
     if any(f.status is Status.ERROR for f in findings):
         return ExitStatus.INTERNAL_ERROR
     if any(f.status is Status.FAIL and f.severity is Severity.BLOCKING for f in findings):
         return ExitStatus.PROBLEMS_FOUND
-    if unknown_verdict or any(f.status is Status.NOT_EVALUATED and f.severity is Severity.BLOCKING for f in findings):
+    if unknown_verdict or (
+        not served and any(f.status is Status.NOT_EVALUATED and f.severity is Severity.BLOCKING for f in findings)
+    ):
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK
 

@@ -36,17 +36,36 @@ class FileRef(Record):
     """The flag or the directive that names it."""
 
 
-class ServerSettings(Record):
-    """The server's client-verification settings, the same fields whatever the source.
+class TwinInference(Record):
+    """The concrete values the server twin runs on where a source leaves a setting UNKNOWN (a live handshake shows
+    neither the verify mode of a server that asks, nor its depth, security level or CRLs): a best effort, said as
+    such ("inferred"), never a fact the rules read. ServerFacts keeps the setting UNKNOWN."""
 
-    A source fills every field; a file it names but cannot have read here is UNKNOWN, with the reason in
-    ``reasons`` (keyed by the ServerFacts field it leaves unknown).
-    """
-
-    source: ServerSource
     verify_client: VerifyClient
     verify_depth: int
     seclevel: int
+    notes: tuple[str, ...]
+    """Each value inferred, in words ("inferred: ..."): the report's assumptions."""
+
+
+UNLIMITED_VERIFY_DEPTH = 100
+"""OpenSSL's own default verify depth (X509_VERIFY_PARAM, "default_depth"): what an inference that must not make up
+a depth limit runs with."""
+
+
+class ServerSettings(Record):
+    """The server's client-verification settings, the same fields whatever the source.
+
+    A source fills every field; what it cannot know (a file it names but cannot have read here, a setting a
+    handshake does not show) is UNKNOWN, with the reason in ``reasons`` (keyed by the ServerFacts field it leaves
+    unknown); a source that leaves the verify mode, depth or security level UNKNOWN gives the twin's ``inference``.
+    """
+
+    source: ServerSource
+    verify_client: VerifyClient | Unknown
+    """UNKNOWN: the server asks for a certificate (on, optional or optional_no_ca), the source cannot tell which."""
+    verify_depth: int | Unknown
+    seclevel: int | Unknown
     max_tls: str
     """The highest protocol the server speaks (``TLSv1.3``, ``TLSv1.2``)."""
     openssl: OpenSSLGeneration
@@ -57,7 +76,8 @@ class ServerSettings(Record):
     """``ssl_trusted_certificate``."""
     crl_files: tuple[FileRef, ...] | Unknown
     """``ssl_crl`` (nginx takes one file; several flags are read as if concatenated)."""
-    ocsp: OcspMode
+    ocsp: OcspMode | Unknown
+    """``ssl_ocsp``; UNKNOWN from a handshake (the twin's verdict is then the one without OCSP)."""
     ocsp_responder: str | None
     stream: bool
     error_pages: tuple[ErrorPageRule, ...]
@@ -77,6 +97,28 @@ class ServerSettings(Record):
     """Where each setting was set, by ServerFacts field name."""
     reasons: dict[str, str]
     """Why a field is UNKNOWN, by ServerFacts field name."""
+    crl_check: bool | Unknown | None = None
+    """Whether ssl_crl is configured at all; None: as ``crl_files`` says (a file named, read or not)."""
+    inference: TwinInference | None = None
+    """What the twin runs on where the verify mode, depth or security level is UNKNOWN."""
+    advertised_names: tuple[str, ...] | None = None
+    """The acceptable CA names as the server sent them (a handshake); None: the subjects of ``ca_file``."""
+    advertised_bytes: int | None = None
+    """The size of that list as sent (each DER name with its 2-byte length); None: computed from ``ca_file``."""
+
+    def for_twin(self) -> tuple[VerifyClient, int, int]:
+        """The verify mode, depth and security level the twin runs with: the settings, or where one is UNKNOWN the
+        inference's (a source that leaves one UNKNOWN always gives an inference: ValueError otherwise)."""
+        guess = self.inference
+        mode, depth, level = self.verify_client, self.verify_depth, self.seclevel
+        if isinstance(mode, Unknown) or isinstance(depth, Unknown) or isinstance(level, Unknown):
+            if guess is None:
+                msg = f"the {self.source.value} settings leave a setting UNKNOWN and give no inference"
+                raise ValueError(msg)
+            mode = guess.verify_client if isinstance(mode, Unknown) else mode
+            depth = guess.verify_depth if isinstance(depth, Unknown) else depth
+            level = guess.seclevel if isinstance(level, Unknown) else level
+        return mode, depth, level
 
 
 class Inputs(Record):

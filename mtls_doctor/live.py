@@ -75,8 +75,14 @@ def _diagnose_handshake(
     catalogue: Catalogue,
 ) -> Report:
     server = handshake_settings(observation, str(store) if store else None)
+    notes = server.inference.notes if server.inference is not None else ()
     return diagnose(
-        replace(inputs, server=server), now=local, passwords=passwords, catalogue=catalogue, observation=observation
+        replace(inputs, server=server),
+        now=local,
+        passwords=passwords,
+        catalogue=catalogue,
+        observation=observation,
+        assumptions=notes,
     )
 
 

@@ -37,7 +37,7 @@ from mtls_doctor.record import replace
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, scenario_files
 from mtls_doctor.serverblock import check_nginx
-from mtls_doctor.vocabulary import ClientModel, Outcome
+from mtls_doctor.vocabulary import ClientModel, Outcome, Unknown, VerifyClient
 from tests.conftest import SAMPLE, catalogue, manifest, require_nginx
 from tests.support import probe_servers, realnginx
 
@@ -66,6 +66,8 @@ class Live:
         self.configured: Report | None = None
         self.offline: Report | None = None
         self.error: str | None = None
+        self.log: Path | None = None
+        """nginx's error log of this scenario's server (info level)."""
 
 
 def scenario_inputs(sc: Scenario) -> Inputs:
@@ -170,6 +172,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Live]
                 context = stack.enter_context(_kept(realnginx.serve(group, ROOT, work, rewrite=strip_verdict)))
             with context as running, ThreadPoolExecutor(max_workers=8) as pool:
                 lives = [Live(sc, running.ports[sc.name]) for sc in group]
+                for live in lives:
+                    live.log = running.logs[live.sc.name]
                 for live in pool.map(_probe_one, lives):
                     results[live.sc.name] = live
         yield results
@@ -372,6 +376,7 @@ def test_a_filtering_client_sends_an_empty_certificate_and_gets_no_required_cert
     assert report.observation.withheld
     assert report.facts.verdict.http_status == 400
     assert report.facts.verdict.reason == "No required SSL certificate was sent"
+    assert report.facts.server.verify_client is VerifyClient.ON, "an EMPTY Certificate answered 400: the mode is on"
 
 
 @pytest.mark.parametrize("name", ["good-chain", "good-separate-chain-file", "no-client-cert"])
@@ -509,3 +514,166 @@ def test_the_probe_writes_a_report_for_a_ticket(served: dict[str, Live], fmt: st
         if fmt == "html":
             assert "<script" not in text
             assert "http://" not in text.split("<body", 1)[1].replace("http://www.w3.org/2000/svg", "")
+
+
+# The handshake as a source of the one server model states only what a handshake shows (issue 10): a server that
+# asks for a certificate may be on, optional or optional_no_ca, with any ssl_verify_depth, with or without ssl_crl.
+
+
+def _cli(live: Live, command: str, *, with_cert: bool = True) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """``check --connect`` or ``probe`` of the scenario's server as its client (or with no certificate), the console
+    output and the JSON document."""
+    files = scenario_files(live.sc)
+    where = ROOT / "scenarios" / live.sc.name
+    target = f"127.0.0.1:{live.port}"
+    how = ["check", "--connect", target, "--server-ca"] if command == "check" else ["probe", target, "--ca"]
+    argv = [sys.executable, "-m", "mtls_doctor", *how, str(SERVER_CA), "--sni", "localhost"]
+    if with_cert and files.cert and files.key:
+        argv += ["--cert", str(where / files.cert), "--key", str(where / files.key)]
+    console = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env={"COLUMNS": "200"})
+    as_json = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
+    document = json.loads(as_json.stdout)
+    return console, document.get("targets", [document])[0]
+
+
+def _refused_as_nginx_logs(served: dict[str, Live], name: str, logged: str) -> Report:
+    """The scenario's inferred report, once curl got 400 The SSL certificate error and nginx logged ``logged``; the
+    verify error itself is not visible from outside, and is claimed nowhere."""
+    live = _live(served, name)
+    assert live.curl[:2] == (400, "The SSL certificate error"), live.curl
+    assert live.log is not None
+    assert logged in live.log.read_text()
+    report = live.inferred
+    assert report is not None
+    verdict = report.facts.verdict
+    assert (verdict.outcome, verdict.http_status, verdict.reason) == (Outcome.REJECT, 400, "The SSL certificate error")
+    assert verdict.verify_error is None, "the error nginx logged is not visible from outside"
+    return report
+
+
+def _status(document: Any, rule_id: str) -> str:
+    findings = [f for top in document["findings"] for f in (top, *top.get("explains", []))]
+    return next((f["status"] for f in findings if f["rule"] == rule_id), "not shown")
+
+
+def test_a_served_deep_chain_is_no_depth_failure(served: dict[str, Live]) -> None:
+    """ssl_verify_depth 2 and a client sending 2 intermediates: nginx serves it (as curl sees). The probe does not
+    say the depth is 1: ssl_verify_depth stays unknown, MTLS307 is not evaluated (not a false failure), and the
+    lower bound the answer gives is said with its caveat."""
+    live = _live(served, "depth-two-intermediates-depth-2")
+    assert live.curl[0] == 200, live.curl
+    report = live.inferred
+    assert report is not None
+    assert report.facts.verdict.outcome is Outcome.ACCEPT
+    assert isinstance(report.facts.server.verify_depth, Unknown)
+    depth = _finding(report, "MTLS307")
+    assert depth.status is Status.NOT_EVALUATED, (depth.status, depth.message)
+    assert "at least 2" in str(depth.unknown), depth.unknown
+    assert not [f.rule.id for f in report.findings if f.status is Status.FAIL]
+    for command in ("check", "probe"):
+        console, document = _cli(live, command)
+        assert "MTLS307" not in console.stdout.split("Not evaluated")[0], console.stdout
+        assert console.returncode == 0, "served: nothing blocks this client, whatever a handshake cannot show"
+        assert "ssl_verify_depth 1" not in console.stdout
+        assert _status(document, "MTLS307") in ("not_evaluated", "not shown")
+        assert document["verdict"]["http_status"] == 200
+        assert document["inputs"]["verify_depth"] is None
+        assert document["probe"]["settings"]["ssl_verify_depth"]["value"] is None
+        assert any(note.startswith("inferred:") for note in document["probe"]["inference"])
+
+
+def test_a_deep_chain_refused_at_depth_1_is_explained_without_a_made_up_certainty(served: dict[str, Live]) -> None:
+    """The same chain at the default depth 1: nginx answers 400 The SSL certificate error and logs 20. The probe
+    says what it saw; the depth is the likely cause, marked likely, among the others a handshake cannot show; no
+    verify error is claimed; with --nginx the configuration's certain cause (MTLS307) comes back."""
+    report = _refused_as_nginx_logs(
+        served, "depth-two-intermediates-sent", "(20:unable to get local issuer certificate)"
+    )
+    live = served["depth-two-intermediates-sent"]
+    assert _finding(report, "MTLS307").status is Status.NOT_EVALUATED
+    assert not [f.rule.id for f in report.findings if f.status is Status.FAIL and f.rule.predicts]
+    probe = report.facts.probe
+    assert probe is not None
+    assert probe.inference_disagrees is True
+    assert probe.likely_causes[0].startswith("likely: ssl_verify_depth below 2")
+    assert all(c.startswith(("likely:", "possible:")) for c in probe.likely_causes)
+    console, document = _cli(live, "check")
+    assert console.returncode == 1, "refused: blocking, even with no cause certain"
+    assert "answered 400 The SSL certificate error" in console.stdout
+    assert "likely: ssl_verify_depth below 2" in console.stdout
+    assert document["verdict"]["verify_error"] is None
+    assert document["probe"]["likely_causes"] == list(probe.likely_causes)
+    assert live.configured is not None
+    assert _finding(live.configured, "MTLS307").status is Status.FAIL
+    assert live.configured.facts.verdict.verify_error is not None
+    assert live.configured.facts.verdict.verify_error.code == 20
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "mode"),
+    [("no-client-cert", 400, VerifyClient.ON), ("optional-no-cert", 200, None)],
+)
+def test_the_mode_follows_the_answer_to_a_client_without_a_certificate(
+    served: dict[str, Live], name: str, status: int, mode: VerifyClient | None
+) -> None:
+    """Probed with no certificate: `on` answers 400 No required SSL certificate was sent (the mode is then on);
+    `optional` serves (optional or optional_no_ca: which one, a handshake cannot tell, so MTLS606 is not
+    evaluated rather than guessed)."""
+    live = _live(served, name)
+    assert live.curl[0] == status, live.curl
+    report = live.inferred
+    assert report is not None
+    assert report.facts.verdict.http_status == status
+    seen = report.facts.server.verify_client
+    if mode is None:
+        assert isinstance(seen, Unknown)
+        assert _finding(report, "MTLS606").status is Status.NOT_EVALUATED
+        assert "optional or optional_no_ca" in str(_finding(report, "MTLS606").unknown)
+    else:
+        assert seen is mode
+        assert report.facts.verdict.reason == "No required SSL certificate was sent"
+    _console, document = _cli(live, "probe", with_cert=False)
+    assert document["probe"]["settings"]["ssl_verify_client"]["value"] == (mode.value if mode else None)
+    assert document["inputs"]["verify_client"] == (mode.value if mode else None)
+
+
+def test_a_revoked_client_is_not_judged_as_if_there_were_no_crl(served: dict[str, Live]) -> None:
+    """ssl_crl revokes the client: nginx answers 400 and logs 23. The probe does not say there is no ssl_crl: the
+    CRL rules are not evaluated, ssl_crl is unknown (JSON null), and the CRL is among the possible causes."""
+    report = _refused_as_nginx_logs(served, "leaf-revoked", "(23:certificate revoked)")
+    live = served["leaf-revoked"]
+    assert isinstance(report.facts.server.crl_check, Unknown)
+    for rule_id in ("MTLS501", "MTLS505"):
+        assert _finding(report, rule_id).status is Status.NOT_EVALUATED
+    probe = report.facts.probe
+    assert probe is not None
+    assert probe.likely_causes[0].startswith("possible: ssl_crl")
+    console, document = _cli(live, "check")
+    assert "no ssl_crl" not in console.stdout
+    assert document["inputs"]["crl"] is None
+    assert document["probe"]["settings"]["ssl_crl"]["value"] is None
+
+
+def test_the_advertised_names_are_the_ones_the_server_sent(tmp_path: Path) -> None:
+    """The server advertises two CA names; only one of their certificates is at hand (the client's own CA). The
+    server model's advertised names are the two the CertificateRequest carried, not the one the inferred store
+    holds: the rules that quote them (MTLS407) quote what the server sent."""
+    require_nginx()
+    both = tmp_path / "two-roots.pem"
+    both.write_bytes(
+        (ROOT / "certs" / "client-root.pem").read_bytes() + (ROOT / "certs" / "other-root.pem").read_bytes()
+    )
+    block = (ROOT / "scenarios" / "good-chain" / SERVER_CONF).read_text()
+    block = block.replace("ssl_client_certificate scenarios/good-chain/ca.pem;", f"ssl_client_certificate {both};")
+    assert str(both) in block
+    with realnginx.serve_blocks([block], ROOT, tmp_path, ["good-chain"]) as port:
+        sc = manifest().scenarios["good-chain"]
+        report = connect_report(
+            scenario_inputs(sc), request_for(sc, port), now=lambda: datetime.now(UTC), passwords=Passwords(),
+            catalogue=catalogue(),
+        )  # fmt: skip
+    sent = ("CN=Client Root CA,O=mtls-doctor sample", "CN=Other Root CA,O=Other Org")
+    assert report.observation is not None
+    assert report.observation.ca_names == sent
+    assert report.facts.server.advertised_ca_names == sent
+    assert report.facts.verdict.http_status == 200

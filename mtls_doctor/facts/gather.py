@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from mtls_doctor.facts import seclevel
 from mtls_doctor.facts.certificate import describe
 from mtls_doctor.facts.chain import Node, build_path
 from mtls_doctor.facts.client import ClientParts, client_parts
@@ -104,7 +105,9 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         )
         sent = [sent[i] for i in client.order]
         advertised = server.advertised_ca_names if isinstance(server.advertised_ca_names, tuple) else ()
-        built = observe.run("the path builder", "path", lambda: _path(sent, store, at, settings, advertised))
+        built = observe.run(
+            "the path builder", "path", lambda: _path(sent, store, at, settings, advertised, reasons=reasons)
+        )
         if not isinstance(built, Unknown):
             path, path_nodes = built
         else:
@@ -122,7 +125,10 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
 
     revocation: RevocationFacts | Unknown | None = None
     crl_items = list(model.crls)
-    if server.crl_check and path_nodes:
+    if isinstance(server.crl_check, Unknown) and path_nodes:
+        revocation = UNKNOWN  # whether ssl_crl is set is not known (a handshake): its reason is crl_check's
+        reasons.setdefault("revocation", reasons.get("server.crl_check", "whether ssl_crl is configured is unknown"))
+    elif server.crl_check is True and path_nodes:
         # A CRL issued by an intermediate the client sends is checked with that intermediate's key.
         known = store + [n for n in path_nodes if n.source is CertSource.SENT]
         loaded = [c for _, c in model.crls]
@@ -151,13 +157,19 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
     ocsp: OcspFacts | Unknown | None = None
     if client is not None:
         ocsp = observe.run("the OCSP questions", "ocsp", lambda: _ocsp(settings, path))
-    verdict = verdict_of(server, client.facts if client else None, twin, ocsp)
+    mode, depth, _level = settings.for_twin()
+    verdict = verdict_of(server, client.facts if client else None, twin, ocsp, mode=mode)
     if verdict.forgiven is True and isinstance(path, PathFacts):
-        verdict = replace(verdict, forgiven_cause=forgiven_cause(path, settings.verify_depth))
+        verdict = replace(verdict, forgiven_cause=forgiven_cause(path, depth))
     if isinstance(verdict.forgiven, Unknown) and "twin" in reasons:
         reasons["verdict.forgiven"] = (
             f"whether ssl_verify_client optional_no_ca forgives the failure depends on the handshake: {reasons['twin']}"
         )
+    if isinstance(settings.ocsp, Unknown) and ocsp is None and isinstance(path, PathFacts) and path.anchor is not None:
+        # ssl_ocsp is not known (a handshake): the verdict above is the twin's without it, as inferred; the rules
+        # about what nginx would ask get UNKNOWN
+        ocsp = UNKNOWN
+        reasons.setdefault("ocsp", settings.reasons.get("ocsp", "whether ssl_ocsp is configured is not known"))
     clock = ClockFacts(
         at=at,
         local_now=now,
@@ -235,12 +247,47 @@ def _nodes(bundle: CertBundle | None, facts: CertFile | None, source: CertSource
 
 
 def _path(
-    sent: list[Node], store: list[Node], at: datetime, settings: ServerSettings, advertised: tuple[str, ...]
+    sent: list[Node],
+    store: list[Node],
+    at: datetime,
+    settings: ServerSettings,
+    advertised: tuple[str, ...],
+    *,
+    reasons: dict[str, str],
 ) -> tuple[PathFacts, list[Node]]:
-    depth = twin_depth(settings.verify_depth, settings.openssl)
-    path = build_path(sent[0], sent[1:], store, at=at, depth=depth, level=settings.seclevel, advertised=advertised)
+    """The path as nginx's OpenSSL builds it. Where the depth or the security level is UNKNOWN (a handshake) the
+    path is built with the inference's values, and what depends on them is UNKNOWN (with the setting's reason)
+    unless no value could change it."""
+    _mode, depth, level = settings.for_twin()
+    path = build_path(
+        sent[0], sent[1:], store, at=at, depth=twin_depth(depth, settings.openssl), level=level, advertised=advertised
+    )
+    if isinstance(settings.verify_depth, Unknown) and path.intermediate_count > 0:
+        why = settings.reasons.get("verify_depth", "ssl_verify_depth is not known")
+        path = replace(path, depth_exceeded=UNKNOWN, depth_overflow_in_store=UNKNOWN)
+        reasons.setdefault("path.depth_exceeded", why)
+        reasons.setdefault("path.depth_overflow_in_store", why)
+    if isinstance(settings.seclevel, Unknown):
+        path = _at_unknown_level(path, settings.reasons.get("seclevel", "the security level is not known"), reasons)
     by_facts = {id(n.facts): n for n in (*sent, *store)}
     return path, [by_facts[id(c)] for c in path.certs]
+
+
+def _at_unknown_level(path: PathFacts, why: str, reasons: dict[str, str]) -> PathFacts:
+    """The weak-key and weak-digest facts at a security level that is not known: what passes the highest level (5)
+    passes any; anything weaker is UNKNOWN (level 0 admits every key)."""
+    top = seclevel.HIGHEST_LEVEL
+    leaf, cas, inter = path.certs[0], path.certs[1:], path.intermediates
+    facts: dict[str, bool | tuple[Cert, ...] | Unknown] = {
+        "weak_leaf_key": False if not seclevel.key_too_weak(leaf.key, top) else UNKNOWN,
+        "weak_ca_keys": () if not any(seclevel.key_too_weak(c.key, top) for c in cas) else UNKNOWN,
+        "weak_leaf_digest": False if not seclevel.digest_too_weak(leaf, top) else UNKNOWN,
+        "weak_digest_intermediates": () if not any(seclevel.digest_too_weak(c, top) for c in inter) else UNKNOWN,
+    }
+    for name, value in facts.items():
+        if isinstance(value, Unknown):
+            reasons.setdefault(f"path.{name}", why)
+    return replace(path, **facts)
 
 
 def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, str | None] | None:
@@ -295,14 +342,15 @@ def _twin(
             chain, key = (), None
         if not chooser:
             chain, key = (), None
+    mode, depth, level = settings.for_twin()
     server = TwinServer(
-        verify_client=settings.verify_client,
-        verify_depth=twin_depth(settings.verify_depth, settings.openssl),
+        verify_client=mode,
+        verify_depth=twin_depth(depth, settings.openssl),
         ca_certs=tuple(n.cert for n in model.advertised),
         trusted_certs=tuple(n.cert for n in model.store if n.source is not CertSource.CA_FILE),
         crls=tuple(loaded.crl for _, loaded in crls),
-        crl_check=model.facts.crl_check,
-        seclevel=settings.seclevel,
+        crl_check=model.facts.crl_check is True,  # UNKNOWN (a handshake): the twin checks no CRL, as inferred
+        seclevel=level,
         at=at,
         max_tls=settings.max_tls,
         openssl=settings.openssl,
@@ -322,7 +370,7 @@ def _chooser(model: ClientModel, path: PathFacts | Unknown | None) -> bool:
 def _ocsp(settings: ServerSettings, path: PathFacts | Unknown | None) -> OcspFacts | None:
     """What ssl_ocsp asks about once the chain has verified (ngx_ssl_ocsp_validate_next): every certificate of the
     verified chain but the anchor, or the client certificate alone with ``leaf``; None when there is no such chain."""
-    if settings.ocsp is OcspMode.OFF or not isinstance(path, PathFacts) or path.anchor is None:
+    if settings.ocsp not in (OcspMode.ON, OcspMode.LEAF) or not isinstance(path, PathFacts) or path.anchor is None:
         return None
     chain = path.certs
     checked = chain[: len(chain) - 1] if settings.ocsp is OcspMode.ON else chain[: min(1, len(chain) - 1)]

@@ -249,11 +249,13 @@ class ServerFacts(Record):
     """
 
     source: ServerSource
-    verify_client: VerifyClient
-    verify_depth: int
-    """``ssl_verify_depth``; nginx's default is 1 (it admits one intermediate)."""
-    seclevel: int
-    """OpenSSL security level of the server context; Debian's default is 2."""
+    verify_client: VerifyClient | Unknown
+    """UNKNOWN: the server asks for a certificate, in a mode the source cannot tell (a handshake: on, optional or
+    optional_no_ca)."""
+    verify_depth: int | Unknown
+    """``ssl_verify_depth``; nginx's default is 1 (it admits one intermediate). A handshake does not show it."""
+    seclevel: int | Unknown
+    """OpenSSL security level of the server context; Debian's default is 2. A handshake does not show it."""
     ssl_context: bool
     """nginx applies the client-certificate settings: it builds an SSL context for the server (with
     ``ssl_certificate`` or ``ssl_reject_handshake on``, even when no listen has ``ssl``); always so for flags."""
@@ -270,10 +272,11 @@ class ServerFacts(Record):
     ca_file_problem: FileProblem | Unknown | None
     trusted_file_problem: FileProblem | Unknown | None
     crl_file_problem: FileProblem | Unknown | None
-    ca_file_required: bool
+    ca_file_required: bool | Unknown
     """``ssl_verify_client on|optional`` needs ``ssl_client_certificate`` (nginx before 1.27.2)."""
-    crl_check: bool
-    """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path."""
+    crl_check: bool | Unknown
+    """``ssl_crl`` is configured: OpenSSL then requires a valid CRL for every CA of the path. A handshake does not
+    show it."""
     advertised_ca_names: tuple[str, ...] | Unknown
     """The acceptable client CA names nginx sends: the subjects of ``ssl_client_certificate``, in file order."""
     advertised_names_bytes: int | Unknown = 0
@@ -312,8 +315,8 @@ class ServerFacts(Record):
     origins: dict[str, Origin]
     """Where each setting was set, by field name: the flag, or the directive's file:line (a default names the
     server block it applies to)."""
-    ocsp: OcspMode = OcspMode.OFF
-    """``ssl_ocsp``."""
+    ocsp: OcspMode | Unknown = OcspMode.OFF
+    """``ssl_ocsp``; a handshake does not show it."""
     ocsp_responder: str | None = None
     """``ssl_ocsp_responder``: asked instead of the certificates' own responders."""
     stream: bool = False
@@ -372,9 +375,10 @@ class PathFacts(Record):
     intermediates: tuple[Cert, ...]
     """The certificates strictly between the leaf and the anchor: what ``ssl_verify_depth`` counts."""
     intermediate_count: int
-    depth_exceeded: bool
-    """More intermediates than ``ssl_verify_depth`` admits (depth N admits N; nginx logs 20 or 2, never 22)."""
-    depth_overflow_in_store: bool
+    depth_exceeded: bool | Unknown
+    """More intermediates than ``ssl_verify_depth`` admits (depth N admits N; nginx logs 20 or 2, never 22); UNKNOWN
+    when the depth is (a handshake), unless no depth can be exceeded (no intermediate)."""
+    depth_overflow_in_store: bool | Unknown
     """The intermediate just past the depth limit came from the trust store (nginx then logs 2, else 20)."""
     issuer_missing: str | None
     """The issuer name that could be found nowhere (neither sent nor in the trust store)."""
@@ -416,14 +420,16 @@ class PathFacts(Record):
     """Issuing CAs whose keyUsage lacks keyCertSign (32)."""
     pathlen_exceeded_by: tuple[Cert, ...]
     """CAs whose pathLenConstraint is exceeded by the CAs below them (25)."""
-    weak_leaf_key: bool
+    weak_leaf_key: bool | Unknown
     """The leaf's key is below the server's security level (66)."""
-    weak_ca_keys: tuple[Cert, ...]
+    weak_ca_keys: tuple[Cert, ...] | Unknown
     """Intermediates or the anchor with a key below the security level (67)."""
-    weak_leaf_digest: bool
+    weak_leaf_digest: bool | Unknown
     """The leaf is signed with a digest the security level forbids (68, although the text says "CA")."""
-    weak_digest_intermediates: tuple[Cert, ...]
-    """Intermediates signed with a digest the security level forbids (68); the anchor's signature is not checked."""
+    weak_digest_intermediates: tuple[Cert, ...] | Unknown
+    """Intermediates signed with a digest the security level forbids (68); the anchor's signature is not checked.
+    The four weak-key and weak-digest facts are UNKNOWN when the security level is (a handshake), unless the keys and
+    digests pass the highest level (5)."""
     unknown_critical_intermediates: tuple[Cert, ...]
     """Intermediates with an unhandled critical extension (34)."""
     anchor_without_clientauth: bool
@@ -501,6 +507,16 @@ class ClockFacts(Record):
     """CRLs current at local time but not at the server's clock."""
 
 
+class SettingSeen(Record):
+    """One server setting as a live handshake showed it."""
+
+    name: str
+    """The directive (``ssl_verify_client``, ``ssl_verify_depth`` ...)."""
+    value: str | None
+    """What the handshake showed; None: not shown (``evidence`` says why, and what is known of it)."""
+    evidence: str
+
+
 class ProbeFacts(Record):
     """What a live probe of the server saw (``check --connect``), judged: one handshake and one HTTP request.
 
@@ -560,6 +576,14 @@ class ProbeFacts(Record):
     """What the probe observed (outcome, status, page)."""
     prediction_disagrees: bool | None
     """With --nginx: the configuration's prediction and the observation differ; None without a configuration."""
+    settings_seen: tuple[SettingSeen, ...] = ()
+    """Without a configuration: each server setting the rules read, as the handshake showed it or why it did not."""
+    inference_disagrees: bool | None = None
+    """Without a configuration: the twin, run on what the handshake showed and on inferred values for the rest,
+    predicts another answer than the server gave (the observation wins; the twin's facts are then UNKNOWN)."""
+    likely_causes: tuple[str, ...] = ()
+    """When the inferred twin does not explain the server's answer: what a handshake cannot show that would, most
+    likely first; none of them certain."""
 
 
 class Facts(Record):

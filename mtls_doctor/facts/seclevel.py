@@ -6,6 +6,8 @@ from mtls_doctor.facts.model import Cert, PublicKey
 
 # Minimum security bits per level: OpenSSL ssl/ssl_cert.c, ssl_security_default_callback (minbits_table).
 _MIN_BITS = (0, 80, 112, 128, 192, 256)
+HIGHEST_LEVEL = len(_MIN_BITS) - 1
+"""What passes this level passes every level."""
 
 # Security bits of a signature digest as OpenSSL 3.0 rates them for X509_get_signature_info (collision resistance:
 # SHA-1 counts 63-64 bits, MD5 39); crypto/x509/x509_set.c, ossl_x509_init_sig_info.

@@ -66,7 +66,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     if trust is None:
         trust = loader.memo[memo_key] = _trust_store(ca, trusted, crl_files, at)
     store, advertised, crls, cas, without_root, deepest = trust
-    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    crl_check: bool | Unknown = settings.crl_check if settings.crl_check is not None else _crl_named(crl_files)
     trust_unknown = any(isinstance(f, Unknown) for f in (ca, trusted))
     ca_file = _cert_file(ca)
     non_ca: tuple[Cert, ...] | Unknown = UNKNOWN
@@ -101,10 +101,16 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     for field in ("crl_files", "crl_file_certs"):
         if isinstance(crl_files, Unknown) and "server.crl_files" in reasons:
             reasons.setdefault(f"server.{field}", reasons["server.crl_files"])
-    # a server that answered has what it needs to start (nginx before 1.27.2 requires ssl_client_certificate)
-    required = settings.source is not ServerSource.HANDSHAKE and verify_needs_ca_file(
-        settings.verify_client, settings.nginx_version
-    )
+    mode = settings.verify_client
+    names, names_bytes = _advertised_as_sent(settings, ca_file, advertised)
+    required: bool | Unknown
+    if settings.source is ServerSource.HANDSHAKE:
+        required = False  # a server that answered has what it needs to start (before 1.27.2: ssl_client_certificate)
+    elif isinstance(mode, Unknown):
+        required = UNKNOWN
+        reasons.setdefault("server.ca_file_required", reasons.get("server.verify_client", "the verify mode is unknown"))
+    else:
+        required = verify_needs_ca_file(mode, settings.nginx_version)
     facts = ServerFacts(
         source=settings.source,
         verify_client=settings.verify_client,
@@ -123,8 +129,8 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
         crl_file_problem=crl_problem,
         ca_file_required=required,
         crl_check=crl_check,
-        advertised_ca_names=UNKNOWN if isinstance(ca_file, Unknown) else _advertised(ca_file),
-        advertised_names_bytes=UNKNOWN if isinstance(ca_file, Unknown) else _names_bytes(advertised),
+        advertised_ca_names=names,
+        advertised_names_bytes=names_bytes,
         non_ca_in_ca_file=non_ca,
         server_certs_in_ca_file=UNKNOWN
         if isinstance(non_ca, Unknown)
@@ -159,10 +165,17 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     return ServerModel(facts=facts, store=store, advertised=advertised, crls=crls, reasons=reasons)
 
 
+def _crl_named(crl_files: tuple[ServerFile, ...] | Unknown) -> bool:
+    """ssl_crl is configured when the source names a file, whether or not it could be read here."""
+    return isinstance(crl_files, Unknown) or bool(crl_files)
+
+
 def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | Unknown | None:
     """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
     (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl."""
     facts = model.facts
+    if isinstance(facts.crl_check, Unknown):
+        return UNKNOWN
     if not facts.crl_check:
         return None
     if isinstance(facts.crl_files, Unknown) or isinstance(facts.intermediates_without_root, Unknown):
@@ -225,7 +238,7 @@ def _trust_store(
     usable = [f for f in files if f.problem is None]
     store = tuple(n for f in usable for n in f.nodes)
     advertised = ca.nodes if isinstance(ca, ServerFile) and ca.problem is None else ()
-    crl_check = isinstance(crl_files, Unknown) or bool(crl_files)
+    crl_check = _crl_named(crl_files)
     loaded_crls = [c for f in usable for c in f.crls] if crl_check else []
     crls = tuple((describe_crl(loaded, list(store))[0], loaded) for loaded in loaded_crls)
     cas = list({n.facts.sha256: n.facts for n in store if n.facts.is_ca}.values())
@@ -262,6 +275,18 @@ def _advertised(ca_file: CertFile | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c.subject for c in ca_file.certs)) if ca_file else ()
 
 
+def _advertised_as_sent(
+    settings: ServerSettings, ca_file: CertFile | Unknown | None, advertised: tuple[Node, ...]
+) -> tuple[tuple[str, ...] | Unknown, int | Unknown]:
+    """The acceptable CA names and their size: as the server sent them when a handshake shows them, else the
+    subjects of ssl_client_certificate (UNKNOWN when that file is)."""
+    if settings.advertised_names is not None and settings.advertised_bytes is not None:
+        return settings.advertised_names, settings.advertised_bytes
+    if isinstance(ca_file, Unknown):
+        return UNKNOWN, UNKNOWN
+    return _advertised(ca_file), _names_bytes(advertised)
+
+
 def _with_names_origin(origins: dict[str, Origin]) -> dict[str, Origin]:
     """The advertised names come from where ssl_client_certificate is set."""
     if "ca_file" not in origins:
@@ -283,7 +308,7 @@ def _config_error(
     ca_problem: FileProblem | Unknown | None,
     trusted_problem: FileProblem | Unknown | None,
     crl_problem: FileProblem | Unknown | None,
-    required: bool,
+    required: bool | Unknown,
 ) -> str | None:
     """nginx's own emerg message when it refuses to start with these settings, in the order
     ngx_http_ssl_merge_srv_conf checks them (confirmed with nginx -t)."""
@@ -291,11 +316,13 @@ def _config_error(
         return settings.startup_error
     if not settings.ssl_context:
         return None
-    if ca is None and required:
+    if ca is None and required is True:
         return missing_ca_file_error()
     for problem in (ca_problem, trusted_problem, crl_problem):
         if isinstance(problem, FileProblem):
             return problem.message
+    if isinstance(settings.verify_client, Unknown) or isinstance(settings.ocsp, Unknown):
+        return None  # only a live server leaves these unknown, and it is running
     return ocsp_error(settings.verify_client, settings.ocsp)
 
 

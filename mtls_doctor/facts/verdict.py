@@ -28,14 +28,19 @@ def verdict_of(
     client: ClientFacts | None,
     twin: TwinFacts | Unknown | None,
     ocsp: OcspFacts | Unknown | None,
+    *,
+    mode: VerifyClient | None = None,
 ) -> Verdict:
     """What nginx does: refuse to start, or (the client cannot even present its certificate) nothing, or answer the
-    request as the twin's handshake decides; unknown when the handshake could not be reproduced."""
+    request as the twin's handshake decides; unknown when the handshake could not be reproduced. ``mode``: the
+    verify mode the twin ran with, where ``server.verify_client`` is UNKNOWN (the inference of a live handshake)."""
     if server.config_error is not None:
         return plain_verdict(Outcome.SERVER_CONFIG_ERROR, server.config_error)
+    known = server.verify_client
+    mode = known if not isinstance(known, Unknown) else mode
     answer = None
-    if isinstance(twin, TwinFacts) and not isinstance(ocsp, Unknown):
-        answer = nginx_verdict(server.verify_client, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
+    if isinstance(twin, TwinFacts) and not isinstance(ocsp, Unknown) and mode is not None:
+        answer = nginx_verdict(mode, twin, ocsp, stream=server.stream, error_pages=server.error_pages)
     if client is not None and client.presentation_error is not None:
         refused = plain_verdict(Outcome.CLIENT_ERROR, client.presentation_error)
         # The twin's client sends at level 0: what nginx does when s_client -cipher DEFAULT:@SECLEVEL=0 sends it.
@@ -43,7 +48,7 @@ def verdict_of(
     if answer is not None:
         return answer
     # Whether optional_no_ca would forgive the failure is as unknown as the failure itself.
-    forgiven = UNKNOWN if server.verify_client is VerifyClient.OPTIONAL_NO_CA else False
+    forgiven = UNKNOWN if mode in (VerifyClient.OPTIONAL_NO_CA, None) else False
     return plain_verdict(Outcome.UNKNOWN, None, forgiven=forgiven)
 
 

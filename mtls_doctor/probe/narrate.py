@@ -42,6 +42,29 @@ def steps(obs: Observation, facts: ProbeFacts | None, *, now: datetime) -> Itera
     yield from _request(obs, facts)
     yield from _sent(obs, facts)
     yield from _verdict(obs, now)
+    if facts is not None:
+        yield from _settings(facts)
+
+
+def _settings(facts: ProbeFacts) -> Iterator[Step]:
+    """What the answer shows of the server's settings (no configuration given), and, when the inferred twin does not
+    explain the answer, what could: said as inferred or possible, never as certain."""
+    if facts.settings_seen:
+        yield "head", "What the handshake shows of the server's settings (no configuration given):"
+    for seen in facts.settings_seen:
+        if seen.value is not None:
+            yield "info", f"  {seen.name}: {shown(seen.value)} ({shown(seen.evidence)})"
+        elif seen.evidence.startswith("inferred"):
+            yield "info", f"  {seen.name}: {shown(seen.evidence)}"
+        else:
+            yield "info", f"  {seen.name}: not known: {shown(seen.evidence)}"
+    if facts.inference_disagrees:
+        yield (
+            "warn",
+            "The inferred twin does not explain this answer; what a handshake cannot show that would, ranked:",
+        )
+        for cause in facts.likely_causes:
+            yield "warn", f"  {shown(cause)}"
 
 
 def _server_chain(obs: Observation) -> Iterator[Step]:

@@ -13,7 +13,7 @@ from mtls_doctor.engine.vocabulary import Severity, Stage, Status
 from mtls_doctor.facts.model import PathFacts, ProbeFacts, RevocationFacts, Verdict
 from mtls_doctor.facts.verdict import STREAM_CLOSED
 from mtls_doctor.render.document import Blank, Block, Box, Document, Node, Para, Pre, Rows, Span, para
-from mtls_doctor.vocabulary import CertSource, Outcome
+from mtls_doctor.vocabulary import CertSource, Outcome, Unknown
 
 _STYLE = {Severity.BLOCKING: "red", Severity.DEGRADED: "yellow", Severity.ADVISORY: "cyan", Severity.INFO: "blue"}
 _NOT_EVIDENCE = frozenset({"no", "none", "(none)"})
@@ -35,7 +35,7 @@ def verdict_sentence(v: Verdict) -> tuple[str, str]:
         if v.log_line:
             answer += f"; at info level its error log would say: {v.log_line}"
         return answer, "bold red"
-    if v.outcome is Outcome.ACCEPT and v.forgiven:
+    if v.outcome is Outcome.ACCEPT and v.forgiven is True:
         return (
             f"nginx will serve the request, but unauthenticated: $ssl_client_verify = {v.ssl_client_verify} "
             "(ssl_verify_client optional_no_ca forgives this error)",
@@ -69,8 +69,10 @@ def observed_sentence(probe: ProbeFacts, log_line: str | None, predicted: str, s
     else:
         return predicted, style
     if log_line and probe.http_status == 400:
-        basis = "inferred from the advertised CA names" if probe.inferred else "from the configuration given"
-        sentence += f"; its error log says, at info level ({basis}): {log_line}"
+        if probe.inferred:
+            sentence += f"; inferred (not seen), its error log would say at info level: {log_line}"
+        else:
+            sentence += f"; its error log says, at info level (from the configuration given): {log_line}"
     ok = probe.http_status is not None and probe.http_status < 400
     return sentence, "bold green" if ok else "bold red"  # the document prints every string through shown
 
@@ -131,7 +133,7 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
     unevaluated = [r.finding for r in report.tree if r.finding.status is Status.NOT_EVALUATED]
     if unevaluated:
         doc.add(para(Span("Not evaluated", "bold")))
-        doc.add(*(para(Span(f"  ? {f.rule.id} {f.rule.name}: {'; '.join(f.unknown)}", "dim")) for f in unevaluated))
+        doc.add(*(para(Span(line, "dim")) for line in _unevaluated_lines(unevaluated)))
     if show_all:
         for status in (Status.PASS, Status.NOT_APPLICABLE):
             rows = [r.finding for r in report.tree if r.finding.status is status]
@@ -150,6 +152,21 @@ def report_document(report: Report, *, show_all: bool = False) -> Document:
         summary += f" · {counts['error']} crashed"
     doc.add(Blank(), para(Span(summary, "dim")))
     return doc
+
+
+def _unevaluated_lines(findings: list[Finding]) -> list[str]:
+    """One line per reason, in the order the findings come: a rule alone with its name, several rules sharing the
+    reason by id (a live probe leaves dozens unevaluated for the same few things a handshake cannot show)."""
+    by_reason: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_reason.setdefault("; ".join(f.unknown), []).append(f)
+    lines = []
+    for reason, group in by_reason.items():
+        if len(group) == 1:
+            lines.append(f"  ? {group[0].rule.id} {group[0].rule.name}: {reason}")
+        else:
+            lines.append(f"  ? {len(group)} rules ({', '.join(f.rule.id for f in group)}): {reason}")
+    return lines
 
 
 def _box(r: Ranked, note: str | None) -> Box:
@@ -180,7 +197,7 @@ def _line(f: Finding) -> Para:
     return para(Span(mark, _STYLE[f.severity]), f" ({f.severity.value}): {f.message}")
 
 
-def chain_tree(path: PathFacts, depth: int) -> Node:
+def chain_tree(path: PathFacts, depth: int | Unknown) -> Node:
     """The path as nginx builds it, root at the top; a missing issuer as a '?' node."""
     nodes: list[tuple[Span, ...]] = []
     if path.issuer_missing:
@@ -197,7 +214,8 @@ def chain_tree(path: PathFacts, depth: int) -> Node:
             )
         )
         position -= 1
-    title = f"Chain as nginx builds it (ssl_verify_depth {depth}, {len(path.intermediates)} intermediate(s) counted)"
+    limit = "not known" if isinstance(depth, Unknown) else str(depth)
+    title = f"Chain as nginx builds it (ssl_verify_depth {limit}, {len(path.intermediates)} intermediate(s) counted)"
     child: Node | None = None
     for label in reversed(nodes):
         child = Node(label, (child,) if child else ())

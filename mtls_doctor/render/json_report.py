@@ -19,7 +19,7 @@ from mtls_doctor.facts.model import Cert, PathFacts, Verdict
 from mtls_doctor.inputs import FileRef
 from mtls_doctor.twin.result import TwinFacts
 from mtls_doctor.untrusted import json_text
-from mtls_doctor.vocabulary import Origin, Unknown, VerifyError
+from mtls_doctor.vocabulary import Origin, Unknown, VerifyClient, VerifyError
 
 SCHEMA_VERSION = 1
 
@@ -99,6 +99,11 @@ def probe_document(report: Report) -> dict[str, Any]:
         "predicted": facts.predicted,
         "observed": facts.observed,
         "prediction_disagrees": facts.prediction_disagrees,
+        # without a configuration: each setting as shown (value) or not (null, with why), the twin's inference
+        "settings": {s.name: {"value": s.value, "evidence": s.evidence} for s in facts.settings_seen},
+        "inference": list(report.assumptions) if facts.inferred else None,
+        "inference_disagrees": facts.inference_disagrees,
+        "likely_causes": list(facts.likely_causes),
         "messages": [
             {"ms": round(m.at_ms, 1), "direction": "sent" if m.sent else "received", "kind": m.kind, "name": m.name}
             | ({"alert": m.alert} if m.alert is not None else {})
@@ -213,15 +218,21 @@ def _inputs(report: Report) -> dict[str, Any]:
         "chain": i.chain,
         "ca": path(server.ca_file),
         "trusted": path(server.trusted_file),
-        "crl": [f.path for f in server.crl_files] if isinstance(server.crl_files, tuple) else [],
-        "verify_client": server.verify_client.value,
-        "verify_depth": server.verify_depth,
-        "seclevel": server.seclevel,
+        # a setting the source does not show (a live handshake) is null, never a value it did not see
+        "crl": [f.path for f in server.crl_files] if isinstance(server.crl_files, tuple) else None,
+        "verify_client": _known(server.verify_client.value if isinstance(server.verify_client, VerifyClient) else None),
+        "verify_depth": _known(server.verify_depth),
+        "seclevel": _known(server.seclevel),
         "max_tls": server.max_tls,
         "openssl": server.openssl.value,
         "at": _time(i.at) if i.at else None,
         "server_source": server.source.value,
     }
+
+
+def _known(value: object) -> Any:
+    """A setting's value, or None (JSON null) when it is UNKNOWN."""
+    return None if isinstance(value, Unknown) else value
 
 
 def _protocol(twin: object) -> str | None:
