@@ -88,6 +88,9 @@ class ServerSettings(Record):
     startup_error: str | None
     """A refusal to start that the source knows of beyond these settings (another block's error, an unknown
     directive), in nginx's words; None when there is none."""
+    answered: bool
+    """The server was seen running (a live handshake reached it): it started with its configuration, so nothing
+    that stops nginx at start-up holds, whatever the source cannot show of its files."""
     verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read where requests pass (a config tells; flags cannot)."""
     certificate_forwarded: bool | Unknown = False
@@ -189,6 +192,7 @@ class Inputs(Record):
             ssl_context=True,
             serves_tls=True,
             startup_error=None,
+            answered=False,
             verify_result_checked=UNKNOWN,
             certificate_forwarded=UNKNOWN,
             origins={name: Origin(source=option) for name, option in flag.items()},

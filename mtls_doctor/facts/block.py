@@ -153,6 +153,7 @@ def block_settings(
         ssl_context=loads_others,
         serves_tls=server.is_tls,
         startup_error=startup_error,
+        answered=False,
         verify_result_checked=verify_result_checked,
         certificate_forwarded=certificate_forwarded
         if isinstance(certificate_forwarded, Unknown)

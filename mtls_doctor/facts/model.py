@@ -307,6 +307,8 @@ class ServerFacts(Record):
     clientAuth verifies, whoever holds it."""
     config_error: str | None
     """The error nginx would print when refusing to start with these settings; None when it starts."""
+    answered: bool
+    """The server was seen running (a live probe reached it), so it started: no start-up cause holds."""
     verify_result_checked: bool | Unknown
     """``$ssl_client_verify`` is read somewhere requests pass (server level, a location, or a map)."""
     certificate_forwarded: bool | Unknown

@@ -104,9 +104,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     mode = settings.verify_client
     names, names_bytes = _advertised_as_sent(settings, ca_file, advertised)
     required: bool | Unknown
-    if settings.source is ServerSource.HANDSHAKE:
-        required = False  # a server that answered has what it needs to start (before 1.27.2: ssl_client_certificate)
-    elif isinstance(mode, Unknown):
+    if isinstance(mode, Unknown):
         required = UNKNOWN
         reasons.setdefault("server.ca_file_required", reasons.get("server.verify_client", "the verify mode is unknown"))
     else:
@@ -154,6 +152,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             crl_problem=crl_problem,
             required=required,
         ),
+        answered=settings.answered,
         verify_result_checked=settings.verify_result_checked,
         certificate_forwarded=settings.certificate_forwarded,
         origins=_with_names_origin(settings.origins),

@@ -134,6 +134,7 @@ def handshake_settings(obs: Observation, inferred_ca: str | None) -> ServerSetti
         ssl_context=True,
         serves_tls=True,
         startup_error=None,
+        answered=obs.protocol is not None,  # a ServerHello: the server is up with its configuration
         verify_result_checked=UNKNOWN,
         certificate_forwarded=UNKNOWN,
         origins={"verify_client": cr, "ca_file": cr, "max_tls": origin_of(obs, "ServerHello")},
