@@ -1,26 +1,38 @@
 """Fixes that fix (issue 9): every rule whose remedy changes files is applied, as written, to its failing sample
-scenario in a copy of the sample PKI, and the scenario is checked again: the rule passes and nginx serves the client.
-A remedy offers alternatives after a line "# or ..." (what comes before a line "# then either ..." is common to
-them); each is applied to its own copy. Lines that talk to a server
-(curl, nginx, openssl s_client) are not run: the check that follows is what they stand for.
+scenario in a copy of the sample PKI, and the scenario is checked again: the rule passes, the twin accepts the
+client, and a real nginx serving the fixed files answers a real curl with 200. A remedy offers alternatives after a
+line "# or ..." (what comes before a line "# then either ..." is common to them); each is applied to its own copy.
+Lines that talk to a server (curl, nginx, openssl s_client) are not run: the check that follows is what they stand
+for.
+
+A remedy that makes a new key and a CSR (REISSUED) is run as written too; the step that is the CA's, signing the
+CSR, is the command the remedy shows for it (its "#   " lines), run with the sample CA's certificate and key in place
+of the issuing-ca.pem and issuing-ca.key it names.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from mtls_doctor.diagnosis import diagnose
 from mtls_doctor.engine.vocabulary import Status
+from mtls_doctor.facts.certificate import is_issued_by
+from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
 from mtls_doctor.samplepki.inputs import scenario_inputs
+from mtls_doctor.samplepki.write import scenario_files
 from mtls_doctor.vocabulary import Outcome
-from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, manifest
+from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, manifest, require_nginx
+from tests.support import realnginx
 
 # rule: (its failing scenario, where the nearby-issuer search looks (relative to the sample PKI), for each
 # alternative of the remedy the file it makes the client's --cert or the server's --crl (None: the inputs stay,
@@ -35,24 +47,31 @@ FIXES: dict[str, tuple[str, str | None, tuple[tuple[str, str] | None, ...]]] = {
     "MTLS403": ("ca-file-intermediate-without-root", "certs", (None,)),
     "MTLS727": ("crl-file-holds-intermediate", None, (("crl", "crls-only.pem"),)),
     "MTLS005": ("sends-unrelated-certificate", None, (("cert", "client-chain.pem"),)),
+    # the CRL missing is found in the sample PKI's crls/ (its issuer and signature checked): appended to ssl_crl
+    "MTLS501": ("crl-missing-root-crl", "crls", (None,)),
 }
-# Remedies that write files but are not the fix of the inputs: a new key and CSR for a CA to sign.
-NOT_APPLICABLE = {
-    "MTLS206": "a new key and a CSR, for the CA to sign",
-    "MTLS210": "a new key and a CSR, for the CA to sign",
-    "MTLS212": "a new key and a CSR, for the CA to sign",
-    "MTLS213": "a new key and a CSR, for the CA to sign",
-    "MTLS214": "a new key and a CSR, for the CA to sign",
-    "MTLS501": "KNOWN GAP: the missing CRL comes from its CA (missing-ca-crl.pem stands for it)",
+# rule: its failing scenario, for remedies that make a new key and a CSR for the CA to sign
+REISSUED: dict[str, str] = {
+    "MTLS206": "leaf-rsa-1024",
+    "MTLS210": "curl-leaf-rsa-1024",
+    "MTLS212": "tls13-dsa-client",
+    "MTLS213": "tls12-brainpool-client",
+    "MTLS214": "tls13-dsa-client-optional",
 }
-_WRITES = re.compile(r"(?m)^(?!\s*#)[^\n]*(\s>>?\s|\s-out\s)|\{(client\.keep_on_path|path\.issuer_extract)")
-"""A remedy line that writes a file, or a fact that is such a command (facts/gather.py)."""
+NOT_APPLICABLE: dict[str, str] = {}
+"""Remedies that write files but are not the fix of the inputs (none today)."""
+_WRITES = re.compile(
+    r"(?m)^(?!\s*#)[^\n]*(\s>>?|\s-(?:out|keyout)\b|\btee\b|\bsed\s+-i|\b(?:cp|mv|install|ln|dd|truncate|rm)\s)"
+    r"|\{(client\.keep_on_path|path\.issuer_extract|revocation\.add_missing_crls)"
+)
+"""A remedy line (not a comment) that writes, moves or removes a file: a redirection, openssl's -out/-keyout, tee,
+sed -i, cp/mv/install/ln/dd/truncate/rm; or a fact that holds such commands (facts/gather.py, facts/revocation.py)."""
 _TALKS = ("curl ", "nginx ", "openssl s_client", "timedatectl")
 
 
 def test_every_rule_whose_remedy_writes_files_is_applied() -> None:
     writing = {r.id for r in catalogue().rules if r.remedy and _WRITES.search(r.remedy)}
-    assert writing == set(FIXES) | set(NOT_APPLICABLE)
+    assert writing == set(FIXES) | set(REISSUED) | set(NOT_APPLICABLE)
 
 
 def _alternatives(remedy: str) -> list[list[str]]:
@@ -68,46 +87,129 @@ def _alternatives(remedy: str) -> list[list[str]]:
     return [common + alternative for alternative in out]
 
 
+def _copy(name: str, dest: Path, issuers: str | None = None) -> Path:
+    """A copy of the sample PKI (certs, keys, CRLs, and the scenario's own directory) at ``dest``."""
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("scenarios"))
+    shutil.copytree(SAMPLE / "scenarios" / name, dest / "scenarios" / name)
+    if issuers and issuers.startswith("scenarios/"):
+        (dest / issuers).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE / issuers, dest / issuers)
+    return dest
+
+
+def _run(commands: list[str], where: Path) -> None:
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "\n".join(commands)],
+        cwd=where, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, f"{commands}: {run.stderr}"
+
+
+def _failing(inputs: Inputs, rule_id: str) -> str:
+    """The remedy of ``rule_id``, which fails on ``inputs``."""
+    before = diagnose(inputs, now=LOCAL_NOW, passwords=Passwords(), catalogue=catalogue())
+    finding = next(f for f in before.findings if f.rule.id == rule_id)
+    assert finding.status is Status.FAIL, finding
+    assert finding.remedy
+    return finding.remedy
+
+
+def _passes_and_is_accepted(fixed: Inputs, rule_id: str, commands: list[str], *, now: datetime = LOCAL_NOW) -> None:
+    after = diagnose(fixed, now=now, passwords=Passwords(), catalogue=catalogue())
+    status = next(f for f in after.findings if f.rule.id == rule_id).status
+    assert status is not Status.FAIL, f"after {commands}: {rule_id} still fails"
+    verdict = after.facts.verdict
+    assert verdict.outcome is Outcome.ACCEPT, f"after {commands}: {verdict.outcome.value} ({verdict.reason})"
+    if fixed.ca:
+        # the CA file never gets an end-entity certificate from a fix
+        assert not [f for f in after.findings if f.rule.id in {"MTLS404", "MTLS408"} and f.status is Status.FAIL]
+
+
+def _nginx_serves(pki: Path, name: str, fixed: Inputs, work: Path) -> None:
+    """A real nginx serving the scenario's server.conf over the fixed files (the ssl_crl directive naming the file
+    the fix made, when it made one) answers a real curl presenting the fixed --cert and --key with 200."""
+    require_nginx()
+    sc = manifest().scenarios[name]
+    if sc.server_time is not None:
+        realnginx.require_faketime()
+    crl = f"scenarios/{name}/{scenario_files(sc).crl}"
+    new_crl = Path(fixed.crls[0]).relative_to(pki).as_posix() if fixed.crls else crl
+
+    def rewrite(block: str) -> str:
+        return block.replace(f"ssl_crl {crl};", f"ssl_crl {new_crl};")
+
+    with realnginx.serve([sc], pki, work, server_time=sc.server_time, rewrite=rewrite) as nginx:
+        port = nginx.ports[name]
+        argv = ["curl", "-sS", "--max-time", "15", "-k", "--resolve", f"localhost:{port}:127.0.0.1"]
+        argv += ["--cert", str(fixed.cert), "--key", str(fixed.key), "-o", "/dev/null", "-w", "%{http_code}"]
+        run = subprocess.run([*argv, f"https://localhost:{port}/"], capture_output=True, text=True, timeout=30)
+    assert run.stdout == "200", f"nginx answered {run.stdout or '-'}: {run.stderr}"
+
+
 @pytest.mark.parametrize("rule_id", sorted(FIXES))
 def test_applying_the_fix_gives_the_passing_verdict(rule_id: str, tmp_path: Path) -> None:
     name, issuers, certs = FIXES[rule_id]
     sc = manifest().scenarios[name]
     remedy = None
     for i, new_file in enumerate(certs):
-        pki = tmp_path / f"pki-{i}"
-        shutil.copytree(SAMPLE, pki, ignore=shutil.ignore_patterns("scenarios"))
-        shutil.copytree(SAMPLE / "scenarios" / name, pki / "scenarios" / name)
-        if issuers and issuers.startswith("scenarios/"):
-            (pki / issuers).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SAMPLE / issuers, pki / issuers)
+        pki = _copy(name, tmp_path / f"pki-{i}", issuers)
         inputs = scenario_inputs(pki, sc)
         if issuers:
             inputs = replace(inputs, issuers=(str(pki / issuers),))
-        before = diagnose(inputs, now=LOCAL_NOW, passwords=Passwords(), catalogue=catalogue())
-        finding = next(f for f in before.findings if f.rule.id == rule_id)
-        assert finding.status is Status.FAIL, finding
-        assert finding.remedy
-        remedy = finding.remedy
+        remedy = _failing(inputs, rule_id)
         commands = _alternatives(remedy)[i]
         where = pki / "scenarios" / name
-        run = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", "\n".join(commands)],
-            cwd=where, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert run.returncode == 0, f"{commands}: {run.stderr}"
+        _run(commands, where)
         fixed = inputs
         if new_file and new_file[0] == "cert":
             fixed = replace(inputs, cert=str(where / new_file[1]))
         elif new_file:
             fixed = replace(inputs, crls=(str(where / new_file[1]),))
-        after = diagnose(fixed, now=LOCAL_NOW, passwords=Passwords(), catalogue=catalogue())
-        status = next(f for f in after.findings if f.rule.id == rule_id).status
-        assert status is not Status.FAIL, f"after {commands}: {rule_id} still fails"
-        verdict = after.facts.verdict
-        assert verdict.outcome is Outcome.ACCEPT, f"after {commands}: {verdict.outcome.value} ({verdict.reason})"
-        ca = inputs.ca
-        if ca:
-            # the CA file never gets an end-entity certificate from a fix
-            assert not [f for f in after.findings if f.rule.id in {"MTLS404", "MTLS408"} and f.status is Status.FAIL]
+        _passes_and_is_accepted(fixed, rule_id, commands)
+        _nginx_serves(pki, name, fixed, tmp_path / f"nginx-{i}")
     assert remedy is not None
     assert len(_alternatives(remedy)) == len(certs), remedy
+
+
+_SIGNS = re.compile(r"(?m)^# the CA \(.*\) signs the CSR.*\n(?:#(?! {3}).*\n)*((?:# {3}.*\n?)+)")
+"""The CA's step a re-issuing remedy shows: the "#   " lines after the line that says the CA signs the CSR."""
+
+
+def _issuing_ca(pki: Path, leaf: x509.Certificate) -> tuple[Path, Path]:
+    """The sample CA that issued ``leaf`` (name and signature), and its key: the CA's own files."""
+    for path in sorted((pki / "certs").glob("*.pem")):
+        ca = x509.load_pem_x509_certificate(path.read_bytes())
+        if ca.subject == leaf.issuer and is_issued_by(leaf, ca):
+            return path, pki / "keys" / f"{path.stem}.key"
+    raise AssertionError(f"no CA of the sample PKI issued {leaf.subject.rfc4514_string()}")
+
+
+@pytest.mark.parametrize("rule_id", sorted(REISSUED))
+def test_the_reissued_certificate_gives_the_passing_verdict(rule_id: str, tmp_path: Path) -> None:
+    """The remedy's new key and CSR, signed as the remedy shows the CA doing it, sent with the CA certificates the
+    old certificate file held: the rule passes, the twin accepts, nginx serves the client."""
+    name = REISSUED[rule_id]
+    sc = manifest().scenarios[name]
+    pki = _copy(name, tmp_path / "pki")
+    inputs = scenario_inputs(pki, sc)
+    remedy = _failing(inputs, rule_id)
+    where = pki / "scenarios" / name
+    (commands,) = _alternatives(remedy)
+    _run(commands, where)
+    signs = _SIGNS.search(remedy)
+    assert signs, f"{rule_id}'s remedy does not show how the CA signs the CSR: {remedy}"
+    assert inputs.cert
+    old = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", Path(inputs.cert).read_bytes(), re.S)
+    ca_cert, ca_key = _issuing_ca(pki, x509.load_pem_x509_certificate(old[0]))
+    by_ca = [
+        line.removeprefix("#   ").replace("issuing-ca.pem", shlex.quote(str(ca_cert))).replace(
+            "issuing-ca.key", shlex.quote(str(ca_key))
+        )
+        for line in signs.group(1).splitlines()
+    ]
+    _run(by_ca, where)
+    (where / "client-new-chain.pem").write_bytes((where / "client-new.pem").read_bytes() + b"".join(old[1:]))
+    fixed = replace(inputs, cert=str(where / "client-new-chain.pem"), key=str(where / "client-new.key"))
+    # the new certificate is valid from the real clock on (as nginx, on the real clock, sees it)
+    _passes_and_is_accepted(fixed, rule_id, commands + by_ca, now=datetime.now(UTC))
+    _nginx_serves(pki, name, fixed, tmp_path / "nginx")

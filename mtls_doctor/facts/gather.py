@@ -28,7 +28,7 @@ from mtls_doctor.facts.model import (
 )
 from mtls_doctor.facts.nearby import find_issuer
 from mtls_doctor.facts.observers import Observers
-from mtls_doctor.facts.revocation import describe_crl, revocation_facts
+from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands, revocation_facts
 from mtls_doctor.facts.server import ServerModel, server_model, store_revocation
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, Inputs, ServerSettings
@@ -130,8 +130,22 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         revocation = observe.run(
             "the revocation check", "revocation", lambda: revocation_facts(path_nodes, crl_items, at=at)
         )
+        if isinstance(revocation, RevocationFacts) and revocation.cas_without_crl:
+            without, places, given = revocation.cas_without_crl, *_nearby_places(inputs)
+            commands = observe.run(
+                "the nearby-CRL search",
+                "revocation.add_missing_crls",
+                lambda: missing_crl_commands(
+                    without, known, target=inputs.crls[0], places=places, skip=given, at=at
+                ),
+            )
+            if isinstance(commands, str):
+                revocation = replace(revocation, add_missing_crls=commands)
     elif client is None:
-        revocation = observe.run("the revocation check", "revocation", lambda: store_revocation(model, at=at))
+        places = [Path(p) for p in inputs.issuers]
+        revocation = observe.run(
+            "the revocation check", "revocation", lambda: store_revocation(model, at=at, places=places)
+        )
 
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -239,14 +253,21 @@ def _path(
     return path, [by_facts[id(c)] for c in path.certs]
 
 
+def _nearby_places(inputs: Inputs) -> tuple[list[Path], list[Path]]:
+    """Where a missing issuer or CRL is looked for (--issuers first, then the directories of the input files), and
+    the input files themselves, which are not candidates."""
+    settings = inputs.server_settings()
+    server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
+    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files, *inputs.crls) if p and p != "-"]
+    places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
+    return places, [Path(p) for p in given]
+
+
 def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, str | None] | None:
     """The missing issuer of ``child``, from --issuers first, then the directories of the input files; with the file
     a fix uses, and the command that extracts it to that file when the file it was found in holds more."""
-    settings = inputs.server_settings()
-    server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
-    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files) if p and p != "-"]
-    places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
-    found = find_issuer(child, places, skip=[Path(p) for p in given])
+    places, given = _nearby_places(inputs)
+    found = find_issuer(child, places, skip=given)
     if found is None:
         return None
     cert = describe(found.cert, Origin(source=str(found.path), line=found.line))

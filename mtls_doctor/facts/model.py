@@ -453,6 +453,10 @@ class RevocationFacts(Record):
     revoked: tuple[Cert, ...]
     unused_crls: tuple[Crl, ...]
     """CRLs issued by no CA of the path: they protect nothing for this client."""
+    add_missing_crls: str | None = None
+    """The commands that append to the ssl_crl file the CRL of each of ``cas_without_crl``: the CA's current CRL
+    found near the inputs (its issuer name and signature checked with the CA's key; ``facts/nearby.py``), else a
+    placeholder file, said to be one, and how to get it. None when no CA lacks a CRL."""
 
 
 class Verdict(Record):

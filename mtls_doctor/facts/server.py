@@ -7,7 +7,9 @@ as nginx words it (facts/startup.py). ``check`` (flags or a server block) and ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from mtls_doctor.facts.chain import Node, climb
 from mtls_doctor.facts.loading import Loader, ServerFile
@@ -22,7 +24,7 @@ from mtls_doctor.facts.model import (
     RevocationFacts,
     ServerFacts,
 )
-from mtls_doctor.facts.revocation import describe_crl
+from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands
 from mtls_doctor.facts.startup import missing_ca_file_error, ocsp_error, verify_needs_ca_file
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, ServerSettings
@@ -148,9 +150,12 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
     return ServerModel(facts=facts, store=store, advertised=advertised, crls=crls, reasons=reasons)
 
 
-def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | Unknown | None:
+def store_revocation(
+    model: ServerModel, *, at: datetime, places: Sequence[Path] = ()
+) -> RevocationFacts | Unknown | None:
     """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
-    (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl."""
+    (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl. A missing CRL is looked for in ``places`` and
+    next to the server's files."""
     facts = model.facts
     if not facts.crl_check:
         return None
@@ -162,14 +167,31 @@ def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | U
     cas = [n for n in model.store if n.facts.is_ca or n.facts.self_signed]
     unique = list({n.facts.sha256: n for n in cas}.values())
     described = [c for c, _ in model.crls]
+    without = tuple(n.facts for n in unique if n.cert.subject not in issuers)
+    files = server_file_paths(facts)
     return RevocationFacts(
-        cas_without_crl=tuple(n.facts for n in unique if n.cert.subject not in issuers),
+        cas_without_crl=without,
+        add_missing_crls=missing_crl_commands(
+            without,
+            model.store,
+            target=next(iter(f.path for f in facts.crl_files), None),
+            places=[*places, *dict.fromkeys(p.parent for p in files)],
+            skip=files,
+            at=at,
+        ),
         expired_crls=tuple(c for c in described if c.next_update is not None and at > c.next_update),
         not_yet_valid_crls=tuple(c for c in described if at < c.this_update),
         badly_signed_crls=tuple(c for c in described if c.signature_valid is False),
         revoked=(),
         unused_crls=tuple(c for c, loaded in model.crls if all(n.cert.subject != loaded.crl.issuer for n in unique)),
     )
+
+
+def server_file_paths(facts: ServerFacts) -> list[Path]:
+    """The files the server reads its trust from (CA file, trusted file, ssl_crl files), as given."""
+    files = [f for f in (facts.ca_file, facts.trusted_file) if isinstance(f, CertFile)]
+    crls = facts.crl_files if isinstance(facts.crl_files, tuple) else ()
+    return [Path(f.path) for f in (*files, *crls) if f.path != "-"]
 
 
 def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
