@@ -142,7 +142,8 @@ def _nginx_serves(pki: Path, name: str, fixed: Inputs, work: Path) -> None:
         port = nginx.ports[name]
         argv = ["curl", "-sS", "--max-time", "15", "-k", "--resolve", f"localhost:{port}:127.0.0.1"]
         argv += ["--cert", str(fixed.cert), "--key", str(fixed.key), "-o", "/dev/null", "-w", "%{http_code}"]
-        run = subprocess.run([*argv, f"https://localhost:{port}/"], capture_output=True, text=True, timeout=30)
+        url = f"https://localhost:{port}/"
+        run = subprocess.run([*argv, url], capture_output=True, text=True, timeout=30, check=False)
     assert run.stdout == "200", f"nginx answered {run.stdout or '-'}: {run.stderr}"
 
 
@@ -199,12 +200,13 @@ def test_the_reissued_certificate_gives_the_passing_verdict(rule_id: str, tmp_pa
     signs = _SIGNS.search(remedy)
     assert signs, f"{rule_id}'s remedy does not show how the CA signs the CSR: {remedy}"
     assert inputs.cert
-    old = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", Path(inputs.cert).read_bytes(), re.S)
+    pem = Path(inputs.cert).read_bytes()
+    old = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", pem, re.S)
     ca_cert, ca_key = _issuing_ca(pki, x509.load_pem_x509_certificate(old[0]))
     by_ca = [
-        line.removeprefix("#   ").replace("issuing-ca.pem", shlex.quote(str(ca_cert))).replace(
-            "issuing-ca.key", shlex.quote(str(ca_key))
-        )
+        line.removeprefix("#   ")
+        .replace("issuing-ca.pem", shlex.quote(str(ca_cert)))
+        .replace("issuing-ca.key", shlex.quote(str(ca_key)))
         for line in signs.group(1).splitlines()
     ]
     _run(by_ca, where)

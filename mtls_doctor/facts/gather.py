@@ -135,9 +135,7 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
             commands = observe.run(
                 "the nearby-CRL search",
                 "revocation.add_missing_crls",
-                lambda: missing_crl_commands(
-                    without, known, target=inputs.crls[0], places=places, skip=given, at=at
-                ),
+                lambda: missing_crl_commands(without, known, target=inputs.crls[0], places=places, skip=given, at=at),
             )
             if isinstance(commands, str):
                 revocation = replace(revocation, add_missing_crls=commands)

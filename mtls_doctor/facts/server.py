@@ -189,9 +189,9 @@ def store_revocation(
 
 def server_file_paths(facts: ServerFacts) -> list[Path]:
     """The files the server reads its trust from (CA file, trusted file, ssl_crl files), as given."""
-    files = [f for f in (facts.ca_file, facts.trusted_file) if isinstance(f, CertFile)]
-    crls = facts.crl_files if isinstance(facts.crl_files, tuple) else ()
-    return [Path(f.path) for f in (*files, *crls) if f.path != "-"]
+    paths = [f.path for f in (facts.ca_file, facts.trusted_file) if isinstance(f, CertFile)]
+    paths += [f.path for f in facts.crl_files] if isinstance(facts.crl_files, tuple) else []
+    return [Path(p) for p in paths if p != "-"]
 
 
 def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
