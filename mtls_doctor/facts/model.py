@@ -147,6 +147,9 @@ class ClientRefusal(Record):
     """Why, in numbers: the key or the digest, its security bits, and what the level requires."""
     level: int
     """The client's security level (2: OpenSSL's default on Debian 12, which curl keeps)."""
+    ca_rekey: str | None = None
+    """When the refused key is a CA's (``ca key too small``): the commands that re-key that CA (a new key and a CSR
+    with its subject) and the signing step that is its issuer's, shown as comments; None when the leaf is refused."""
 
 
 class KeyTypeNotOffered(Record):
