@@ -29,24 +29,22 @@ from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.passwords import Passwords
 from mtls_doctor.record import replace
 from mtls_doctor.samplepki.inputs import scenario_inputs
-from mtls_doctor.samplepki.write import scenario_files
 from mtls_doctor.vocabulary import Outcome
 from tests.conftest import LOCAL_NOW, SAMPLE, catalogue, manifest, require_nginx
 from tests.support import realnginx
 
 # rule: (its failing scenario, where the nearby-issuer search looks (relative to the sample PKI), for each
-# alternative of the remedy the file it makes the client's --cert or the server's --crl (None: the inputs stay,
-# edited in place))
-FIXES: dict[str, tuple[str, str | None, tuple[tuple[str, str] | None, ...]]] = {
-    "MTLS002": ("leaf-not-first", None, (("cert", "client-fixed.pem"),)),
-    "MTLS003": ("der-client-cert", None, (("cert", "client.pem"),)),
-    "MTLS004": ("good-with-text-between-blocks", None, (("cert", "client-clean.pem"),)),
+# alternative of the remedy the file it makes the client's --cert (None: the inputs stay, edited in place))
+FIXES: dict[str, tuple[str, str | None, tuple[str | None, ...]]] = {
+    "MTLS002": ("leaf-not-first", None, ("client-fixed.pem",)),
+    "MTLS003": ("der-client-cert", None, ("client.pem",)),
+    "MTLS004": ("good-with-text-between-blocks", None, ("client-clean.pem",)),
     "MTLS209": ("self-signed-client", None, (None,)),
     # the intermediate is found in another client's bundle (its leaf first): the fix must take it alone
-    "MTLS301": ("seed-missing-intermediate", "scenarios/good-chain/client.pem", (("cert", "client-chain.pem"), None)),
+    "MTLS301": ("seed-missing-intermediate", "scenarios/good-chain/client.pem", ("client-chain.pem", None)),
     "MTLS403": ("ca-file-intermediate-without-root", "certs", (None,)),
-    "MTLS727": ("crl-file-holds-intermediate", None, (("crl", "crls-only.pem"),)),
-    "MTLS005": ("sends-unrelated-certificate", None, (("cert", "client-chain.pem"),)),
+    "MTLS727": ("crl-file-holds-intermediate", None, (None,)),
+    "MTLS005": ("sends-unrelated-certificate", None, ("client-chain.pem",)),
     # the CRL missing is found in the sample PKI's crls/ (its issuer and signature checked): appended to ssl_crl
     "MTLS501": ("crl-missing-root-crl", "crls", (None,)),
 }
@@ -132,19 +130,13 @@ def _passes_and_is_accepted(fixed: Inputs, rule_id: str, commands: list[str], *,
 
 
 def _nginx_serves(pki: Path, name: str, fixed: Inputs, work: Path) -> None:
-    """A real nginx serving the scenario's server.conf over the fixed files (the ssl_crl directive naming the file
-    the fix made, when it made one) answers a real curl presenting the fixed --cert and --key with 200."""
+    """A real nginx serving the scenario's server.conf over the fixed files answers a real curl presenting the fixed
+    --cert and --key with 200."""
     require_nginx()
     sc = manifest().scenarios[name]
     if sc.server_time is not None:
         realnginx.require_faketime()
-    crl = f"scenarios/{name}/{scenario_files(sc).crl}"
-    new_crl = Path(fixed.crls[0]).relative_to(pki).as_posix() if fixed.crls else crl
-
-    def rewrite(block: str) -> str:
-        return block.replace(f"ssl_crl {crl};", f"ssl_crl {new_crl};")
-
-    with realnginx.serve([sc], pki, work, server_time=sc.server_time, rewrite=rewrite) as nginx:
+    with realnginx.serve([sc], pki, work, server_time=sc.server_time) as nginx:
         port = nginx.ports[name]
         argv = ["curl", "-sS", "--max-time", "15", "-k", "--resolve", f"localhost:{port}:127.0.0.1"]
         argv += ["--cert", str(fixed.cert), "--key", str(fixed.key), "-o", "/dev/null", "-w", "%{http_code}"]
@@ -167,11 +159,7 @@ def test_applying_the_fix_gives_the_passing_verdict(rule_id: str, tmp_path: Path
         commands = _alternatives(remedy)[i]
         where = pki / "scenarios" / name
         _run(commands, where)
-        fixed = inputs
-        if new_file and new_file[0] == "cert":
-            fixed = replace(inputs, cert=str(where / new_file[1]))
-        elif new_file:
-            fixed = replace(inputs, crls=(str(where / new_file[1]),))
+        fixed = replace(inputs, cert=str(where / new_file)) if new_file else inputs
         _passes_and_is_accepted(fixed, rule_id, commands)
         _nginx_serves(pki, name, fixed, tmp_path / f"nginx-{i}")
     assert remedy is not None

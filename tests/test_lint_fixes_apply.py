@@ -15,6 +15,8 @@ is not a directive, are listed in NOT_APPLIED with the reason.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +26,8 @@ from mtls_doctor.engine.schema import Scope
 from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.linting import ServerLint, lint_config
 from mtls_doctor.nginx.tree import Directive
-from tests.conftest import LOCAL_NOW, REPO, catalogue
+from tests.conftest import LOCAL_NOW, REPO, catalogue, require_nginx
+from tests.test_fixes_apply import _WRITES, _alternatives
 from tests.test_lint_rules import FIXTURES, block, lint, nginx_t, nginx_version
 
 NOT_APPLIED = {
@@ -152,12 +155,20 @@ def _apply(text: str, groups: list[tuple[Group, list[Directive]]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _without_placeholders(template: str) -> str:
+    """The remedy template with each placeholder (nested ones too) as one word: a placeholder may start a
+    directive's name (``{upstreams.unverified_module}_ssl_verify on;``)."""
+    while re.search(r"\{[^{}]*\}", template):
+        template = re.sub(r"\{[^{}]*\}", "x", template)
+    return template
+
+
 def _cases() -> list[object]:
     cases: list[object] = []
     for rule in catalogue().rules:
         if rule.scope not in (Scope.LINT, Scope.SERVER) or not rule.remedy or rule.id in NOT_APPLIED:
             continue
-        if not _groups(re.sub(r"\{[^}]*\}", "x", rule.remedy)):  # a placeholder may start a directive's name
+        if not _groups(_without_placeholders(rule.remedy)):
             continue  # its fix changes files, not the configuration: tests/test_fixes_apply.py
         for example in rule.examples:
             if example.config and example.expect is Status.FAIL and not example.known_gap:
@@ -214,3 +225,65 @@ def test_applying_the_lint_fix_makes_the_rule_pass_and_nginx_accept_it(rule_id: 
         refused = f"nginx -t refuses the fixed {name}:\n{fixed}\n{run.stderr}"
         assert missing, refused
         assert missing.group(1) in {w.rstrip(";") for w in supplied}, refused
+
+
+def _file_cases() -> list[object]:
+    cases: list[object] = []
+    for rule in catalogue().rules:
+        if rule.scope is not Scope.SERVER or not rule.remedy or not _WRITES.search(rule.remedy):
+            continue
+        for example in rule.examples:
+            if example.config and example.expect is Status.FAIL and not example.known_gap:
+                cases.append(pytest.param(rule.id, example.target, id=f"{rule.id}-{example.target}"))
+    return cases
+
+
+@pytest.mark.parametrize(("rule_id", "name"), _file_cases())
+def test_applying_a_file_fix_to_a_linted_configuration(rule_id: str, name: str, tmp_path: Path) -> None:
+    """A server rule whose fix changes the server's files, run as written (each alternative in its own copy) on a
+    copy of the files the fixture names: linting it again, the rule passes, and nginx -t accepts it."""
+    text = (FIXTURES / name).read_text()
+    i = 0
+    while True:
+        root = tmp_path / f"copy-{i}"
+        work = root / "a" / "b"
+        work.mkdir(parents=True)
+        shutil.copytree(REPO / "sample_pki", root / "sample_pki", symlinks=True)
+        (work / "snippets").symlink_to(FIXTURES / "snippets")
+        path = work / name
+        path.write_text(text)
+        server = _linted(path, name)
+        finding = next(f for f in server.findings if f.rule.id == rule_id)
+        assert finding.status is Status.FAIL
+        assert finding.remedy
+        alternatives = _alternatives(finding.remedy)
+        commands = alternatives[i]
+        # without -e: a look at the file that finds nothing (grep's 1) is no failure; what counts is the result
+        run = subprocess.run(
+            ["bash", "-uo", "pipefail", "-c", "\n".join(commands)],
+            cwd=work, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert "No such file" not in run.stderr, f"{commands}: {run.stderr}"
+        after = next(f for f in _linted(path, name).findings if f.rule.id == rule_id)
+        assert after.status is not Status.FAIL, f"after {commands}: {after.message}"
+        nginx = nginx_t_copy(path, root)
+        assert nginx.returncode == 0, f"nginx -t after {commands}: {nginx.stderr}"
+        i += 1
+        if i == len(alternatives):
+            break
+
+
+def _linted(path: Path, name: str) -> ServerLint:
+    report = lint_config(
+        path, now=LOCAL_NOW, nginx=nginx_version(path.read_text()), allow_outside=True, catalogue=catalogue(),
+        parse_errors_as_findings=True,
+    )  # fmt: skip
+    return block(report, name) if len(report.servers) > 1 else report.servers[0]
+
+
+def nginx_t_copy(path: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """nginx -t on the fixed snippet at ``path`` (in root/a/b, next to root/sample_pki), inside http {}."""
+    main = path.parent / "nginx.conf"
+    main.write_text(f"events {{}}\nhttp {{\n    access_log off;\n    include {path.name};\n}}\n")
+    argv = [require_nginx(), "-t", "-p", f"{root}/", "-c", str(main), "-e", "stderr", "-g", f"pid {root}/nginx.pid;"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)

@@ -51,7 +51,8 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
     metavar="PATH",
     multiple=True,
     type=click.Path(exists=True),
-    help="Where to look for a missing intermediate (file or directory; repeatable), besides the inputs' directories.",
+    help="Where to look for a missing intermediate or CRL (file or directory; repeatable), besides the inputs' "
+    "directories.",
 )
 @click.option("--password-file", metavar="FILE", help="File whose first line is the key or PKCS#12 password.")
 @click.option("--ca", metavar="FILE", help="The server's ssl_client_certificate (trusted and advertised).")

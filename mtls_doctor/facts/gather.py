@@ -26,10 +26,10 @@ from mtls_doctor.facts.model import (
     PathFacts,
     RevocationFacts,
 )
-from mtls_doctor.facts.nearby import find_issuer
+from mtls_doctor.facts.nearby import find_issuer, fix_file
 from mtls_doctor.facts.observers import Observers
 from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands, revocation_facts
-from mtls_doctor.facts.server import ServerModel, server_model, store_revocation
+from mtls_doctor.facts.server import ServerModel, server_model, store_revocation, store_root_nearby
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, Inputs, ServerSettings
 from mtls_doctor.openssl.generations import twin_depth
@@ -144,6 +144,14 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         revocation = observe.run(
             "the revocation check", "revocation", lambda: store_revocation(model, at=at, places=places)
         )
+    if client is None:
+        root = observe.run(
+            "the nearby-issuer search",
+            "server.root_nearby",
+            lambda: store_root_nearby(model, places=[Path(p) for p in inputs.issuers]),
+        )
+        if not isinstance(root, Unknown):
+            server = replace(server, root_nearby=root)
 
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -269,16 +277,7 @@ def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, 
     if found is None:
         return None
     cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
-    if found.alone:
-        return cert, str(found.path), None
-    source = shlex.quote(str(found.path))
-    if found.end_line == found.line:  # DER
-        return cert, EXTRACTED_ISSUER, f"openssl x509 -inform DER -in {source} -out {EXTRACTED_ISSUER}"
-    return cert, EXTRACTED_ISSUER, f"sed -n '{found.line},{found.end_line}p' {source} > {EXTRACTED_ISSUER}"
-
-
-EXTRACTED_ISSUER = "issuer.pem"
-"""The file a fix writes the found issuer to, when the file it was found in holds other certificates too."""
+    return (cert, *fix_file(found))
 
 
 def _twin(

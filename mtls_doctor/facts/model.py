@@ -244,6 +244,20 @@ class FileProblem(Record):
         return f"{self.path} (named at {self.origin})"
 
 
+class RootNearby(Record):
+    """The topmost intermediate of the trust store that reaches no self-signed root, and its issuer found in the
+    certificate files next to the server's files (facts/nearby.py): what MTLS403's fix appends, judged without a
+    client (lint; check with only the server's files)."""
+
+    intermediate: Cert
+    found: Cert | None
+    """The issuer, with the file and line it was found at; None when none was found."""
+    file: str | None
+    """The file the fix appends: where it was found when that holds it alone (PEM), else ``issuer.pem``."""
+    extract: str | None
+    """The command that writes exactly the found issuer to ``issuer.pem``; None when the file is used as it is."""
+
+
 class ServerFacts(Record):
     """The server's trust settings as nginx applies them: one model, whatever the source (flags, a server block).
 
@@ -319,6 +333,9 @@ class ServerFacts(Record):
     stream: bool = False
     """A ``stream {}`` server: it answers no HTTP, and closes a refused client's connection after the handshake."""
     error_pages: tuple[ErrorPageRule, ...] = ()
+    root_nearby: RootNearby | None = None
+    """Without a client: the trust store's topmost intermediate without its root, and the root found next to the
+    server's files (with a client, ``path.issuer_found`` answers for the client's path)."""
     """The server's ``error_page`` entries for 495/496, in order (nginx takes the first that names the code)."""
 
 

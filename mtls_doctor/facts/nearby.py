@@ -11,6 +11,7 @@ a bounded number of small ones, and a file that cannot be read or parsed is simp
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,21 @@ class FoundIssuer(Record):
     """The line of its END (1 for DER)."""
     alone: bool = True
     """The file holds this certificate and no other, in PEM: a fix can use the file as it is."""
+
+
+EXTRACTED_ISSUER = "issuer.pem"
+"""The file a fix writes the found issuer to, when the file it was found in holds other certificates too."""
+
+
+def fix_file(found: FoundIssuer) -> tuple[str, str | None]:
+    """The file a fix that sends or trusts ``found`` uses, and the command that writes it (None: the file it was
+    found in holds it alone, in PEM, and is used as it is; else it is extracted, alone, to ``issuer.pem``)."""
+    if found.alone:
+        return str(found.path), None
+    source = shlex.quote(str(found.path))
+    if found.end_line == found.line:  # DER
+        return EXTRACTED_ISSUER, f"openssl x509 -inform DER -in {source} -out {EXTRACTED_ISSUER}"
+    return EXTRACTED_ISSUER, f"sed -n '{found.line},{found.end_line}p' {source} > {EXTRACTED_ISSUER}"
 
 
 def find_issuer(child: x509.Certificate, places: Iterable[Path], *, skip: Iterable[Path] = ()) -> FoundIssuer | None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from mtls_doctor.facts.certificate import describe, is_issued_by
 from mtls_doctor.facts.chain import Node, climb
 from mtls_doctor.facts.loading import Loader, ServerFile
 from mtls_doctor.facts.model import (
@@ -22,14 +23,16 @@ from mtls_doctor.facts.model import (
     Facts,
     FileProblem,
     RevocationFacts,
+    RootNearby,
     ServerFacts,
 )
+from mtls_doctor.facts.nearby import find_issuer, fix_file
 from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands
 from mtls_doctor.facts.startup import missing_ca_file_error, ocsp_error, verify_needs_ca_file
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, ServerSettings
 from mtls_doctor.pki.crls import LoadedCrl
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, Unknown, VerifyClient
 
 
@@ -194,10 +197,31 @@ def server_file_paths(facts: ServerFacts) -> list[Path]:
     return [Path(p) for p in paths if p != "-"]
 
 
+def store_root_nearby(model: ServerModel, *, places: Sequence[Path] = ()) -> RootNearby | None:
+    """The trust store's topmost intermediate without a root (its issuer is not in the store), and that issuer
+    looked for in ``places`` and next to the server's files (never in them). None when every CA reaches a root."""
+    without = model.facts.intermediates_without_root
+    if isinstance(without, Unknown) or not without:
+        return None
+    wanted = {c.sha256 for c in without}
+    nodes = [n for n in model.store if n.facts.sha256 in wanted]
+    tops = [n for n in nodes if not any(o is not n and is_issued_by(n.cert, o.cert) for o in model.store)]
+    if not tops:
+        return None
+    top = tops[0]
+    files = server_file_paths(model.facts)
+    found = find_issuer(top.cert, [*places, *dict.fromkeys(p.parent for p in files)], skip=files)
+    if found is None:
+        return RootNearby(intermediate=top.facts, found=None, file=None, extract=None)
+    file, extract = fix_file(found)
+    cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
+    return RootNearby(intermediate=top.facts, found=cert, file=file, extract=extract)
+
+
 def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
     """The facts of a server judged for every client, none given (``lint``): no client, path or handshake; the
     revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown."""
-    server = model.facts
+    server = replace(model.facts, root_nearby=store_root_nearby(model))
     return Facts(
         clock=ClockFacts(at=at, local_now=at, skewed=False, valid_locally_only=(), crls_valid_locally_only=()),
         client=None,
