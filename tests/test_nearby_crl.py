@@ -5,9 +5,12 @@ placeholder is said to be one, with the CA's distribution point printed as text 
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,3 +152,21 @@ def test_without_a_crl_nearby_the_placeholder_says_so_and_the_distribution_point
     assert "openssl ca -gencrl" in commands
     assert "lab-issuing-ca-rm-rf-crl.pem stands for it" in commands
     assert lines[-1] == f"cat lab-issuing-ca-rm-rf-crl.pem >> {tmp_path / 'crl.pem'}"
+
+
+def test_check_nginx_names_the_crl_found_for_the_blocks_ssl_crl(tmp_path: Path) -> None:
+    """With --nginx the ssl_crl file is the block's (no --crl flag): the CRL found is appended to it, and the
+    search is no internal error (exit 1: the client is refused, not 4)."""
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "mtls_doctor", "check", "--nginx", "scenarios/crl-missing-root-crl/server.conf",
+            "--prefix", ".", "--cert", "scenarios/crl-missing-root-crl/client.pem",
+            "--key", "scenarios/crl-missing-root-crl/client.key", "--issuers", "crls", "--format", "json",
+        ],
+        cwd=SAMPLE, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    remedy = next(f["remedy"] for f in report["findings"] if f["rule"] == "MTLS501")
+    crl_file = (SAMPLE / "scenarios" / "crl-missing-root-crl" / "crl.pem").resolve()
+    assert re.search(rf"^cat crls/root[\w-]*\.pem >> {re.escape(str(crl_file))}$", remedy, re.MULTILINE), remedy

@@ -25,6 +25,7 @@ from mtls_doctor.facts.model import (
     OcspFacts,
     PathFacts,
     RevocationFacts,
+    ServerFacts,
 )
 from mtls_doctor.facts.nearby import find_issuer, fix_file
 from mtls_doctor.facts.observers import Observers
@@ -135,7 +136,9 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
             commands = observe.run(
                 "the nearby-CRL search",
                 "revocation.add_missing_crls",
-                lambda: missing_crl_commands(without, known, target=inputs.crls[0], places=places, skip=given, at=at),
+                lambda: missing_crl_commands(
+                    without, known, target=_crl_target(server), places=places, skip=given, at=at
+                ),
             )
             if isinstance(commands, str):
                 revocation = replace(revocation, add_missing_crls=commands)
@@ -259,12 +262,18 @@ def _path(
     return path, [by_facts[id(c)] for c in path.certs]
 
 
+def _crl_target(server: ServerFacts) -> str | None:
+    """The ssl_crl file a missing CRL is appended to (the first, when flags name several)."""
+    return server.crl_files[0].path if isinstance(server.crl_files, tuple) and server.crl_files else None
+
+
 def _nearby_places(inputs: Inputs) -> tuple[list[Path], list[Path]]:
     """Where a missing issuer or CRL is looked for (--issuers first, then the directories of the input files), and
     the input files themselves, which are not candidates."""
     settings = inputs.server_settings()
     server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
-    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files, *inputs.crls) if p and p != "-"]
+    crl_files = [f.path for f in settings.crl_files] if isinstance(settings.crl_files, tuple) else []
+    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files, *crl_files) if p and p != "-"]
     places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
     return places, [Path(p) for p in given]
 
