@@ -22,12 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from mtls_doctor.engine.vocabulary import Status
 from mtls_doctor.facts.certificate import describe
 from mtls_doctor.facts.chain import Node
 from mtls_doctor.facts.nearby import find_crl
 from mtls_doctor.facts.revocation import missing_crl_commands
 from mtls_doctor.vocabulary import CertSource, Origin
-from tests.conftest import LOCAL_NOW, SAMPLE
+from tests.conftest import LOCAL_NOW, SAMPLE, catalogue
 
 ISSUING = x509.load_pem_x509_certificate((SAMPLE / "certs" / "client-issuing.pem").read_bytes())
 ROOT = x509.load_pem_x509_certificate((SAMPLE / "certs" / "client-root.pem").read_bytes())
@@ -170,3 +171,29 @@ def test_check_nginx_names_the_crl_found_for_the_blocks_ssl_crl(tmp_path: Path) 
     remedy = next(f["remedy"] for f in report["findings"] if f["rule"] == "MTLS501")
     crl_file = (SAMPLE / "scenarios" / "crl-missing-root-crl" / "crl.pem").resolve()
     assert re.search(rf"^cat crls/root[\w-]*\.pem >> {re.escape(str(crl_file))}$", remedy, re.MULTILINE), remedy
+
+
+def test_lint_looks_under_issuers_for_the_missing_crl(tmp_path: Path) -> None:
+    """lint has no client: the CRL missing for a CA of the trust store is looked for next to the server's files,
+    then under --issuers; without one found, the placeholder says it is one."""
+    from mtls_doctor.linting import lint_config  # noqa: PLC0415
+
+    shutil.copy(SAMPLE / "certs" / "client-root.pem", tmp_path / "ca.pem")
+    shutil.copy(CRLS / "issuing.pem", tmp_path / "crl.pem")  # the issuing CA's CRL only: the root's is missing
+    (tmp_path / "site.conf").write_text(
+        "server {\n    listen 443 ssl;\n    ssl_certificate cert.pem;\n    ssl_certificate_key key.pem;\n"
+        "    ssl_client_certificate ca.pem;\n    ssl_crl crl.pem;\n    ssl_verify_client on;\n}\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(CRLS / "root.pem", elsewhere / "root.pem")
+
+    def remedy(issuers: list[Path]) -> str:
+        report = lint_config(tmp_path / "site.conf", now=LOCAL_NOW, catalogue=catalogue(), issuers=issuers)
+        found = next(f for f in report.servers[0].findings if f.rule.id == "MTLS501")
+        assert found.status is Status.FAIL
+        assert found.remedy
+        return found.remedy
+
+    assert "root-ca-crl.pem stands for it" in remedy([])
+    assert f"cat {elsewhere / 'root.pem'} >> {tmp_path / 'crl.pem'}" in remedy([elsewhere]).splitlines()

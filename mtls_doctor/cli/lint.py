@@ -24,6 +24,14 @@ FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
 )
 @click.option("--allow-outside", is_flag=True, help="Also read files outside the configuration's directory.")
 @click.option(
+    "--issuers",
+    metavar="PATH",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Where a fix looks for a missing root or CRL (file or directory; repeatable), besides the server's files' "
+    "directories.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["console", "json", "sarif", "markdown", "html"]),
@@ -49,6 +57,7 @@ def lint(
     nginx_v: str | None,
     read_files: bool | None,
     allow_outside: bool,
+    issuers: tuple[str, ...],
     fmt: str,
     output: str | None,
     fail_on: str,
@@ -80,6 +89,7 @@ def lint(
         allow_outside=allow_outside,
         rules_dirs=[Path(d) for d in rules_dirs],
         parse_errors_as_findings=fmt != "console",
+        issuers=[Path(p) for p in issuers],
     )
     if fmt == "json":
         from mtls_doctor.render.lint_report import lint_json  # noqa: PLC0415

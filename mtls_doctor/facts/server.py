@@ -218,16 +218,17 @@ def store_root_nearby(model: ServerModel, *, places: Sequence[Path] = ()) -> Roo
     return RootNearby(intermediate=top.facts, found=cert, file=file, extract=extract)
 
 
-def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
+def facts_without_client(model: ServerModel, *, at: datetime, places: Sequence[Path] = ()) -> Facts:
     """The facts of a server judged for every client, none given (``lint``): no client, path or handshake; the
-    revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown."""
-    server = replace(model.facts, root_nearby=store_root_nearby(model))
+    revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown. A
+    missing root or CRL is looked for in ``places`` (``lint --issuers``) and next to the server's files."""
+    server = replace(model.facts, root_nearby=store_root_nearby(model, places=places))
     return Facts(
         clock=ClockFacts(at=at, local_now=at, skewed=False, valid_locally_only=(), crls_valid_locally_only=()),
         client=None,
         server=server,
         path=None,
-        revocation=store_revocation(model, at=at) if server.verifies else None,
+        revocation=store_revocation(model, at=at, places=places) if server.verifies else None,
         twin=None,
         ocsp=None,
         verdict=verdict_of(server, None, None, None),
