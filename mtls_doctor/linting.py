@@ -223,7 +223,9 @@ def lint_model(
                 server,
                 facts,
                 settings=settings,
-                trust=trust if isinstance(trust, Unknown) else facts_without_client(trust, at=now, places=issuers),
+                trust=trust
+                if isinstance(trust, Unknown)
+                else facts_without_client(trust, at=now, places=issuers, memo=files.loader.memo),
                 reasons=reasons,
                 rules=(lint_rules, server_rules),
                 internal_errors=tuple(observe.errors),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mtls_doctor.facts.certificate import describe, is_issued_by
 from mtls_doctor.facts.chain import Node, climb
@@ -154,7 +155,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
 
 
 def store_revocation(
-    model: ServerModel, *, at: datetime, places: Sequence[Path] = ()
+    model: ServerModel, *, at: datetime, places: Sequence[Path] = (), memo: dict[tuple[object, ...], Any] | None = None
 ) -> RevocationFacts | Unknown | None:
     """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
     (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl. A missing CRL is looked for in ``places`` and
@@ -172,16 +173,16 @@ def store_revocation(
     described = [c for c, _ in model.crls]
     without = tuple(n.facts for n in unique if n.cert.subject not in issuers)
     files = server_file_paths(facts)
+    target = next(iter(f.path for f in facts.crl_files), None)
+    where = (*places, *dict.fromkeys(p.parent for p in files))
+    # every block of a configuration that shares these files would search the same places: once per run
+    memo = {} if memo is None else memo
+    key = ("missing-crls", tuple(c.sha256 for c in without), target, where, tuple(files), at)
+    if key not in memo:
+        memo[key] = missing_crl_commands(without, model.store, target=target, places=where, skip=files, at=at)
     return RevocationFacts(
         cas_without_crl=without,
-        add_missing_crls=missing_crl_commands(
-            without,
-            model.store,
-            target=next(iter(f.path for f in facts.crl_files), None),
-            places=[*places, *dict.fromkeys(p.parent for p in files)],
-            skip=files,
-            at=at,
-        ),
+        add_missing_crls=memo[key],
         expired_crls=tuple(c for c in described if c.next_update is not None and at > c.next_update),
         not_yet_valid_crls=tuple(c for c in described if at < c.this_update),
         badly_signed_crls=tuple(c for c in described if c.signature_valid is False),
@@ -197,20 +198,32 @@ def server_file_paths(facts: ServerFacts) -> list[Path]:
     return [Path(p) for p in paths if p != "-"]
 
 
-def store_root_nearby(model: ServerModel, *, places: Sequence[Path] = ()) -> RootNearby | None:
+def store_root_nearby(
+    model: ServerModel, *, places: Sequence[Path] = (), memo: dict[tuple[object, ...], Any] | None = None
+) -> RootNearby | None:
     """The trust store's topmost intermediate without a root (its issuer is not in the store), and that issuer
     looked for in ``places`` and next to the server's files (never in them). None when every CA reaches a root."""
     without = model.facts.intermediates_without_root
     if isinstance(without, Unknown) or not without:
         return None
-    wanted = {c.sha256 for c in without}
+    files = server_file_paths(model.facts)
+    where = (*places, *dict.fromkeys(p.parent for p in files))
+    memo = {} if memo is None else memo
+    # every block of a configuration that shares these files would search the same places: once per run
+    key = ("root-nearby", tuple(c.sha256 for c in without), where, tuple(files))
+    if key not in memo:
+        memo[key] = _root_nearby(model, {c.sha256 for c in without}, where, files)
+    found_root: RootNearby | None = memo[key]
+    return found_root
+
+
+def _root_nearby(model: ServerModel, wanted: set[str], where: Sequence[Path], files: list[Path]) -> RootNearby | None:
     nodes = [n for n in model.store if n.facts.sha256 in wanted]
     tops = [n for n in nodes if not any(o is not n and is_issued_by(n.cert, o.cert) for o in model.store)]
     if not tops:
         return None
     top = tops[0]
-    files = server_file_paths(model.facts)
-    found = find_issuer(top.cert, [*places, *dict.fromkeys(p.parent for p in files)], skip=files)
+    found = find_issuer(top.cert, where, skip=files)
     if found is None:
         return RootNearby(intermediate=top.facts, found=None, file=None, extract=None)
     file, extract = fix_file(found)
@@ -218,17 +231,24 @@ def store_root_nearby(model: ServerModel, *, places: Sequence[Path] = ()) -> Roo
     return RootNearby(intermediate=top.facts, found=cert, file=file, extract=extract)
 
 
-def facts_without_client(model: ServerModel, *, at: datetime, places: Sequence[Path] = ()) -> Facts:
+def facts_without_client(
+    model: ServerModel,
+    *,
+    at: datetime,
+    places: Sequence[Path] = (),
+    memo: dict[tuple[object, ...], Any] | None = None,
+) -> Facts:
     """The facts of a server judged for every client, none given (``lint``): no client, path or handshake; the
     revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown. A
-    missing root or CRL is looked for in ``places`` (``lint --issuers``) and next to the server's files."""
-    server = replace(model.facts, root_nearby=store_root_nearby(model, places=places))
+    missing root or CRL is looked for in ``places`` (``lint --issuers``) and next to the server's files; ``memo``
+    (the run's Loader.memo) keeps what was found for the next block with the same files."""
+    server = replace(model.facts, root_nearby=store_root_nearby(model, places=places, memo=memo))
     return Facts(
         clock=ClockFacts(at=at, local_now=at, skewed=False, valid_locally_only=(), crls_valid_locally_only=()),
         client=None,
         server=server,
         path=None,
-        revocation=store_revocation(model, at=at, places=places) if server.verifies else None,
+        revocation=store_revocation(model, at=at, places=places, memo=memo) if server.verifies else None,
         twin=None,
         ocsp=None,
         verdict=verdict_of(server, None, None, None),
