@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from mtls_doctor.cli.options import nginx_version_options, read_nginx_version, rules_option
+from mtls_doctor.cli.options import issuers_option, nginx_version_options, read_nginx_version, rules_option
 from mtls_doctor.cli.output import command_argv, emit, output_option, print_or_write
 
 FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
@@ -23,14 +23,7 @@ FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
     help="Read the certificate/CA/CRL files the config names (default: only for a config file read from disk).",
 )
 @click.option("--allow-outside", is_flag=True, help="Also read files outside the configuration's directory.")
-@click.option(
-    "--issuers",
-    metavar="PATH",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Where a fix looks for a missing root or CRL (file or directory; repeatable), besides the server's files' "
-    "directories.",
-)
+@issuers_option("a missing root or CRL", "the directories of the server's files")
 @click.option(
     "--format",
     "fmt",
