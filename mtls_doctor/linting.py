@@ -140,6 +140,7 @@ def lint_config(
     catalogue: Catalogue | None = None,
     rules_dirs: Sequence[Path] = (),
     parse_errors_as_findings: bool = False,
+    issuers: Sequence[Path] = (),
 ) -> LintReport:
     """Read and lint a configuration. ConfigError (exit 2) for one that cannot be read.
 
@@ -148,6 +149,7 @@ def lint_config(
 
     ``nginx``: a version ("1.24.0") or pasted ``nginx -V`` output; None assumes Debian 12's nginx 1.22.1.
     ``read_files``: read the certificate/CA/CRL files the config names; by default only for a config read from disk.
+    ``issuers``: where a fix looks for a missing root or CRL, besides the directories of the server's files.
     """
     catalogue = catalogue or load_catalogue(rules_dirs)
     pasted = text is not None or str(source) == "-"
@@ -172,11 +174,17 @@ def lint_config(
         allow_outside=allow_outside or not config.pasted,
         missing_unknown=True,
     )
-    return lint_model(model, files, catalogue, version_assumed=nginx is None, now=now)
+    return lint_model(model, files, catalogue, version_assumed=nginx is None, now=now, issuers=issuers)
 
 
 def lint_model(
-    model: EffectiveConfig, files: FileAccess, catalogue: Catalogue, *, version_assumed: bool, now: datetime
+    model: EffectiveConfig,
+    files: FileAccess,
+    catalogue: Catalogue,
+    *,
+    version_assumed: bool,
+    now: datetime,
+    issuers: Sequence[Path] = (),
 ) -> LintReport:
     """Lint every server block of an effective configuration; ``now`` is the clock CRLs are judged at.
 
@@ -216,7 +224,9 @@ def lint_model(
                 server,
                 facts,
                 settings=settings,
-                trust=trust if isinstance(trust, Unknown) else facts_without_client(trust, at=now),
+                trust=trust
+                if isinstance(trust, Unknown)
+                else facts_without_client(trust, at=now, places=issuers, memo=files.loader.memo),
                 reasons=reasons,
                 rules=(lint_rules, server_rules),
                 internal_errors=tuple(observe.errors),

@@ -12,6 +12,7 @@ import click
 
 from mtls_doctor.cli.options import (
     interactive,
+    issuers_option,
     nginx_version_options,
     password_source,
     read_nginx_version,
@@ -46,13 +47,7 @@ def _one_of(values: type[enum.Enum]) -> click.Choice[str]:
 )
 @click.option("--key", metavar="FILE", help="Client private key (PEM, DER, encrypted PKCS#8 or legacy PEM).")
 @click.option("--chain", metavar="FILE", help="Extra certificates the client sends after its cert file.")
-@click.option(
-    "--issuers",
-    metavar="PATH",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Where to look for a missing intermediate (file or directory; repeatable), besides the inputs' directories.",
-)
+@issuers_option("a missing intermediate or CRL", "the inputs' directories")
 @click.option("--password-file", metavar="FILE", help="File whose first line is the key or PKCS#12 password.")
 @click.option("--ca", metavar="FILE", help="The server's ssl_client_certificate (trusted and advertised).")
 @click.option("--trusted", metavar="FILE", help="The server's ssl_trusted_certificate (trusted, not advertised).")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from mtls_doctor.cli.options import nginx_version_options, read_nginx_version, rules_option
+from mtls_doctor.cli.options import issuers_option, nginx_version_options, read_nginx_version, rules_option
 from mtls_doctor.cli.output import command_argv, emit, output_option, print_or_write
 
 FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
@@ -23,6 +23,7 @@ FAIL_ON = ("blocking", "degraded", "advisory", "info", "never")
     help="Read the certificate/CA/CRL files the config names (default: only for a config file read from disk).",
 )
 @click.option("--allow-outside", is_flag=True, help="Also read files outside the configuration's directory.")
+@issuers_option("a missing root or CRL", "the directories of the server's files")
 @click.option(
     "--format",
     "fmt",
@@ -49,6 +50,7 @@ def lint(
     nginx_v: str | None,
     read_files: bool | None,
     allow_outside: bool,
+    issuers: tuple[str, ...],
     fmt: str,
     output: str | None,
     fail_on: str,
@@ -80,6 +82,7 @@ def lint(
         allow_outside=allow_outside,
         rules_dirs=[Path(d) for d in rules_dirs],
         parse_errors_as_findings=fmt != "console",
+        issuers=[Path(p) for p in issuers],
     )
     if fmt == "json":
         from mtls_doctor.render.lint_report import lint_json  # noqa: PLC0415

@@ -27,6 +27,17 @@ rules_option = click.option(
 )
 
 
+def issuers_option(what: str, besides: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--issuers PATH`` (repeatable): where the nearby search looks for ``what``, besides ``besides``."""
+    return click.option(
+        "--issuers",
+        metavar="PATH",
+        multiple=True,
+        type=click.Path(exists=True),
+        help=f"Where to look for {what} (file or directory; repeatable), besides {besides}.",
+    )
+
+
 def password_source(password_file: str | None) -> Passwords:
     """Passwords from --password-file or $MTLS_DOCTOR_PASSWORD, else a hidden prompt when on a terminal.
 

@@ -11,7 +11,8 @@ from mtls_doctor.facts.model import Cert, CertFile, ClientFacts, ClientRefusal, 
 from mtls_doctor.openssl.generations import OpenSSLGeneration
 from mtls_doctor.pki.certs import CertBundle
 from mtls_doctor.pki.keys import LoadedKey
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, replace
+from mtls_doctor.untrusted import shell_word, shown
 from mtls_doctor.vocabulary import ClientModel, FileFormat, KeyType
 
 
@@ -73,6 +74,9 @@ def client_parts(
     if model.refuses_weak_credentials and (key is None or matches_index is not None):
         # curl loads the cert file as its chain: the key's certificate first once the bundle is in order.
         refusal = security_level_refusal([facts[first], *(f for i, f in enumerate(facts) if i != first)], CURL_LEVEL)
+        if refusal is not None and refusal.error == _CA_KEY_TOO_SMALL[0]:
+            ca = next(c for c, f in zip(certs, facts, strict=True) if f is refusal.cert)
+            refusal = replace(refusal, ca_rekey=ca_rekey_commands(ca))
     presentation_error = _presentation_error(bundle, key, key_facts, der=der, refusal=refusal, model=model)
     order = (first, *(i for i in range(len(certs)) if i != first))
     fixed = tuple(certs[i] for i in order) if matches_index is not None or key is None else None
@@ -205,3 +209,39 @@ def key_type_not_offered(cert: Cert, protocol: str, openssl: OpenSSLGeneration) 
         accepts = f"ECDSA keys on {', '.join(sorted(_TLS12_CURVES))} (and RSA, DSA)"
         return KeyTypeNotOffered(cert=cert, key=key, protocol=protocol, empty_certificate=False, server_accepts=accepts)
     return None
+
+
+def subj_argument(name: x509.Name) -> str:
+    """``name`` as ``openssl req -subj`` takes it (``/O=Example/CN=Issuing CA``; ``+`` joins the attributes of one
+    RDN; ``/``, ``+`` and ``\\`` in values escaped with a backslash), most significant RDN first."""
+
+    def value(v: str | bytes) -> str:
+        text = v if isinstance(v, str) else v.decode(errors="replace")
+        return text.replace("\\", "\\\\").replace("/", "\\/").replace("+", "\\+")
+
+    rdns = ["+".join(f"{a.rfc4514_attribute_name}={value(a.value)}" for a in rdn) for rdn in name.rdns]
+    return "".join(f"/{rdn}" for rdn in rdns) or "/"
+
+
+def ca_rekey_commands(ca: x509.Certificate) -> str:
+    """The re-keying of a CA whose key the client refuses: a new P-256 key and a CSR with the CA's subject (run by
+    its owner), and, as comments, the step that is its issuer's (signing the CSR as a CA certificate)."""
+    subject = shown(ca.subject.rfc4514_string())
+    issuer = shown(ca.issuer.rfc4514_string())
+    return "\n".join(
+        (
+            f"# the refused key is the CA's, {subject}: its owner re-keys it, its issuer ({issuer}) re-issues its",
+            "# certificate, and every certificate under it is re-issued (this client's below). A new P-256 key and",
+            "# a CSR with the CA's subject:",
+            "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-new.key -out ca-new.csr "
+            f"-subj {shell_word(subj_argument(ca.subject))}",
+            f"# the CA's issuer ({issuer}) signs the CA's CSR as a CA certificate; a CA of your own does it with its",
+            "# certificate (root-ca.pem here) and key (root-ca.key):",
+            "#   printf 'basicConstraints = critical, CA:true\\nkeyUsage = critical, keyCertSign, cRLSign\\n' "
+            "> ca-new.ext",
+            "#   openssl x509 -req -in ca-new.csr -CA root-ca.pem -CAkey root-ca.key -CAcreateserial -days 1825 "
+            "-extfile ca-new.ext -out ca-new.pem",
+            "# ca-new.pem and ca-new.key are then the issuing-ca.pem and issuing-ca.key that sign the client's CSR",
+            "# below, and the client sends ca-new.pem in place of the refused CA certificate",
+        )
+    )

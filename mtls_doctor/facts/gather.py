@@ -26,11 +26,12 @@ from mtls_doctor.facts.model import (
     OcspFacts,
     PathFacts,
     RevocationFacts,
+    ServerFacts,
 )
-from mtls_doctor.facts.nearby import find_issuer
+from mtls_doctor.facts.nearby import find_issuer, fix_file
 from mtls_doctor.facts.observers import Observers
-from mtls_doctor.facts.revocation import describe_crl, revocation_facts
-from mtls_doctor.facts.server import ServerModel, server_model, store_revocation
+from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands, revocation_facts
+from mtls_doctor.facts.server import ServerModel, server_model, store_revocation, store_root_nearby
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, Inputs, ServerSettings
 from mtls_doctor.openssl.generations import twin_depth
@@ -136,8 +137,30 @@ def gather(inputs: Inputs, *, now: datetime, passwords: Passwords, loader: Loade
         revocation = observe.run(
             "the revocation check", "revocation", lambda: revocation_facts(path_nodes, crl_items, at=at)
         )
+        if isinstance(revocation, RevocationFacts) and revocation.cas_without_crl:
+            without, places, given = revocation.cas_without_crl, *_nearby_places(inputs)
+            commands = observe.run(
+                "the nearby-CRL search",
+                "revocation.add_missing_crls",
+                lambda: missing_crl_commands(
+                    without, known, target=_crl_target(server), places=places, skip=given, at=at
+                ),
+            )
+            if isinstance(commands, str):
+                revocation = replace(revocation, add_missing_crls=commands)
     elif client is None:
-        revocation = observe.run("the revocation check", "revocation", lambda: store_revocation(model, at=at))
+        places = [Path(p) for p in inputs.issuers]
+        revocation = observe.run(
+            "the revocation check", "revocation", lambda: store_revocation(model, at=at, places=places)
+        )
+    if client is None:
+        root = observe.run(
+            "the nearby-issuer search",
+            "server.root_nearby",
+            lambda: store_root_nearby(model, places=[Path(p) for p in inputs.issuers]),
+        )
+        if not isinstance(root, Unknown):
+            server = replace(server, root_nearby=root)
 
     twin: TwinFacts | Unknown | None = None
     if server.config_error is None:
@@ -290,27 +313,31 @@ def _at_unknown_level(path: PathFacts, why: str, reasons: dict[str, str]) -> Pat
     return replace(path, **facts)
 
 
+def _crl_target(server: ServerFacts) -> str | None:
+    """The ssl_crl file a missing CRL is appended to (the first, when flags name several)."""
+    return server.crl_files[0].path if isinstance(server.crl_files, tuple) and server.crl_files else None
+
+
+def _nearby_places(inputs: Inputs) -> tuple[list[Path], list[Path]]:
+    """Where a missing issuer or CRL is looked for (--issuers first, then the directories of the input files), and
+    the input files themselves, which are not candidates."""
+    settings = inputs.server_settings()
+    server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
+    crl_files = [f.path for f in settings.crl_files] if isinstance(settings.crl_files, tuple) else []
+    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files, *crl_files) if p and p != "-"]
+    places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
+    return places, [Path(p) for p in given]
+
+
 def _issuer_nearby(child: x509.Certificate, inputs: Inputs) -> tuple[Cert, str, str | None] | None:
     """The missing issuer of ``child``, from --issuers first, then the directories of the input files; with the file
     a fix uses, and the command that extracts it to that file when the file it was found in holds more."""
-    settings = inputs.server_settings()
-    server_files = [f.path for f in (settings.ca_file, settings.trusted_file) if isinstance(f, FileRef)]
-    given = [p for p in (inputs.cert, inputs.chain, inputs.key, *server_files) if p and p != "-"]
-    places = [Path(p) for p in inputs.issuers] + list(dict.fromkeys(Path(p).parent for p in given))
-    found = find_issuer(child, places, skip=[Path(p) for p in given])
+    places, given = _nearby_places(inputs)
+    found = find_issuer(child, places, skip=given)
     if found is None:
         return None
     cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
-    if found.alone:
-        return cert, str(found.path), None
-    source = shlex.quote(str(found.path))
-    if found.end_line == found.line:  # DER
-        return cert, EXTRACTED_ISSUER, f"openssl x509 -inform DER -in {source} -out {EXTRACTED_ISSUER}"
-    return cert, EXTRACTED_ISSUER, f"sed -n '{found.line},{found.end_line}p' {source} > {EXTRACTED_ISSUER}"
-
-
-EXTRACTED_ISSUER = "issuer.pem"
-"""The file a fix writes the found issuer to, when the file it was found in holds other certificates too."""
+    return (cert, *fix_file(found))
 
 
 def _twin(

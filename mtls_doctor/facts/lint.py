@@ -137,6 +137,9 @@ class UpstreamFacts(Record):
     """Every ``*_pass`` to a TLS upstream (https://, grpcs://, suwsgi://)."""
     unverified: tuple[UnverifiedUpstream, ...]
     """TLS upstreams whose certificate is not checked (``proxy_ssl_verify`` is off by default)."""
+    unverified_module: str | None
+    """The directive prefix of the first unverified pass's module (``proxy``, ``grpc``, ``uwsgi``): the fix's
+    directives are that module's; None when every TLS upstream is verified."""
     ssl_name_fix: str
     """The ``proxy_ssl_name`` line MTLS720's fix needs: a real one when an unverified pass names an ``upstream {}``
     group (verification would check the group's name), else a comment."""
@@ -590,6 +593,7 @@ def _upstreams(server: ServerBlock) -> UpstreamFacts:
     return UpstreamFacts(
         tls=tuple(tls),
         unverified=tuple(UnverifiedUpstream(upstream=p) for p in unverified),
+        unverified_module=unverified[0].module.value if unverified else None,
         ssl_name_fix=_ssl_name_fix(unverified),
         certificate_without_key=tuple(
             p for p in tls if p.ssl.certificate.value is not None and p.ssl.certificate_key.value is None

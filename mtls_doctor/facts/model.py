@@ -147,6 +147,9 @@ class ClientRefusal(Record):
     """Why, in numbers: the key or the digest, its security bits, and what the level requires."""
     level: int
     """The client's security level (2: OpenSSL's default on Debian 12, which curl keeps)."""
+    ca_rekey: str | None = None
+    """When the refused key is a CA's (``ca key too small``): the commands that re-key that CA (a new key and a CSR
+    with its subject) and the signing step that is its issuer's, shown as comments; None when the leaf is refused."""
 
 
 class KeyTypeNotOffered(Record):
@@ -241,6 +244,20 @@ class FileProblem(Record):
         return f"{self.path} (named at {self.origin})"
 
 
+class RootNearby(Record):
+    """The topmost intermediate of the trust store that reaches no self-signed root, and its issuer found in the
+    certificate files next to the server's files (facts/nearby.py): what MTLS403's fix appends, judged without a
+    client (lint; check with only the server's files)."""
+
+    intermediate: Cert
+    found: Cert | None
+    """The issuer, with the file and line it was found at; None when none was found."""
+    file: str | None
+    """The file the fix appends: where it was found when that holds it alone (PEM), else ``issuer.pem``."""
+    extract: str | None
+    """The command that writes exactly the found issuer to ``issuer.pem``; None when the file is used as it is."""
+
+
 class ServerFacts(Record):
     """The server's trust settings as nginx applies them: one model, whatever the source (flags, a server block).
 
@@ -324,6 +341,9 @@ class ServerFacts(Record):
     stream: bool = False
     """A ``stream {}`` server: it answers no HTTP, and closes a refused client's connection after the handshake."""
     error_pages: tuple[ErrorPageRule, ...] = ()
+    root_nearby: RootNearby | None = None
+    """Without a client: the trust store's topmost intermediate without its root, and the root found next to the
+    server's files (with a client, ``path.issuer_found`` answers for the client's path)."""
     """The server's ``error_page`` entries for 495/496, in order (nginx takes the first that names the code)."""
 
 
@@ -464,6 +484,10 @@ class RevocationFacts(Record):
     revoked: tuple[Cert, ...]
     unused_crls: tuple[Crl, ...]
     """CRLs issued by no CA of the path: they protect nothing for this client."""
+    add_missing_crls: str | None = None
+    """The commands that append to the ssl_crl file the CRL of each of ``cas_without_crl``: the CA's current CRL
+    found near the inputs (its issuer name and signature checked with the CA's key; ``facts/nearby.py``), else a
+    placeholder file, said to be one, and how to get it. None when no CA lacks a CRL."""
 
 
 class Verdict(Record):

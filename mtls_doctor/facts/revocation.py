@@ -7,13 +7,19 @@ nginx 1.22: root -> issuing -> leaf needs the root's CRL and the issuing CA's CR
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from cryptography import x509
 
+from mtls_doctor.facts.certificate import is_issued_by
 from mtls_doctor.facts.chain import Node
 from mtls_doctor.facts.model import Cert, Crl, RevocationFacts
+from mtls_doctor.facts.nearby import FoundCrl, find_crl
 from mtls_doctor.pki.crls import LoadedCrl
+from mtls_doctor.untrusted import shell_word, shown
 
 
 def describe_crl(loaded: LoadedCrl, candidates: list[Node]) -> tuple[Crl, Node | None]:
@@ -69,3 +75,88 @@ def _signed_by(crl: x509.CertificateRevocationList, node: Node) -> bool:
         return crl.is_signature_valid(node.cert.public_key())  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+
+
+def missing_crl_commands(
+    cas: Iterable[Cert],
+    known: Sequence[Node],
+    *,
+    target: str | None,
+    places: Sequence[Path],
+    skip: Iterable[Path] = (),
+    at: datetime,
+) -> str | None:
+    """The shell lines that append to the ssl_crl file ``target`` the CRL of each of ``cas`` (CAs without one; their
+    certificates are among ``known``): the CA's current CRL found in ``places`` (nearby.find_crl: issuer name and
+    signature checked with the CA's key), else a placeholder file, said to be one, with how to get it (``openssl ca
+    -gencrl`` for one's own CA, or the CA's distribution point as the certificates it issued name it: printed as
+    text, never contacted). None when ``cas`` is empty or there is no ssl_crl file."""
+    cas = list(cas)
+    if not cas or target is None:
+        return None
+    by_sha = {n.facts.sha256: n for n in known}
+    skip = list(skip)
+    into = shell_word(target)
+    lines: list[str] = []
+    taken: set[str] = set()
+    for ca in cas:
+        node = by_sha.get(ca.sha256)
+        found = find_crl(node.cert, places, at=at, skip=skip) if node is not None else None
+        name = shown(ca.subject)
+        if found is not None:
+            lines.append(f"# the CRL of {name}, found at {shown(str(found.path))}:{found.line} (signed by its key)")
+            lines.append(f"{_append(found)} >> {into}")
+            continue
+        stand_in = _stand_in(ca, taken)
+        urls = _distribution_points(node.cert, known) if node is not None else ()
+        lines.append(f"# no current CRL of {name} was found near the inputs (--issuers DIR looks elsewhere):")
+        lines.append(f"# {stand_in} stands for it. A CA of your own makes it with")
+        lines.append(f"#   openssl ca -gencrl -config {stand_in.removesuffix('-crl.pem')}.cnf -out {stand_in}")
+        if urls:
+            where = ", ".join(shown(u) for u in urls)
+            lines.append(f"# else its CRL distribution point, as the certificates it issued name it: {where}")
+            lines.append("# (mtls-doctor never contacts it; fetch it yourself; a DER CRL converts with")
+            lines.append(f"#   openssl crl -inform DER -in ca.crl -out {stand_in})")
+        else:
+            lines.append("# else ask its owner for it (the certificates it issued name no CRL distribution point)")
+        lines.append(f"cat {stand_in} >> {into}")
+    return "\n".join(lines)
+
+
+def _append(found: FoundCrl) -> str:
+    """The command that writes exactly the found CRL, in PEM, to its standard output."""
+    source = shell_word(str(found.path))
+    if found.der:
+        return f"openssl crl -inform DER -in {source}"
+    if found.alone:
+        return f"cat {source}"
+    return f"sed -n '{found.line},{found.end_line}p' {source}"
+
+
+def _stand_in(ca: Cert, taken: set[str]) -> str:
+    """A placeholder file name made of the CA's common name (letters, digits and dashes only: it is run by a shell)."""
+    cn = re.search(r"(?:^|,)CN=((?:[^,\\]|\\.)*)", ca.subject)
+    slug = re.sub(r"[^a-z0-9]+", "-", (cn.group(1) if cn else "").lower()).strip("-")[:40].strip("-") or "ca"
+    name, n = f"{slug}-crl.pem", 2
+    while name in taken:
+        name, n = f"{slug}-{n}-crl.pem", n + 1
+    taken.add(name)
+    return name
+
+
+def _distribution_points(ca: x509.Certificate, known: Sequence[Node]) -> tuple[str, ...]:
+    """The CRL distribution point URLs of the certificates ``ca`` issued (a CA's CRL is named by its children)."""
+    urls: list[str] = []
+    for node in known:
+        cert = node.cert
+        if cert == ca or cert.issuer != ca.subject or not is_issued_by(cert, ca):
+            continue
+        try:
+            points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        except (x509.ExtensionNotFound, ValueError):
+            continue
+        for point in points:
+            for general in point.full_name or ():
+                if isinstance(general, x509.UniformResourceIdentifier):
+                    urls.append(general.value)
+    return tuple(dict.fromkeys(urls))

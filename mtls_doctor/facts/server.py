@@ -7,8 +7,12 @@ as nginx words it (facts/startup.py). ``check`` (flags or a server block) and ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+from mtls_doctor.facts.certificate import describe, is_issued_by
 from mtls_doctor.facts.chain import Node, climb
 from mtls_doctor.facts.loading import Loader, ServerFile
 from mtls_doctor.facts.model import (
@@ -20,14 +24,16 @@ from mtls_doctor.facts.model import (
     Facts,
     FileProblem,
     RevocationFacts,
+    RootNearby,
     ServerFacts,
 )
-from mtls_doctor.facts.revocation import describe_crl
+from mtls_doctor.facts.nearby import find_issuer, fix_file
+from mtls_doctor.facts.revocation import describe_crl, missing_crl_commands
 from mtls_doctor.facts.startup import missing_ca_file_error, ocsp_error, verify_needs_ca_file
 from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, ServerSettings
 from mtls_doctor.pki.crls import LoadedCrl
-from mtls_doctor.record import Record
+from mtls_doctor.record import Record, replace
 from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, ServerSource, Unknown, VerifyClient
 
 
@@ -169,9 +175,12 @@ def _crl_named(crl_files: tuple[ServerFile, ...] | Unknown) -> bool:
     return isinstance(crl_files, Unknown) or bool(crl_files)
 
 
-def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | Unknown | None:
+def store_revocation(
+    model: ServerModel, *, at: datetime, places: Sequence[Path] = (), memo: dict[tuple[object, ...], Any] | None = None
+) -> RevocationFacts | Unknown | None:
     """What ssl_crl means for every client of the server (no client given): a CRL for every CA of the trust store
-    (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl."""
+    (CRL_CHECK_ALL), each current at ``at``. None without ssl_crl. A missing CRL is looked for in ``places`` and
+    next to the server's files."""
     facts = model.facts
     if isinstance(facts.crl_check, Unknown):
         return UNKNOWN
@@ -185,8 +194,18 @@ def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | U
     cas = [n for n in model.store if n.facts.is_ca or n.facts.self_signed]
     unique = list({n.facts.sha256: n for n in cas}.values())
     described = [c for c, _ in model.crls]
+    without = tuple(n.facts for n in unique if n.cert.subject not in issuers)
+    files = server_file_paths(facts)
+    target = next(iter(f.path for f in facts.crl_files), None)
+    where = (*places, *dict.fromkeys(p.parent for p in files))
+    # every block of a configuration that shares these files would search the same places: once per run
+    memo = {} if memo is None else memo
+    key = ("missing-crls", tuple(c.sha256 for c in without), target, where, tuple(files), at)
+    if key not in memo:
+        memo[key] = missing_crl_commands(without, model.store, target=target, places=where, skip=files, at=at)
     return RevocationFacts(
-        cas_without_crl=tuple(n.facts for n in unique if n.cert.subject not in issuers),
+        cas_without_crl=without,
+        add_missing_crls=memo[key],
         expired_crls=tuple(c for c in described if c.next_update is not None and at > c.next_update),
         not_yet_valid_crls=tuple(c for c in described if at < c.this_update),
         badly_signed_crls=tuple(c for c in described if c.signature_valid is False),
@@ -195,16 +214,64 @@ def store_revocation(model: ServerModel, *, at: datetime) -> RevocationFacts | U
     )
 
 
-def facts_without_client(model: ServerModel, *, at: datetime) -> Facts:
+def server_file_paths(facts: ServerFacts) -> list[Path]:
+    """The files the server reads its trust from (CA file, trusted file, ssl_crl files), as given."""
+    paths = [f.path for f in (facts.ca_file, facts.trusted_file) if isinstance(f, CertFile)]
+    paths += [f.path for f in facts.crl_files] if isinstance(facts.crl_files, tuple) else []
+    return [Path(p) for p in paths if p != "-"]
+
+
+def store_root_nearby(
+    model: ServerModel, *, places: Sequence[Path] = (), memo: dict[tuple[object, ...], Any] | None = None
+) -> RootNearby | None:
+    """The trust store's topmost intermediate without a root (its issuer is not in the store), and that issuer
+    looked for in ``places`` and next to the server's files (never in them). None when every CA reaches a root."""
+    without = model.facts.intermediates_without_root
+    if isinstance(without, Unknown) or not without:
+        return None
+    files = server_file_paths(model.facts)
+    where = (*places, *dict.fromkeys(p.parent for p in files))
+    memo = {} if memo is None else memo
+    # every block of a configuration that shares these files would search the same places: once per run
+    key = ("root-nearby", tuple(c.sha256 for c in without), where, tuple(files))
+    if key not in memo:
+        memo[key] = _root_nearby(model, {c.sha256 for c in without}, where, files)
+    found_root: RootNearby | None = memo[key]
+    return found_root
+
+
+def _root_nearby(model: ServerModel, wanted: set[str], where: Sequence[Path], files: list[Path]) -> RootNearby | None:
+    nodes = [n for n in model.store if n.facts.sha256 in wanted]
+    tops = [n for n in nodes if not any(o is not n and is_issued_by(n.cert, o.cert) for o in model.store)]
+    if not tops:
+        return None
+    top = tops[0]
+    found = find_issuer(top.cert, where, skip=files)
+    if found is None:
+        return RootNearby(intermediate=top.facts, found=None, file=None, extract=None)
+    file, extract = fix_file(found)
+    cert = describe(found.cert, Origin(source=str(found.path), line=found.line))
+    return RootNearby(intermediate=top.facts, found=cert, file=file, extract=extract)
+
+
+def facts_without_client(
+    model: ServerModel,
+    *,
+    at: datetime,
+    places: Sequence[Path] = (),
+    memo: dict[tuple[object, ...], Any] | None = None,
+) -> Facts:
     """The facts of a server judged for every client, none given (``lint``): no client, path or handshake; the
-    revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown."""
-    server = model.facts
+    revocation facts are those of the whole trust store; the verdict is nginx's refusal to start, or unknown. A
+    missing root or CRL is looked for in ``places`` (``lint --issuers``) and next to the server's files; ``memo``
+    (the run's Loader.memo) keeps what was found for the next block with the same files."""
+    server = replace(model.facts, root_nearby=store_root_nearby(model, places=places, memo=memo))
     return Facts(
         clock=ClockFacts(at=at, local_now=at, skewed=False, valid_locally_only=(), crls_valid_locally_only=()),
         client=None,
         server=server,
         path=None,
-        revocation=store_revocation(model, at=at) if server.verifies else None,
+        revocation=store_revocation(model, at=at, places=places, memo=memo) if server.verifies else None,
         twin=None,
         ocsp=None,
         verdict=verdict_of(server, None, None, None),

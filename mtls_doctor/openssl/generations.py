@@ -73,18 +73,26 @@ def twin_depth(depth: int, generation: OpenSSLGeneration) -> int:
 
 
 def adjust_errors(
-    errors: tuple[VerifyError, ...], *, generation: OpenSSLGeneration, crl_check: bool, leaf_subject: str | None
+    errors: tuple[VerifyError, ...],
+    *,
+    generation: OpenSSLGeneration,
+    crl_check: bool,
+    leaf_subject: str | None,
+    pinned_without_own_crl: bool = False,
 ) -> tuple[VerifyError, ...]:
     """The errors nginx's OpenSSL would raise, given those the twin's OpenSSL raised.
 
     Self-signed leaf with ssl_crl: OpenSSL 3.0 goes on to check_revocation for the lone certificate, finds no CRL
     issued by it and raises 3 after 18 (nginx logs 3); OpenSSL 4.0 stops at 18. Observed: scenario
-    self-signed-client-with-crl. OpenSSL 1.x numbers X509_V_ERR_INVALID_CA 24 (79 since 3.0) and words some errors
-    differently (documented).
+    self-signed-client-with-crl. The same for a self-signed leaf the server trusts (pinned) and no CRL of its own
+    (``pinned_without_own_crl``): OpenSSL 3.0 raises 3, last; OpenSSL 4.0 raises nothing. Observed: scenario
+    self-signed-client-pinned-with-crl. OpenSSL 1.x numbers X509_V_ERR_INVALID_CA 24 (79 since 3.0) and words some
+    errors differently (documented).
     """
-    if generation is not OpenSSLGeneration.V4 and crl_check and errors and errors[-1].code == _SELF_SIGNED_LEAF:
-        last = errors[-1]
-        if last.depth == 0 and leaf_subject is not None:
+    if generation is not OpenSSLGeneration.V4 and crl_check and leaf_subject is not None:
+        last = errors[-1] if errors else None
+        untrusted = last is not None and last.code == _SELF_SIGNED_LEAF and last.depth == 0
+        if untrusted or (pinned_without_own_crl and not any(e.code == _NO_CRL and e.depth == 0 for e in errors)):
             extra = VerifyError(
                 code=_NO_CRL, name=verify_name(_NO_CRL), text=verify_text(_NO_CRL), depth=0, subject=leaf_subject
             )

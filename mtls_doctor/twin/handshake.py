@@ -78,6 +78,7 @@ def run_twin(server: TwinServer, client: TwinClient) -> TwinFacts:
         generation=server.openssl,
         crl_check=server.crl_check,
         leaf_subject=client.chain[0].subject.rfc4514_string() if client.chain else None,
+        pinned_without_own_crl=bool(client.chain) and _pinned_without_own_crl(server, client.chain[0]),
     )
     last = seen[-1] if seen else None
     return TwinFacts(
@@ -91,6 +92,22 @@ def run_twin(server: TwinServer, client: TwinClient) -> TwinFacts:
         protocol=server_conn.get_protocol_version_name() if failure is None else None,
         handshake_error=failure,
     )
+
+
+def _pinned_without_own_crl(server: TwinServer, leaf: x509.Certificate) -> bool:
+    """``leaf`` is self-signed, the server trusts it (the same certificate is in its store), and no CRL it signed is
+    configured: the lone-certificate chain whose revocation OpenSSL 3.0 still checks (openssl/generations.py)."""
+    if leaf.issuer != leaf.subject or leaf not in (*server.ca_certs, *server.trusted_certs):
+        return False
+    key = leaf.public_key()
+    for crl in server.crls:
+        if crl.issuer == leaf.subject:
+            try:
+                if crl.is_signature_valid(key):  # type: ignore[arg-type]
+                    return False
+            except (TypeError, ValueError):
+                continue
+    return True
 
 
 def server_context(server: TwinServer, errors: list[VerifyError]) -> SSL.Context:
