@@ -10,6 +10,8 @@ a port of its own; nothing is mocked.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -163,3 +165,32 @@ def test_the_probe_explains_what_the_real_server_did(
 def _line(log: str, pattern: str) -> str:
     """The line of ``log`` that ``pattern`` matches, as a person would paste it."""
     return next(line for line in log.splitlines() if re.search(pattern, line))
+
+
+@pytest.mark.parametrize("server", ["apache", "haproxy"])
+@pytest.mark.parametrize(("command", "tls"), [("probe", "1.2"), ("check", "1.3")])
+def test_the_commands_name_the_alert_of_the_real_server(
+    server: str, command: str, tls: str, request: pytest.FixtureRequest
+) -> None:
+    """`mtls-doctor probe` and `check --connect`, as a person runs them, on an expired client certificate: exit 1,
+    the alert by number and name, its first cause, when it came, and that this is not nginx."""
+    running: Running = request.getfixturevalue(server)
+    where = ROOT / "scenarios" / "leaf-expired"
+    target = f"localhost:{running.ports['required']}"
+    files = ["--cert", str(where / "client.pem"), "--key", str(where / "client.key")]
+    if command == "probe":
+        argv = ["probe", target, *files, "--ca", str(SERVER_CA), "--tls1_2"]
+    else:
+        argv = ["check", "--connect", target, *files, "--tls", tls]
+    run = subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    text = " ".join(run.stdout.split())  # rich wraps long lines
+    assert "TLS alert 45 certificate_expired" in text
+    assert "(1) the client certificate or a CA of its chain has expired (10)" in text
+    when = "after the handshake (TLS 1.3" if tls == "1.3" else "during the handshake"
+    assert f"Alert from the server {when}" in text
+    assert " ".join(NOT_NGINX_NOTE.split()) in text
+    if command == "check":
+        assert "MTLS101 leaf-expired" in text  # the cause, from the client's own certificate
