@@ -10,20 +10,17 @@ crl.pem), as nginx serves them in tests/support/realnginx.py.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import APACHE_MODULES, require_apache, require_haproxy
+from tests.support.realnginx import free_ports, stop_group, wait_listening
 
 TIMEOUT = 15.0
 
@@ -63,20 +60,6 @@ class Running:
     def log_size(self) -> int:
         """The error log's size now."""
         return self.error_log.stat().st_size if self.error_log.exists() else 0
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` ports of 127.0.0.1 free now."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _apache_conf(work: Path, docroot: Path, sample: Path, sites: Sequence[Site], ports: dict[str, int]) -> str:
@@ -208,48 +191,16 @@ def _running(
     with errors.open("wb") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, start_new_session=True)
     try:
-        _wait_listening(list(ports.values()), proc, errors, error_log)
+        wait_listening(list(ports.values()), proc, lambda: _said(errors, error_log))
         yield Running(ports=ports, error_log=error_log, access_log=access_log)
     finally:
-        _stop(proc)
+        stop_group(proc)
         if stdout is not None and not isinstance(out, int):
             out.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's PID (and its process group: Apache's -X has none, HAProxy's -db neither, but a
-    forked helper would be in it), SIGKILL after 10 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            continue
-        return
-
-
-def _wait_listening(ports: list[int], proc: subprocess.Popen[bytes], stderr: Path, log: Path) -> None:
-    name = Path(str(proc.args[0])).name  # type: ignore[index]
-    deadline = time.monotonic() + TIMEOUT
-    pending = set(ports)
-    while pending and time.monotonic() < deadline:
-        if proc.poll() is not None:
-            said = stderr.read_text(errors="replace") + (log.read_text(errors="replace") if log.exists() else "")
-            msg = f"{name} exited with {proc.returncode}: {said}"
-            raise RuntimeError(msg)
-        for port in list(pending):
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    pending.discard(port)
-        time.sleep(0.02)
-    if pending:
-        _stop(proc)
-        msg = f"{name} did not listen on {sorted(pending)}"
-        raise RuntimeError(msg)
+def _said(*files: Path) -> str:
+    return "".join(f.read_text(errors="replace") for f in files if f.exists())
 
 
 _OPENSSL_ERROR = re.compile(r"error:([0-9A-F]{8}):")
