@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from mtls_doctor.openssl.alerts import ALERTS
+from mtls_doctor.openssl.alerts import ALERTS, VERIFY_ERROR_ALERT
 
 CAUSES: Final[dict[int, tuple[str, ...]]] = {
     40: (
@@ -71,6 +71,14 @@ NOT_NGINX_NOTE: Final = (
     "(Apache httpd, HAProxy, Envoy, a Go server) or a proxy in front of nginx; with no HTTP answer there is no "
     "Server header to name it, so read that server's own log"
 )
+
+
+def sent_for(alert: int, verify_errors: frozenset[int]) -> bool:
+    """Whether an OpenSSL server that aborts at a verify error (Apache httpd, HAProxy) sends ``alert`` for one of
+    ``verify_errors``: the errors nginx's twin met on the same chain (it goes on past each, the alerting server stops
+    at the first), so the server rejected the same certificate for the same reason (observed with Apache 2.4 and
+    HAProxy 2.6: tests/data/other_servers.toml). Unlisted errors give 46, as OpenSSL sends it."""
+    return any(VERIFY_ERROR_ALERT.get(code, 46) == alert for code in verify_errors)
 
 
 def alert_name(number: int) -> str:
