@@ -91,4 +91,9 @@ def _rules(found: TextMatch, catalogue: Catalogue) -> tuple[Rule, ...]:
 
 
 def _predicting(catalogue: Catalogue, codes: set[int]) -> tuple[Rule, ...]:
-    return tuple(r for r in catalogue.rules if codes & set(r.predicts))
+    """The rules predicting any of ``codes``, those whose FIRST prediction it is before those predicting it only in
+    some configurations (error 3 is the missing CRL's own error, and only with ssl_crl the last error of a truncated
+    or untrusted chain: Apache's `Error (3)` with CRL checking for the chain is the missing CRL first)."""
+    hits = [(min(r.predicts.index(c) for c in codes & set(r.predicts)), r) for r in catalogue.rules
+            if codes & set(r.predicts)]  # fmt: skip
+    return tuple(r for _, r in sorted(hits, key=lambda hit: hit[0]))

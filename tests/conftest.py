@@ -68,3 +68,32 @@ def require_stream_module() -> Path:
             pytest.fail(f"{STREAM_MODULE} is missing, and CI=true requires the stream tests to run")
         pytest.skip("nginx's stream module is not installed (apt-get install libnginx-mod-stream)")
     return STREAM_MODULE
+
+
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
+"""Debian's apache2 package: mod_ssl, the MPMs and the rest are loadable modules here."""
+
+
+def _require_tool(binary: str, package: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{binary} is not installed, and CI=true requires the real-{binary} tests to run")
+        pytest.skip(f"{binary} is not installed (apt-get install --no-install-recommends {package}); tests need it")
+    return path
+
+
+def require_apache() -> str:
+    """The apache2 binary with mod_ssl (Debian's apache2); skip outside CI when missing, fail under CI=true (.ci/run
+    installs it)."""
+    binary = _require_tool("apache2", "apache2")
+    if not (APACHE_MODULES / "mod_ssl.so").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{APACHE_MODULES / 'mod_ssl.so'} is missing, and CI=true requires the Apache tests to run")
+        pytest.skip(f"{APACHE_MODULES / 'mod_ssl.so'} is missing (apt-get install apache2)")
+    return binary
+
+
+def require_haproxy() -> str:
+    """The haproxy binary; skip outside CI when missing, fail under CI=true (.ci/run installs it)."""
+    return _require_tool("haproxy", "haproxy")

@@ -18,7 +18,7 @@ from mtls_doctor.facts.model import Cert, CertFile, ClientFacts, Facts, PathFact
 from mtls_doctor.facts.verdict import CERT_ERROR_PAGE, plain_verdict
 from mtls_doctor.inputs import OBSERVED_NGINX_VERSION, UNLIMITED_VERIFY_DEPTH, FileRef, ServerSettings, TwinInference
 from mtls_doctor.openssl.generations import OpenSSLGeneration
-from mtls_doctor.probe.alerts import alert_name, meaning
+from mtls_doctor.probe.alerts import alert_name, meaning, sent_for
 from mtls_doctor.probe.handshake import Failure, Observation
 from mtls_doctor.probe.messages import key_types_allowed
 from mtls_doctor.probe.pages import Page, classify
@@ -337,6 +337,11 @@ def _judge_inference(
             "$ssl_client_verify, which a handshake does not show"
         )
     disagrees = _differ(twin_verdict, observed) if isinstance(facts.twin, TwinFacts) else None
+    if disagrees and isinstance(facts.twin, TwinFacts) and obs.alert is not None and not obs.alert_sent:
+        # A server that rejects with an alert (Apache httpd, HAProxy) where nginx answers 400: the same refusal when
+        # the alert is the one OpenSSL sends for an error the twin met on the same chain.
+        rejected = twin_verdict.outcome is Outcome.REJECT and observed.outcome is Outcome.REJECT
+        disagrees = not (rejected and sent_for(obs.alert, facts.twin.errors_seen_codes))
     if not disagrees:
         return facts, disagrees, ()
     reasons["twin"] = (

@@ -19,7 +19,7 @@ import pytest
 
 from mtls_doctor.engine.vocabulary import Status
 from tests.conftest import REPO, require_nginx, require_stream_module
-from tests.support.realnginx import _free_ports, _stop_group, _wait_listening
+from tests.support.realnginx import free_ports, stop_group, wait_listening
 from tests.test_lint_rules import FIXTURES, block, finding, lint
 
 pytestmark = pytest.mark.nginx
@@ -39,7 +39,7 @@ def served(name: str, work: Path, *, backend: bool = False) -> Iterator[list[int
     binary = require_nginx()
     text = (FIXTURES / name).read_text()
     written = _LISTEN.findall(text)
-    ports = _free_ports(len(written) + 2)
+    ports = free_ports(len(written) + 2)
     mapping = dict(zip((p for _, p in written), ports, strict=False))
     text = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{mapping[m.group(2)]}", text)
     echo = ""
@@ -76,10 +76,10 @@ def running(binary: str, main: Path, work: Path, ports: list[int]) -> Iterator[N
         start_new_session=True,
     )
     try:
-        _wait_listening(ports, proc)
+        wait_listening(ports, proc)
         yield
     finally:
-        _stop_group(proc)
+        stop_group(proc)
 
 
 def curl(url: str, *extra: str) -> tuple[int, str]:
@@ -183,7 +183,7 @@ def test_a_trust_store_fault_rejects_a_client_under_it(
 def test_a_stream_upstream_name_check_closes_every_connection(name: str, served_ok: bool, tmp_path: Path) -> None:
     binary = require_nginx()
     module = require_stream_module()
-    front, back = _free_ports(2)
+    front, back = free_ports(2)
     text = (FIXTURES / name).read_text().replace("listen 9443;", f"listen 127.0.0.1:{front};")
     text = text.replace("127.0.0.1:8443", f"127.0.0.1:{back}")
     conf_dir = tmp_path / "a" / "b"

@@ -78,7 +78,8 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or (("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """``count`` ports of 127.0.0.1 free now."""
     socks = []
     try:
         for _ in range(count):
@@ -166,7 +167,7 @@ def serve(
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     (work / "logs").mkdir(exist_ok=True)
     root = stage(sample, work / "sample_pki", (sc.name for sc in scenarios))
-    ports = dict(zip((sc.name for sc in scenarios), _free_ports(len(scenarios)), strict=True))
+    ports = dict(zip((sc.name for sc in scenarios), free_ports(len(scenarios)), strict=True))
     logs = {sc.name: work / "logs" / f"{sc.name}.log" for sc in scenarios}
     for sc in scenarios:
         block = server_block(sc, sample, listen=f"127.0.0.1:{ports[sc.name]}", error_log=logs[sc.name])
@@ -190,10 +191,10 @@ def serve(
         start_new_session=True,
     )
     try:
-        _wait_listening(list(ports.values()), proc)
+        wait_listening(list(ports.values()), proc)
         yield RunningNginx(ports, logs)
     finally:
-        _stop_group(proc)
+        stop_group(proc)
 
 
 @contextmanager
@@ -205,7 +206,7 @@ def serve_blocks(blocks: list[str], sample: Path, workdir: Path, scenarios: Iter
     work = workdir / "nginx-blocks"
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     root = stage(sample, work / "sample_pki", scenarios)
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     names = []
     for i, block in enumerate(blocks):
         assert block.count(SERVER_LISTEN + "\n") == 1, "each block has the sample's listen line"
@@ -218,13 +219,13 @@ def serve_blocks(blocks: list[str], sample: Path, workdir: Path, scenarios: Iter
         start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_listening([port], proc)
+        wait_listening([port], proc)
         yield port
     finally:
-        _stop_group(proc)
+        stop_group(proc)
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group (nginx's graceful stop), SIGKILL after 10 s; every process of it is gone."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -244,13 +245,16 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
             time.sleep(0.05)
 
 
-def _wait_listening(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
+def wait_listening(ports: list[int], proc: subprocess.Popen[bytes], output: Callable[[], str] | None = None) -> None:
+    """Until ``proc`` listens on every port of 127.0.0.1 in ``ports`` (RuntimeError with what it said, ``output``
+    or its stdout, when it exits first or does not listen in time; it is stopped then)."""
+    name = Path(str(proc.args[0])).name  # type: ignore[index]
     deadline = time.monotonic() + TIMEOUT
     pending = set(ports)
     while pending and time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            msg = f"nginx exited with {proc.returncode}: {out}"
+            said = output() if output else (proc.stdout.read().decode(errors="replace") if proc.stdout else "")
+            msg = f"{name} exited with {proc.returncode}: {said}"
             raise RuntimeError(msg)
         for port in list(pending):
             with socket.socket() as s:
@@ -259,7 +263,8 @@ def _wait_listening(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
                     pending.discard(port)
         time.sleep(0.02)
     if pending:
-        msg = f"nginx did not listen on {sorted(pending)}"
+        stop_group(proc)
+        msg = f"{name} did not listen on {sorted(pending)}"
         raise RuntimeError(msg)
 
 
