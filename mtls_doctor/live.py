@@ -3,7 +3,6 @@ the one server model (from the configuration given, or from what the handshake r
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +58,8 @@ def connect_report(
     found = _inferred_store(observation, request, inputs)
     if not isinstance(found, bytes):
         return _diagnose_handshake(inputs, observation, found, local=local, passwords=passwords, catalogue=catalogue)
+    import tempfile  # noqa: PLC0415 - rarely needed, and tempfile (with shutil and random) is ~2 ms of start-up
+
     with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:  # only for a store gathered from several files
         store = Path(work) / "advertised-names.pem"
         store.write_bytes(found)
