@@ -12,6 +12,7 @@ import click
 
 from mtls_doctor.cli.options import password_source, rules_option
 from mtls_doctor.cli.output import output_option
+from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import ClientModel
 
 if TYPE_CHECKING:
@@ -268,33 +269,69 @@ def probe(
         build_request(t, server_ca=server_ca, inputs=inputs, passwords=passwords, credentials=credentials, **live)
         for t in listed
     ]
-
-    def one(request: Request) -> Report:
-        return connect_report(inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue)
-
     if len(requests) == 1:
-        report = one(requests[0])
+        report = connect_report(
+            inputs, requests[0], now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue
+        )
         show(report, requests[0], inputs, fmt=fmt, show_all=show_all, output=output)
         return int(report.exit_status)
     if fmt in ("markdown", "html"):
         raise click.UsageError(f"--format {fmt} is a report of one target: probe the targets one at a time")
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    from mtls_doctor.probe.many import concurrently  # noqa: PLC0415
 
-    with ThreadPoolExecutor(max_workers=min(32, len(requests))) as pool:
-        reports = list(pool.map(one, requests))
-    _summary(listed, reports, fmt)
-    return max(int(r.exit_status) for r in reports)
+    def summary(request: Request) -> Callable[[], TargetSummary]:
+        def job() -> TargetSummary:
+            report = connect_report(
+                inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue
+            )
+            return target_summary(report, fmt)
+
+        return job
+
+    summaries = concurrently([summary(r) for r in requests])
+    _summary(listed, summaries, fmt)
+    return max(s.exit_status for s in summaries)
 
 
-def _summary(targets: list[str], reports: list[Report], fmt: str) -> None:
+class TargetSummary(Record):
+    """One target's line of a several-target probe: plain data, so that a worker process can send it back."""
+
+    document: dict[str, Any] | None
+    """The JSON report (``--format json``)."""
+    cells: tuple[str, str, str, str]
+    """Outcome, HTTP status, page or alert, the first failing finding (untrusted text: shown at print time)."""
+    exit_status: int
+
+
+def target_summary(report: Report, fmt: str) -> TargetSummary:
+    """What the summary of several targets needs from one report."""
+    from mtls_doctor.render.json_report import report_document  # noqa: PLC0415
+
+    facts = report.probe_facts
+    verdict = report.facts.verdict
+    first = next((r.finding for r in report.tree if r.finding.status.value == "fail"), None)
+    detail = (facts.page or facts.alert_meaning or facts.failure_detail or "") if facts else ""
+    return TargetSummary(
+        document=report_document(report) if fmt == "json" else None,
+        cells=(
+            verdict.outcome.value,
+            str(verdict.http_status or "-"),
+            detail,
+            f"{first.rule.id} {first.rule.title}" if first else "-",
+        ),
+        exit_status=int(report.exit_status),
+    )
+
+
+def _summary(targets: list[str], summaries: list[TargetSummary], fmt: str) -> None:
     """One table: target, outcome, HTTP status, page or alert, the top finding."""
     import json  # noqa: PLC0415
 
-    from mtls_doctor.render.json_report import SCHEMA_VERSION, report_document  # noqa: PLC0415
+    from mtls_doctor.render.json_report import SCHEMA_VERSION  # noqa: PLC0415
     from mtls_doctor.untrusted import json_text, shown  # noqa: PLC0415
 
     if fmt == "json":
-        document = {"schema_version": SCHEMA_VERSION, "targets": [report_document(r) for r in reports]}
+        document = {"schema_version": SCHEMA_VERSION, "targets": [s.document for s in summaries]}
         # One line: json's C encoder (indent falls back to the pure-Python one, ~5 ms a target's report).
         sys.stdout.write(json_text(json.dumps(document, ensure_ascii=False)) + "\n")
         return
@@ -305,18 +342,9 @@ def _summary(targets: list[str], reports: list[Report], fmt: str) -> None:
     table = Table(title="Probed targets")
     for column in ("target", "outcome", "status", "page / alert", "first finding"):
         table.add_column(column)
-    for target, report in zip(targets, reports, strict=True):
-        facts = report.probe_facts
-        verdict = report.facts.verdict
-        first = next((r.finding for r in report.tree if r.finding.status.value == "fail"), None)
-        detail = (facts.page or facts.alert_meaning or facts.failure_detail or "") if facts else ""
-        table.add_row(
-            Text(shown(target)),
-            Text(verdict.outcome.value),
-            Text(str(verdict.http_status or "-")),
-            Text(shown(detail)[:80]),
-            Text(f"{first.rule.id} {shown(first.rule.title)}" if first else "-"),
-        )
+    for target, one in zip(targets, summaries, strict=True):
+        outcome, status, detail, first = one.cells
+        table.add_row(Text(shown(target)), Text(outcome), Text(status), Text(shown(detail)[:80]), Text(shown(first)))
     Console(highlight=False).print(table)
 
 
