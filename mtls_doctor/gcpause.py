@@ -10,6 +10,7 @@ waits until the phase ends.
 
 from __future__ import annotations
 
+import atexit
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,3 +26,13 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def no_collection_at_exit() -> None:
+    """Spare the process's end a full collection: the interpreter's shutdown collects every object there is (the
+    catalogue, the facts, cryptography's and click's modules) although the process is about to give all of its
+    memory back; measured on a cold `check`, about 15 ms of 145. ``gc.freeze()`` after every other exit handler (atexit
+    runs them last registered, first run, so this one, registered at start, runs last) moves the objects out of
+    that collection's sight. Nothing is skipped but cycle detection: open files are closed and exit handlers run as
+    usual. For a process's own command line only: a caller that goes on living (a test) keeps its collector."""
+    atexit.register(gc.freeze)

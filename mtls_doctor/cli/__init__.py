@@ -17,7 +17,7 @@ import click
 from mtls_doctor import __version__
 from mtls_doctor.cli.options import interactive
 from mtls_doctor.exit_status import ExitStatus
-from mtls_doctor.gcpause import paused_gc
+from mtls_doctor.gcpause import no_collection_at_exit, paused_gc
 from mtls_doctor.untrusted import bounded, shown
 
 EPILOG = """Exit codes: 0 nothing blocking · 1 blocking findings · 2 usage or unusable input ·
@@ -57,6 +57,8 @@ class _Group(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         traceback = "--traceback" in argv
         json_out = _json_requested(argv)
+        if args is None:  # the process's own command line: the process ends with the command
+            no_collection_at_exit()
         try:
             with paused_gc():
                 rv = super().main(args, prog_name, standalone_mode=False, **extra)
