@@ -7,7 +7,7 @@ A fact that could not be established (UNKNOWN) makes a check UNKNOWN; ``all`` is
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -139,42 +139,31 @@ def _check_test(check: Check) -> _Test:
 def _group_test(group: Group) -> _Test:
     # Kleene logic, short-circuited: a NO part makes ``all`` NO and a YES part makes ``any`` YES whatever the
     # others are (an UNKNOWN among them included), so the rest need not be evaluated.
-    alls = tuple(_compiled(p) for p in group.all)
-    anys = tuple(_compiled(p) for p in group.any)
-    nones = tuple(_compiled(p) for p in group.none)
+    parts = [_compiled(p) for p in group.all]
+    if group.any:
+        anys = tuple(_compiled(p) for p in group.any)
+        parts.append(lambda facts: _kleene(anys, facts, Verdict.YES))
+    if group.none:
+        nones = tuple(_compiled(p) for p in group.none)
+        parts.append(lambda facts: _NOT[_kleene(nones, facts, Verdict.YES)])
 
     def test(facts: object) -> Verdict:
-        result = Verdict.YES
-        for part in alls:
-            verdict = part(facts)
-            if verdict is Verdict.NO:
-                return Verdict.NO
-            if verdict is Verdict.UNKNOWN:
-                result = Verdict.UNKNOWN
-        if anys:
-            found = _first_yes(anys, facts)
-            if found is Verdict.NO:
-                return Verdict.NO
-            if found is Verdict.UNKNOWN:
-                result = Verdict.UNKNOWN
-        if nones:
-            found = _first_yes(nones, facts)
-            if found is Verdict.YES:
-                return Verdict.NO
-            if found is Verdict.UNKNOWN:
-                result = Verdict.UNKNOWN
-        return result
+        return _kleene(parts, facts, Verdict.NO)
 
     return test
 
 
-def _first_yes(parts: tuple[_Test, ...], facts: object) -> Verdict:
-    """Kleene disjunction: YES at the first YES part, else UNKNOWN if one was, else NO."""
-    result = Verdict.NO
+_NOT = {Verdict.YES: Verdict.NO, Verdict.NO: Verdict.YES, Verdict.UNKNOWN: Verdict.UNKNOWN}
+
+
+def _kleene(parts: Sequence[_Test], facts: object, decisive: Verdict) -> Verdict:
+    """Kleene conjunction (``decisive`` NO) or disjunction (YES): ``decisive`` at the first part that is, else
+    UNKNOWN if a part was, else the other answer."""
+    result = Verdict.YES if decisive is Verdict.NO else Verdict.NO
     for part in parts:
         verdict = part(facts)
-        if verdict is Verdict.YES:
-            return Verdict.YES
+        if verdict is decisive:
+            return decisive
         if verdict is Verdict.UNKNOWN:
             result = Verdict.UNKNOWN
     return result
