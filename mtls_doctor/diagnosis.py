@@ -125,13 +125,14 @@ def diagnose(
         findings += [f for f in block.findings if f.rule.scope is Scope.LINT]
     seen = facts.twin.errors_seen_codes if isinstance(facts.twin, TwinFacts) else None
     annotated = defer_until_start(annotate(findings, facts.verdict, seen), facts.verdict, REFUSES_TO_START)
+    ordered = tuple(ordered_findings(annotated))
     return Report(
         inputs=inputs,
         facts=facts,
         block=block,
         assumptions=assumptions,
-        findings=tuple(ordered_findings(annotated)),
-        tree=rank(annotated),
+        findings=ordered,
+        tree=rank(ordered, ordered=True),
         internal_errors=gathered.internal_errors,
         observation=observation,
     )

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from mtls_doctor.diagnosis import Report, diagnose
 from mtls_doctor.engine.catalogue import Catalogue
+from mtls_doctor.facts.loading import Loader
 from mtls_doctor.inputs import Inputs
 from mtls_doctor.pki.certs import load_cert_file, load_key_from_bundle
 from mtls_doctor.pki.keys import SigningKey, load_key_file
@@ -44,9 +45,11 @@ def connect_report(
     passwords: Passwords,
     catalogue: Catalogue,
     with_config: Callable[[Inputs, Observation], Report] | None = None,
+    loader: Loader | None = None,
 ) -> Report:
     """Probe, then diagnose. ``with_config``: the --nginx pipeline (the configuration's prediction, compared with
-    the observation); without it the server's settings are what the handshake revealed."""
+    the observation); without it the server's settings are what the handshake revealed. ``loader``: the reader of
+    the certificate files, shared by the probes of one run (each file read once for all the targets)."""
     observation = run(request)
     local = now()
     answer = observation.answer
@@ -57,13 +60,17 @@ def connect_report(
         return with_config(inputs, observation)
     found = _inferred_store(observation, request, inputs)
     if not isinstance(found, bytes):
-        return _diagnose_handshake(inputs, observation, found, local=local, passwords=passwords, catalogue=catalogue)
+        return _diagnose_handshake(
+            inputs, observation, found, local=local, passwords=passwords, catalogue=catalogue, loader=loader
+        )
     import tempfile  # noqa: PLC0415 - rarely needed, and tempfile (with shutil and random) is ~2 ms of start-up
 
     with tempfile.TemporaryDirectory(prefix="mtls-doctor-") as work:  # only for a store gathered from several files
         store = Path(work) / "advertised-names.pem"
         store.write_bytes(found)
-        return _diagnose_handshake(inputs, observation, store, local=local, passwords=passwords, catalogue=catalogue)
+        return _diagnose_handshake(
+            inputs, observation, store, local=local, passwords=passwords, catalogue=catalogue, loader=loader
+        )
 
 
 def _diagnose_handshake(
@@ -74,6 +81,7 @@ def _diagnose_handshake(
     local: datetime,
     passwords: Passwords,
     catalogue: Catalogue,
+    loader: Loader | None,
 ) -> Report:
     server = handshake_settings(observation, str(store) if store else None)
     notes = server.inference.notes if server.inference is not None else ()
@@ -84,6 +92,7 @@ def _diagnose_handshake(
         catalogue=catalogue,
         observation=observation,
         assumptions=notes,
+        loader=loader,
     )
 
 

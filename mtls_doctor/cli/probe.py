@@ -277,12 +277,15 @@ def probe(
         return int(report.exit_status)
     if fmt in ("markdown", "html"):
         raise click.UsageError(f"--format {fmt} is a report of one target: probe the targets one at a time")
+    from mtls_doctor.facts.loading import Loader  # noqa: PLC0415
     from mtls_doctor.probe.many import concurrently  # noqa: PLC0415
+
+    loader = Loader(strict=True, passwords=passwords)  # the same files for every target (each worker has a copy)
 
     def summary(request: Request) -> Callable[[], TargetSummary]:
         def job() -> TargetSummary:
             report = connect_report(
-                inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue
+                inputs, request, now=lambda: datetime.now(UTC), passwords=passwords, catalogue=catalogue, loader=loader
             )
             return target_summary(report, fmt)
 
