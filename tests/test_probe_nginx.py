@@ -37,7 +37,7 @@ from mtls_doctor.record import replace
 from mtls_doctor.samplepki.manifest import Scenario
 from mtls_doctor.samplepki.write import SERVER_CONF, scenario_files
 from mtls_doctor.serverblock import check_nginx
-from mtls_doctor.vocabulary import ClientModel, Outcome, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, ClientModel, Outcome, Unknown, VerifyClient
 from tests.conftest import SAMPLE, catalogue, manifest, require_nginx
 from tests.support import probe_servers, realnginx
 
@@ -225,9 +225,12 @@ def test_a_server_that_answers_has_started(served: dict[str, Live], name: str) -
     server = live.inferred.facts.server
     assert server is not None
     if live.inferred.facts.probe is None or live.inferred.facts.probe.protocol is None:
-        # the probe never reached the server (its client refused first, as curl does): nothing was seen running
+        # the probe never reached the server (its client refused first, as curl does): nothing was seen running,
+        # so whether its files load stays unknown (a handshake never shows ssl_trusted_certificate)
         assert server.answered is False
+        assert server.trusted_file_problem is UNKNOWN
         return
+    assert server.trusted_file_problem is None  # it started: the file, whatever it holds, loaded
     assert server.answered is True
     startup = [
         f.rule.id

@@ -34,7 +34,7 @@ from mtls_doctor.facts.verdict import verdict_of
 from mtls_doctor.inputs import FileRef, ServerSettings
 from mtls_doctor.pki.crls import LoadedCrl
 from mtls_doctor.record import Record, replace
-from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, ServerSource, Unknown, VerifyClient
+from mtls_doctor.vocabulary import UNKNOWN, CertSource, FileFormat, Origin, Unknown, VerifyClient
 
 
 class ServerModel(Record):
@@ -86,7 +86,7 @@ def server_model(settings: ServerSettings, loader: Loader, *, at: datetime) -> S
             reasons.setdefault(f"server.{field}", reasons[key])
     if "server.crl_files" in reasons:
         reasons.setdefault("server.crl_file_problem", reasons["server.crl_files"])
-    if settings.source is ServerSource.HANDSHAKE:
+    if settings.answered:
         # The server answered, so it started with its configuration: every file it names loaded (nginx stops with
         # [emerg] on one it cannot load). What the files hold may be unknown; that they are unusable is not.
         problems = {role: None if isinstance(p, Unknown) else p for role, p in problems.items()}
@@ -380,7 +380,7 @@ def _config_error(
     ngx_http_ssl_merge_srv_conf checks them (confirmed with nginx -t)."""
     if settings.startup_error is not None:
         return settings.startup_error
-    if not settings.ssl_context:
+    if settings.answered or not settings.ssl_context:  # a server seen running has started
         return None
     if ca is None and required is True:
         return missing_ca_file_error()
