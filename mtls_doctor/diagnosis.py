@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
 from mtls_doctor.engine.findings import Finding
-from mtls_doctor.engine.ranking import Ranked, annotate, defer_until_start, ordered_findings, rank
+from mtls_doctor.engine.ranking import Ranked, annotate, defer_until_start, ordered_and_ranked
 from mtls_doctor.engine.schema import Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.exit_status import ExitStatus
@@ -125,14 +125,14 @@ def diagnose(
         findings += [f for f in block.findings if f.rule.scope is Scope.LINT]
     seen = facts.twin.errors_seen_codes if isinstance(facts.twin, TwinFacts) else None
     annotated = defer_until_start(annotate(findings, facts.verdict, seen), facts.verdict, REFUSES_TO_START)
-    ordered = tuple(ordered_findings(annotated))
+    ordered, tree = ordered_and_ranked(annotated)
     return Report(
         inputs=inputs,
         facts=facts,
         block=block,
         assumptions=assumptions,
         findings=ordered,
-        tree=rank(ordered, ordered=True),
+        tree=tree,
         internal_errors=gathered.internal_errors,
         observation=observation,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from mtls_doctor.engine.catalogue import Catalogue, load_catalogue
 from mtls_doctor.engine.evaluate import evaluate
 from mtls_doctor.engine.findings import Finding
-from mtls_doctor.engine.ranking import Ranked, ordered_findings, rank
+from mtls_doctor.engine.ranking import Ranked, ordered_and_ranked
 from mtls_doctor.engine.schema import Rule, Scope
 from mtls_doctor.engine.vocabulary import Severity, Status
 from mtls_doctor.errors import ConfigError
@@ -303,7 +303,8 @@ def _unread_parts(linted: ServerLint, unread: Sequence[UnreadInclude]) -> Server
         else f
         for f in linted.findings
     ]
-    return replace(linted, findings=tuple(ordered_findings(findings)), tree=rank(findings))
+    ordered, tree = ordered_and_ranked(findings)
+    return replace(linted, findings=ordered, tree=tree)
 
 
 def _walk(directive: Directive) -> Iterator[Directive]:
@@ -378,7 +379,7 @@ def lint_server(
         ]
     else:
         findings += [evaluate(rule, trust, reasons) for rule in server_rules]
-    ordered = tuple(ordered_findings(findings))
+    ordered, tree = ordered_and_ranked(findings)
     return ServerLint(
         server=server,
         facts=facts,
@@ -387,5 +388,5 @@ def lint_server(
         reasons=reasons,
         internal_errors=internal_errors,
         findings=ordered,
-        tree=rank(ordered, ordered=True),
+        tree=tree,
     )

@@ -87,10 +87,14 @@ def ordered_findings(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: sort_key(f, failing))
 
 
-def rank(findings: Sequence[Finding], *, ordered: bool = False) -> tuple[Ranked, ...]:
-    """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it;
-    ``ordered``: ``findings`` are ordered_findings() already (a lint ranks some 40 findings per server block)."""
-    in_order = list(findings) if ordered else ordered_findings(findings)
+def rank(findings: Sequence[Finding]) -> tuple[Ranked, ...]:
+    """Findings in order, each failing symptom folded under the best-ranked failing finding that explains it."""
+    return ordered_and_ranked(findings)[1]
+
+
+def ordered_and_ranked(findings: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Ranked, ...]]:
+    """ordered_findings() and rank() from one sort (a lint orders and ranks some 40 findings per server block)."""
+    in_order = tuple(ordered_findings(findings))
     failing = [f for f in in_order if f.status is Status.FAIL]
     parent: dict[str, Finding] = {}
     for f in failing:
@@ -109,6 +113,6 @@ def rank(findings: Sequence[Finding], *, ordered: bool = False) -> tuple[Ranked,
     for f in failing:
         if f.rule.id in parent:
             children.setdefault(root(f).rule.id, []).append(f)
-    return tuple(
+    return in_order, tuple(
         Ranked(finding=f, explains=tuple(children.get(f.rule.id, ()))) for f in in_order if f.rule.id not in parent
     )
