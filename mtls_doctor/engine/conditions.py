@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from mtls_doctor.engine.paths import resolve_steps
 from mtls_doctor.record import Record
 from mtls_doctor.vocabulary import UNKNOWN
 
@@ -101,16 +102,7 @@ def _compiled(part: Check | Group) -> _Test:
 def _getter(path: str) -> Callable[[object], Any]:
     """``resolve(facts, path)`` with the path split once."""
     steps = tuple(path.split("."))
-
-    def get(facts: object) -> Any:
-        value: Any = facts
-        for step in steps:
-            if value is UNKNOWN or value is None:
-                return value
-            value = getattr(value, step)
-        return value
-
-    return get
+    return lambda facts: resolve_steps(facts, steps)
 
 
 def _check_test(check: Check) -> _Test:

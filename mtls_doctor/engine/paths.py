@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 from mtls_doctor.record import is_record, record_fields
@@ -14,8 +15,13 @@ from mtls_doctor.vocabulary import UNKNOWN, Unknown
 
 def resolve(root: object, path: str) -> Any:
     """The value at ``path``: None when a step is absent (None), UNKNOWN when a step could not be established."""
+    return resolve_steps(root, path.split("."))
+
+
+def resolve_steps(root: object, steps: Sequence[str]) -> Any:
+    """resolve() of a path already split into its steps (a compiled condition splits its paths once)."""
     value: Any = root
-    for step in path.split("."):
+    for step in steps:
         if value is UNKNOWN or value is None:
             return value
         value = getattr(value, step)
