@@ -65,9 +65,29 @@ class Observation:
         return f"{self.outcome.value} status={self.status} verify={self.verify} reason={self.reason!r} ({self.detail})"
 
 
+def libfaketime() -> str | None:
+    """Debian faketime's preload library, if installed.
+
+    nginx is run with it preloaded (``LD_PRELOAD`` and ``FAKETIME``) rather than under the ``faketime`` wrapper, so
+    that nginx itself is the process the test starts and stops: what libfaketime keeps in /dev/shm is then named by
+    that process's PID, and removed after it (``_forget_faketime_state``). Under the wrapper it was named by the
+    wrapper's PID and left behind when the wrapper was stopped by a signal; piled up run after run, a reused PID met
+    its leftover ("faketime: sem_open: File exists") and the server-clock scenarios failed to start.
+    """
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    return str(found[0]) if found else None
+
+
+def _forget_faketime_state(pid: int) -> None:
+    """Remove what libfaketime keeps for process ``pid`` in /dev/shm, which it leaves behind when the process is
+    stopped by a signal (as a test's nginx is): piled up, a reused PID meets its leftover and fails to start."""
+    for name in (f"faketime_shm_{pid}", f"sem.faketime_sem_{pid}"):
+        Path("/dev/shm", name).unlink(missing_ok=True)
+
+
 def require_faketime() -> None:
     """Skip outside CI when faketime is missing (server-clock scenarios need it); fail under CI=true."""
-    if shutil.which("faketime") is None:
+    if libfaketime() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("faketime is not installed, and CI=true requires the server-clock scenarios to run")
         pytest.skip("faketime is not installed (apt-get install faketime); needed for server-clock scenarios")
@@ -177,24 +197,21 @@ def serve(
     conf = root / "nginx.conf"
     conf.write_text(_main_conf(work, (f"scenarios/{sc.name}/{SERVER_CONF}" for sc in scenarios)))
     argv = [binary, "-p", str(work), "-c", str(conf)]
+    env = {**os.environ, "TZ": "UTC"}
     if server_time is not None:
-        faketime = shutil.which("faketime")
-        assert faketime, "faketime is not installed (apt-get install faketime)"
-        argv = [faketime, "-f", f"@{server_time:%Y-%m-%d %H:%M:%S}", *argv]
-    # A session of its own: faketime runs nginx as its child, so stopping faketime alone would leave nginx
-    # running; the whole process group is stopped instead.
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "TZ": "UTC"},
-        start_new_session=True,
-    )
+        preload = libfaketime()
+        assert preload, "faketime is not installed (apt-get install faketime)"
+        # "@...": the clock starts at that time and runs on (libfaketime's FAKETIME format)
+        env.update(LD_PRELOAD=preload, FAKETIME=f"@{server_time:%Y-%m-%d %H:%M:%S}")
+    # A session of its own, stopped as a process group: nothing nginx starts outlives the test.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         wait_listening(list(ports.values()), proc)
         yield RunningNginx(ports, logs)
     finally:
         stop_group(proc)
+        if server_time is not None:
+            _forget_faketime_state(proc.pid)
 
 
 @contextmanager
@@ -357,7 +374,7 @@ def observe_all(scenarios: list[Scenario], sample: Path, workdir: Callable[[], P
                 Outcome.SERVER_CONFIG_ERROR, None, tested.emerg, None, f"nginx -t: {tested.output.strip()}"
             )
     for clock, group in by_clock.items():
-        if clock is not None and shutil.which("faketime") is None:
+        if clock is not None and libfaketime() is None:
             continue
         with serve(group, sample, work, server_time=clock) as running, ThreadPoolExecutor(max_workers=8) as pool:
             seen = pool.map(lambda sc: probe(sc, running.ports[sc.name], running.logs[sc.name], sample, work), group)
