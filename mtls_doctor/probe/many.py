@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -63,4 +64,4 @@ def _run_chunk(indices: list[int]) -> list[tuple[bool, Any]]:
         except Exception:  # noqa: BLE001 - re-run in the parent, where the error is reported as usual
             return False, None
 
-    return _threads([lambda i=i: attempt(i) for i in indices])  # type: ignore[misc]
+    return _threads([partial(attempt, i) for i in indices])
